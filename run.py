@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Chatwire's command line: serve (default), migrate, user create."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from aiohttp import web
+
+from protocol.errors import ChatwireError
+from server.config import ConfigError, Settings, load_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from server.web import create_app
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                print=lambda _: print(f"Chatwire serving on http://{settings.host}:{settings.port}",
+                                      flush=True))
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.migrate import apply_migrations
+
+    applied = apply_migrations(settings.database_url)
+    print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise SystemExit("passwords do not match")
+    return first
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from server.domain.accounts import Accounts
+    from server.web.app import auth_settings
+    from storage import open_database
+    from storage.migrate import apply_migrations
+
+    password = _read_password(args)
+
+    async def create() -> dict:
+        apply_migrations(settings.database_url)
+        db = await open_database(settings.database_url, pool_size=1)
+        try:
+            accounts = Accounts(db, _NoSockets(), auth_settings(settings))
+            return await accounts.create_user(args.email, password, args.display_name,
+                                              role="admin" if args.admin else "user")
+        finally:
+            await db.close()
+
+    try:
+        user = asyncio.run(create())
+    except ChatwireError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"created {user['role']} {user['email']} (id {user['id']})")
+    return 0
+
+
+class _NoSockets:
+    """The CLI runs outside the server: there are no sockets to notify."""
+
+    async def publish(self, user_id: str, kind: str, fields: dict) -> int:
+        return 0
+
+    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description="Chatwire: real-time AI chat server.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve HTTP and WebSocket (the default)")
+    serve.set_defaults(func=_serve)
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=_migrate)
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    create = user_sub.add_parser("create", help="create a user (password from a prompt or stdin)")
+    create.add_argument("email")
+    create.add_argument("--admin", action="store_true", help="give the user the admin role")
+    create.add_argument("--display-name", default=None)
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input")
+    create.set_defaults(func=_user_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    func = getattr(args, "func", _serve)
+    return func(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

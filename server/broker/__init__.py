@@ -1,0 +1,17 @@
+"""Per-user event fan-out: assigns each user's events an increasing `seq` and delivers the encoded
+frame to every socket of that user. In-process by default; Redis when several instances share work."""
+from __future__ import annotations
+
+from .base import Broker, Subscriber
+from .memory import MemoryBroker
+
+
+def make_broker(redis_url: str | None, instance_id: str) -> Broker:
+    if redis_url:
+        from .redis import RedisBroker
+
+        return RedisBroker(redis_url, instance_id)
+    return MemoryBroker()
+
+
+__all__ = ["Broker", "MemoryBroker", "Subscriber", "make_broker"]

@@ -1,0 +1,139 @@
+"""Settings from the environment (and an optional `.env`), with the embedded default's secrets.
+
+The embedded default (SQLite) generates its secrets once and keeps them in `var/` with mode 0600,
+so `make run` needs nothing. On PostgreSQL — a real deployment — secrets must be given, and weak
+ones stop the server at startup rather than run it insecurely.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """The configuration cannot run; the message says which variable and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    jwt_secret_key: str
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8080
+    var_dir: Path = Path("var")
+    upload_dir: Path = Path("var/uploads")
+    max_upload_mb: int = 20
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_heartbeat_s: float = 30.0
+    ws_auth_timeout_s: float = 5.0
+    ws_send_queue: int = 1024
+    ws_compress: bool = False
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    argon2_time_cost: int | None = None
+    argon2_memory_cost: int | None = None
+    login_max_failures: int = 5
+    login_window_s: int = 15 * 60
+    cookie_secure: bool = False
+    migrate_on_start: bool = True
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _kept_secret(var_dir: Path, name: str) -> str:
+    """A secret generated on first use and kept in var/<name> (mode 0600)."""
+    path = var_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def _secret(env: Mapping[str, str], name: str, var_dir: Path, postgres: bool) -> str:
+    value = env.get(name, "")
+    if not value:
+        if postgres:
+            raise ConfigError(
+                f"{name} is required when DATABASE_URL is PostgreSQL: set it to a random string of "
+                f"at least {MIN_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(48))'`)"
+            )
+        return _kept_secret(var_dir, name.lower())
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{name} is too weak: it must be at least {MIN_SECRET_BYTES} bytes")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+    env: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    var_dir = Path(env.get("VAR_DIR", "var"))
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'chatwire.db'}"
+    postgres = database_url.startswith(("postgresql://", "postgres://"))
+    if not postgres and not database_url.startswith("sqlite:///"):
+        raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql://")
+    port = _int(env, "PORT", 8080)
+    assert port is not None
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret(env, "SECRET_KEY", var_dir, postgres),
+        jwt_secret_key=_secret(env, "JWT_SECRET_KEY", var_dir, postgres),
+        redis_url=env.get("REDIS_URL") or None,
+        cors_origins=tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",")
+                           if o.strip()),
+        host=env.get("HOST", "127.0.0.1"),
+        port=port,
+        var_dir=var_dir,
+        upload_dir=Path(env.get("UPLOAD_DIR") or var_dir / "uploads"),
+        max_upload_mb=_int(env, "MAX_UPLOAD_MB", 20) or 20,
+        ws_max_frame_bytes=_int(env, "WS_MAX_FRAME_BYTES", 64 * 1024) or 64 * 1024,
+        ws_heartbeat_s=float(env.get("WS_HEARTBEAT_S", "30")),
+        ws_compress=_bool(env.get("WS_COMPRESS"), False),
+        access_token_ttl_s=_int(env, "ACCESS_TOKEN_TTL_S", 15 * 60) or 15 * 60,
+        refresh_token_ttl_s=_int(env, "REFRESH_TOKEN_TTL_S", 30 * 24 * 3600) or 30 * 24 * 3600,
+        argon2_time_cost=_int(env, "ARGON2_TIME_COST", None),
+        argon2_memory_cost=_int(env, "ARGON2_MEMORY_COST", None),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5) or 5,
+        cookie_secure=_bool(env.get("COOKIE_SECURE"), False),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10) or 10,
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+    )

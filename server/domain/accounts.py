@@ -1,0 +1,244 @@
+"""Accounts and sessions: sign-up, log-in, rotating refresh tokens, log-out, token checks.
+
+A *session* is one log-in: a family of refresh tokens. Each refresh rotates the token; presenting a
+token that was already rotated means it leaked, so the whole family is revoked. Access JWTs carry
+their session id (`sid`), so revoking the family also ends the access tokens and sockets made from it.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+from passlib.hash import argon2
+
+from protocol.errors import Conflict, RateLimited, Unauthorized
+from storage import Database, IntegrityError, new_id, utcnow
+from storage import refresh_tokens, users
+from storage.base import iso
+
+from . import credentials
+from .events import CLOSE_LOGGED_OUT, EventSink
+from .throttle import FailureThrottle
+
+JWT_ALGORITHM = "HS256"
+LOGIN_FAILED = "invalid email or password"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    jwt_secret: str
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 30 * 24 * 3600
+    argon2_time_cost: int | None = None  # None: libpass's defaults (argon2id, t=3, m=64 MiB)
+    argon2_memory_cost: int | None = None
+    login_max_failures: int = 5
+    login_window_s: int = 15 * 60
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is on the other end of a request: the user, their role and the session it came from."""
+
+    user_id: str
+    session_id: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def public_user(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "email", "display_name", "role", "balance", "created_at")}
+
+
+class Accounts:
+    def __init__(self, db: Database, events: EventSink, settings: AuthSettings) -> None:
+        self.db = db
+        self.events = events
+        self.settings = settings
+        params: dict[str, Any] = {"type": "ID"}
+        if settings.argon2_time_cost:
+            params["rounds"] = settings.argon2_time_cost
+        if settings.argon2_memory_cost:
+            params["memory_cost"] = settings.argon2_memory_cost
+        self._hasher = argon2.using(**params)
+        self._throttle = FailureThrottle(settings.login_max_failures, settings.login_window_s)
+        self._dummy_hash: str | None = None
+
+    # -- passwords (argon2 is deliberately slow: keep it off the event loop) --
+
+    async def _hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def _verify(self, password: str, hashed: str) -> bool:
+        return await asyncio.to_thread(self._hasher.verify, password, hashed)
+
+    # -- sign-up and log-in --
+
+    async def create_user(self, email: str, password: str, display_name: str | None = None,
+                          role: str = "user") -> dict[str, Any]:
+        email, email_key = credentials.normalise_email(email)
+        credentials.check_password(password, email)
+        name = credentials.check_display_name(display_name, email)
+        hashed = await self._hash(password)
+        try:
+            row = await users.insert(self.db, id=new_id(), email=email, email_key=email_key,
+                                     password_hash=hashed, display_name=name, role=role,
+                                     now=utcnow())
+        except IntegrityError:
+            raise Conflict("an account with this email already exists", field="email") from None
+        return public_user(row)
+
+    async def register(self, email: str, password: str, display_name: str | None,
+                       user_agent: str = "") -> tuple[dict[str, Any], Identity]:
+        user = await self.create_user(email, password, display_name)
+        return await self._start_session(user, user_agent)
+
+    async def login(self, email: str, password: str,
+                    user_agent: str = "") -> tuple[dict[str, Any], Identity]:
+        key = email.strip().casefold()
+        wait = self._throttle.retry_after(key)
+        if wait:
+            raise RateLimited("too many failed log-in attempts; try again later", retry_after=wait)
+        row = await users.get_with_password(self.db, key)
+        if row is None:
+            # Same work as a real check, so timing does not reveal which emails exist.
+            await self._verify(password, await self._dummy())
+            ok = False
+        else:
+            ok = await self._verify(password, row["password_hash"])
+        if not ok:
+            self._throttle.record_failure(key)
+            raise Unauthorized(LOGIN_FAILED)
+        self._throttle.reset(key)
+        assert row is not None
+        if self._hasher.needs_update(row["password_hash"]):
+            await users.set_password_hash(self.db, row["id"], await self._hash(password), utcnow())
+        return await self._start_session(public_user(row), user_agent)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    async def _start_session(self, user: dict[str, Any],
+                             user_agent: str) -> tuple[dict[str, Any], Identity]:
+        identity = Identity(user["id"], new_id(), user["role"])
+        refresh = await self._issue_refresh(self.db, identity, user_agent)
+        return self._token_response(identity, refresh, user), identity
+
+    # -- tokens --
+
+    def _now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    async def _issue_refresh(self, db: Any, identity: Identity, user_agent: str,
+                             token_id: str | None = None) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self._now()
+        await refresh_tokens.insert(
+            db, id=token_id or new_id(), user_id=identity.user_id, family_id=identity.session_id,
+            token_hash=_token_hash(token), user_agent=user_agent[:300], now=iso(now),
+            expires_at=iso(now + timedelta(seconds=self.settings.refresh_ttl_s)),
+        )
+        return token
+
+    def issue_access(self, identity: Identity) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": identity.user_id, "sid": identity.session_id, "role": identity.role,
+            "typ": "access", "iat": now, "exp": now + self.settings.access_ttl_s, "jti": new_id(),
+        }
+        return jwt.encode(claims, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
+
+    def _token_response(self, identity: Identity, refresh: str,
+                        user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "access_token": self.issue_access(identity),
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": self.settings.access_ttl_s,
+            "user": user,
+        }
+
+    async def refresh(self, token: str, user_agent: str = "") -> tuple[dict[str, Any], Identity]:
+        row = await refresh_tokens.get_by_hash(self.db, _token_hash(token))
+        now = utcnow()
+        if row is None or row["expires_at"] <= now:
+            raise Unauthorized("refresh token is invalid or expired")
+        if row["revoked_at"] is not None:
+            await self._revoke_family(row["user_id"], row["family_id"])
+            raise Unauthorized("refresh token was already used; this session has been ended")
+        user = await users.get(self.db, row["user_id"])
+        if user is None:
+            raise Unauthorized("refresh token is invalid or expired")
+        identity = Identity(user["id"], row["family_id"], user["role"])
+        successor_id = new_id()
+        try:
+            async with self.db.transaction() as tx:
+                new_token = await self._issue_refresh(tx, identity, user_agent, successor_id)
+                if not await refresh_tokens.mark_rotated(tx, row["id"], successor_id, now):
+                    raise _RotatedConcurrently()
+        except _RotatedConcurrently:
+            await self._revoke_family(row["user_id"], row["family_id"])
+            raise Unauthorized("refresh token was already used; this session has been ended") from None
+        return self._token_response(identity, new_token, public_user(user)), identity
+
+    async def _revoke_family(self, user_id: str, family_id: str) -> None:
+        await refresh_tokens.revoke_family(self.db, family_id, utcnow())
+
+    async def logout(self, identity: Identity, refresh_token: str | None = None) -> None:
+        """End this session (and the one `refresh_token` names, if it is the same user's), then
+        close the user's open sockets; clients of other, still-live sessions reconnect."""
+        await self._revoke_family(identity.user_id, identity.session_id)
+        if refresh_token:
+            row = await refresh_tokens.get_by_hash(self.db, _token_hash(refresh_token))
+            if row is not None and row["user_id"] == identity.user_id:
+                await self._revoke_family(identity.user_id, row["family_id"])
+        await self.events.disconnect(identity.user_id, CLOSE_LOGGED_OUT, "logged out")
+
+    async def authenticate_access_token(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(
+                token, self.settings.jwt_secret, algorithms=[JWT_ALGORITHM],
+                options={"require": ["sub", "sid", "typ", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError:
+            raise Unauthorized("access token is invalid or expired") from None
+        if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str) or not isinstance(
+            claims.get("sid"), str
+        ):
+            raise Unauthorized("access token is invalid or expired")
+        return await self.authenticate_session(claims["sub"], claims["sid"])
+
+    async def authenticate_session(self, user_id: Any, session_id: Any) -> Identity:
+        """The identity of a live session, or `unauthorized` once it was logged out or revoked."""
+        if not isinstance(user_id, str) or not isinstance(session_id, str):
+            raise Unauthorized("not logged in")
+        if not await refresh_tokens.family_is_live(self.db, session_id, user_id, utcnow()):
+            raise Unauthorized("this session has ended; log in again")
+        user = await users.get(self.db, user_id)
+        if user is None:
+            raise Unauthorized("this session has ended; log in again")
+        return Identity(user_id, session_id, user["role"])
+
+    async def me(self, identity: Identity) -> dict[str, Any]:
+        user = await users.get(self.db, identity.user_id)
+        if user is None:
+            raise Unauthorized("this session has ended; log in again")
+        return public_user(user)
+
+
+class _RotatedConcurrently(Exception):
+    pass

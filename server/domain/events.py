@@ -1,0 +1,18 @@
+"""What the domain needs from the broker: publish an event to all of a user's sockets, and close them.
+
+The domain states *what happened*; the broker assigns the per-user `seq` and fans the frame out to
+every socket of that user on every instance.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+CLOSE_LOGGED_OUT = 4401
+
+
+class EventSink(Protocol):
+    async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
+        """Deliver event `kind` to every socket of `user_id`; return its seq."""
+
+    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
+        """Close every socket of `user_id`, on every instance."""

@@ -1,0 +1,96 @@
+"""Assemble the aiohttp application: storage, broker and services for its lifetime, then routes."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+from typing import AsyncIterator
+
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from server.broker import make_broker
+from server.config import Settings
+from server.domain.accounts import Accounts, AuthSettings
+from server.domain.chats import Chats
+from server.domain.messages import Messages
+from storage import open_database
+from storage.migrate import apply_migrations
+
+from . import auth_routes, health
+from .context import CONTEXT, SETTINGS, Context
+from .identity import COOKIE_NAME
+from .middlewares import cors_middleware, error_middleware, security_headers
+from .ws import websocket
+
+log = logging.getLogger("chatwire")
+
+STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
+SESSION_COOKIE = "chatwire_session"
+
+
+def auth_settings(settings: Settings) -> AuthSettings:
+    return AuthSettings(
+        jwt_secret=settings.jwt_secret_key,
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_memory_cost=settings.argon2_memory_cost,
+        login_max_failures=settings.login_max_failures,
+        login_window_s=settings.login_window_s,
+    )
+
+
+async def _lifespan(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.migrate_on_start:
+        applied = await asyncio.to_thread(apply_migrations, settings.database_url)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+    db = await open_database(settings.database_url, pool_size=settings.db_pool_size)
+    broker = make_broker(settings.redis_url, settings.instance_id)
+    try:
+        await broker.start()
+    except Exception:
+        await db.close()
+        raise
+    accounts = Accounts(db, broker, auth_settings(settings))
+    chats = Chats(db, broker)
+    app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
+                           chats=chats, messages=Messages(db, chats))
+    yield
+    ctx = app[CONTEXT]
+    for conn in list(ctx.sockets):
+        conn.close_soon(1001, "server shutting down")
+    await broker.stop()
+    await db.close()
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    response = web.FileResponse(STATIC_DIR / "index.html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    return response
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[security_headers, cors_middleware, error_middleware],
+                          client_max_size=(settings.max_upload_mb + 1) * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[COOKIE_NAME] = SESSION_COOKIE
+    setup_session(app, EncryptedCookieStorage(
+        hashlib.sha256(settings.secret_key.encode()).digest(),
+        cookie_name=SESSION_COOKIE, httponly=True, samesite="Lax",
+        secure=settings.cookie_secure, max_age=settings.refresh_token_ttl_s,
+    ))
+    app.cleanup_ctx.append(_lifespan)
+    auth_routes.add_routes(app)
+    health.add_routes(app)
+    app.router.add_get("/ws", websocket)
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC_DIR)
+    return app

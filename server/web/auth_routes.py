@@ -1,0 +1,91 @@
+"""REST auth: register, login, refresh, logout, me. Bodies are validated by the protocol's schema."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from protocol.errors import BadRequest, TooLarge
+from protocol.schema import Field, Str, validate
+
+from .context import CONTEXT
+from .identity import forget, remember, require_identity
+
+MAX_BODY = 16 * 1024
+
+REGISTER = {"email": Str(320, required=True), "password": Str(1024, required=True),
+            "display_name": Str(200, nullable=True)}
+LOGIN = {"email": Str(320, required=True), "password": Str(1024, required=True)}
+REFRESH = {"refresh_token": Str(512, required=True, min_len=1)}
+LOGOUT = {"refresh_token": Str(512, nullable=True)}
+
+
+async def read_json(request: web.Request, name: str, spec: dict[str, Field],
+                    optional: bool = False) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise TooLarge(f"request body is over {MAX_BODY} bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise TooLarge(f"request body is over {MAX_BODY} bytes")
+    if not raw.strip() and optional:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return validate(name, spec, body, ignore=frozenset())
+
+
+def _user_agent(request: web.Request) -> str:
+    return request.headers.get("User-Agent", "")
+
+
+async def register(request: web.Request) -> web.Response:
+    body = await read_json(request, "register", REGISTER)
+    tokens, identity = await request.app[CONTEXT].accounts.register(
+        body["email"], body["password"], body.get("display_name"), _user_agent(request))
+    await remember(request, identity)
+    return web.json_response(tokens, status=201, dumps=_dumps)
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_json(request, "login", LOGIN)
+    tokens, identity = await request.app[CONTEXT].accounts.login(
+        body["email"], body["password"], _user_agent(request))
+    await remember(request, identity)
+    return web.json_response(tokens, dumps=_dumps)
+
+
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_json(request, "refresh", REFRESH)
+    tokens, _ = await request.app[CONTEXT].accounts.refresh(body["refresh_token"],
+                                                            _user_agent(request))
+    return web.json_response(tokens, dumps=_dumps)
+
+
+async def logout(request: web.Request) -> web.Response:
+    identity = await require_identity(request)
+    body = await read_json(request, "logout", LOGOUT, optional=True)
+    await request.app[CONTEXT].accounts.logout(identity, body.get("refresh_token"))
+    await forget(request)
+    return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    identity = await require_identity(request)
+    return web.json_response(await request.app[CONTEXT].accounts.me(identity), dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/auth/register", register)
+    app.router.add_post("/api/v1/auth/login", login)
+    app.router.add_post("/api/v1/auth/refresh", refresh)
+    app.router.add_post("/api/v1/auth/logout", logout)
+    app.router.add_get("/api/v1/auth/me", me)

@@ -1,0 +1,28 @@
+"""What the transport holds for the app's lifetime: settings, storage, broker and domain services."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from server.broker import Broker
+from server.config import Settings
+from server.domain.accounts import Accounts
+from server.domain.chats import Chats
+from server.domain.messages import Messages
+from storage import Database
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    broker: Broker
+    accounts: Accounts
+    chats: Chats
+    messages: Messages
+    sockets: set = field(default_factory=set)
+
+
+CONTEXT: web.AppKey[Context] = web.AppKey("chatwire_context", Context)
+SETTINGS: web.AppKey[Settings] = web.AppKey("chatwire_settings", Settings)

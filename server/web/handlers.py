@@ -1,0 +1,58 @@
+"""WebSocket request types → domain calls. Each handler gets validated params and returns `data`.
+
+Every handler acts as `conn.identity` and passes its user id down: ownership is enforced by the
+domain's queries, never by trusting an id from the frame.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from protocol.errors import BadRequest
+from storage.base import utcnow
+
+from .connection import Connection
+from .context import Context
+
+Handler = Callable[[Context, Connection, dict[str, Any]], Awaitable[Any]]
+
+
+async def ping(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    return {"pong": True, "server_time": utcnow()}
+
+
+async def auth(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    identity = await ctx.accounts.authenticate_access_token(p["token"])
+    if identity.user_id != conn.user_id:
+        raise BadRequest("this socket is already authenticated as another user")
+    return {"user": await ctx.accounts.me(identity)}
+
+
+async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    """Replays nothing yet (no event buffer): a client that missed events must re-read state."""
+    current = await ctx.broker.current_seq(conn.user_id)
+    if p["last_seq"] >= current:
+        return {"replayed": 0, "last_seq": current}
+    conn.send({"type": "resync_required", "last_seq": current})
+    return {"replayed": 0, "last_seq": current, "resync_required": True}
+
+
+def _user(fn: Callable[..., Awaitable[Any]]) -> Handler:
+    """Adapt a domain method taking (user_id, **params)."""
+    async def handler(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+        return await fn(ctx)(conn.user_id, **p)
+    return handler
+
+
+HANDLERS: dict[str, Handler] = {
+    "auth": auth,
+    "ping": ping,
+    "resume": resume,
+    "chat.list": _user(lambda ctx: ctx.chats.list),
+    "chat.get": _user(lambda ctx: ctx.chats.get),
+    "chat.create": _user(lambda ctx: ctx.chats.create),
+    "chat.update": _user(lambda ctx: ctx.chats.update),
+    "chat.delete": _user(lambda ctx: ctx.chats.delete),
+    "chat.restore": _user(lambda ctx: ctx.chats.restore),
+    "chat.purge": _user(lambda ctx: ctx.chats.purge),
+    "message.list": _user(lambda ctx: ctx.messages.list),
+}

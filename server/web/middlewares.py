@@ -1,0 +1,85 @@
+"""Middlewares: typed JSON errors for the API, CORS for allowed origins, security headers."""
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from protocol import errors as e
+from server import errors
+
+from .context import SETTINGS
+
+log = logging.getLogger("chatwire.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {400: e.BAD_REQUEST, 401: e.UNAUTHORIZED, 403: e.FORBIDDEN, 404: e.NOT_FOUND,
+               405: e.BAD_REQUEST, 413: e.TOO_LARGE, 415: e.UNSUPPORTED_FILE_TYPE}
+
+
+def error_response(error: e.ChatwireError) -> web.Response:
+    response = web.json_response(errors.body(error), status=errors.http_status(error))
+    if isinstance(error, e.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except e.ChatwireError as exc:
+        return error_response(exc)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/") or exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, e.INTERNAL)
+        error = e.ChatwireError(exc.reason or "request failed")
+        error.code = code
+        response = web.json_response(errors.body(error), status=exc.status)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(e.InternalError("internal error"))
+
+
+def origin_allowed(request: web.Request, origin: str | None) -> bool:
+    """Same host as the request, or listed in CORS_ORIGINS."""
+    if not origin:
+        return False
+    origin = origin.rstrip("/")
+    if origin in request.app[SETTINGS].cors_origins:
+        return True
+    return origin.split("://", 1)[-1] == request.host
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    listed = origin is not None and origin.rstrip("/") in request.app[SETTINGS].cors_origins
+    if request.method == "OPTIONS" and listed and request.path.startswith("/api/"):
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Authorization, Content-Type, Idempotency-Key")
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response = await handler(request)
+    if listed and not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response

@@ -1,0 +1,122 @@
+"""`GET /ws`: authenticate, then read request frames one at a time and answer each with a reply.
+
+Authentication, in order: `Authorization: Bearer` on the handshake; the session cookie (only from
+an allowed Origin, against cross-site WebSocket hijacking); else a first frame `{"type":"auth"}`
+within a few seconds. Anything else gets an `unauthorized` error and close code 4401.
+Requests are handled in arrival order, so a person typing into wscat sees cause before effect.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import WSMsgType, web
+
+from protocol import ChatwireError, encode, parse_request, reply_error, reply_ok
+from protocol.errors import BadRequest, InternalError, Unauthorized
+from server.domain.accounts import Identity
+from server.domain.events import CLOSE_LOGGED_OUT
+from storage.base import utcnow
+
+from .connection import Connection
+from .context import CONTEXT, Context
+from .handlers import HANDLERS
+from .identity import bearer_token, cookie_identity
+
+log = logging.getLogger("chatwire.ws")
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    ctx = request.app[CONTEXT]
+    settings = ctx.settings
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_s or None,
+        max_msg_size=settings.ws_max_frame_bytes,
+        compress=settings.ws_compress,
+    )
+    identity, failure = await _handshake_identity(request)
+    await ws.prepare(request)
+    if identity is None and failure is None:
+        identity, failure = await _first_frame_identity(ctx, ws)
+    if identity is None:
+        await _refuse(ws, failure or Unauthorized("authentication required"))
+        return ws
+
+    conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
+    ctx.sockets.add(conn)
+    await ctx.broker.subscribe(conn)
+    try:
+        user = await ctx.accounts.me(identity)
+        conn.send({"type": "hello", "connection_id": conn.id, "user": user,
+                   "last_seq": await ctx.broker.current_seq(identity.user_id),
+                   "server_time": utcnow()})
+        await _serve(ctx, conn)
+    finally:
+        await ctx.broker.unsubscribe(conn)
+        ctx.sockets.discard(conn)
+        await conn.finish()
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _handshake_identity(request: web.Request) -> tuple[Identity | None, ChatwireError | None]:
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            return await request.app[CONTEXT].accounts.authenticate_access_token(token), None
+        except ChatwireError as exc:
+            return None, exc
+    return await cookie_identity(request, require_origin=True), None
+
+
+async def _first_frame_identity(ctx: Context,
+                                ws: web.WebSocketResponse) -> tuple[Identity | None, ChatwireError | None]:
+    try:
+        msg = await ws.receive(timeout=ctx.settings.ws_auth_timeout_s)
+    except asyncio.TimeoutError:
+        return None, Unauthorized("authenticate within a few seconds: send {\"type\":\"auth\",\"token\":\"…\"}")
+    if msg.type != WSMsgType.TEXT:
+        return None, Unauthorized("authentication required")
+    try:
+        req = parse_request(msg.data)
+        if req.type != "auth":
+            raise Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}")
+        identity = await ctx.accounts.authenticate_access_token(req.params["token"])
+    except ChatwireError as exc:
+        if exc.code != "unauthorized":
+            exc = Unauthorized(f"authenticate first: {exc.message}")
+        return None, exc
+    await ws.send_frame(encode(reply_ok(req.id, {"user": await ctx.accounts.me(identity)})),
+                        WSMsgType.TEXT)
+    return identity, None
+
+
+async def _refuse(ws: web.WebSocketResponse, error: ChatwireError) -> None:
+    if not ws.closed:
+        await ws.send_frame(encode({"type": "error", "error": error.as_dict()}), WSMsgType.TEXT)
+        await ws.close(code=CLOSE_LOGGED_OUT, message=b"unauthorized")
+
+
+async def _serve(ctx: Context, conn: Connection) -> None:
+    async for msg in conn.ws:
+        if msg.type == WSMsgType.TEXT:
+            conn.send(await _answer(ctx, conn, msg.data))
+        elif msg.type == WSMsgType.BINARY:
+            conn.send(reply_error(None, BadRequest("binary frames are not supported; send JSON text")))
+        elif msg.type == WSMsgType.ERROR:
+            log.info("socket %s closed with an error: %s", conn.id, conn.ws.exception())
+            break
+
+
+async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
+    rid = None
+    try:
+        req = parse_request(data)
+        rid = req.id
+        return reply_ok(rid, await HANDLERS[req.type](ctx, conn, req.params))
+    except ChatwireError as exc:
+        return reply_error(getattr(exc, "request_id", rid), exc)
+    except Exception:
+        log.exception("request failed on socket %s", conn.id)
+        return reply_error(rid, InternalError("internal error"))

@@ -1,0 +1,87 @@
+"""The storage interface both engines implement, and the helpers every repository shares.
+
+SQL text is written once, with `?` placeholders, and runs unchanged on SQLite and PostgreSQL: the
+PostgreSQL engine rewrites the placeholders (here, in `to_pyformat`) and nothing else does.
+Timestamps travel as fixed-width UTC ISO-8601 strings, which sort correctly as text on SQLite and
+cast implicitly to TIMESTAMPTZ on PostgreSQL.
+"""
+from __future__ import annotations
+
+import abc
+import os
+import time
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Sequence
+
+Params = Sequence[Any]
+Row = dict[str, Any]
+
+
+class IntegrityError(Exception):
+    """A constraint refused a write (unique, check, foreign key), whichever engine ran it."""
+
+
+class Executor(abc.ABC):
+    """Something that runs SQL: the database itself (autocommit) or an open transaction."""
+
+    dialect: str  # "sqlite" or "postgresql"
+
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+
+class Database(Executor):
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """A write transaction: commits on normal exit, rolls back on any exception.
+
+        SQLite takes the write lock up front (BEGIN IMMEDIATE) so two writers never deadlock.
+        """
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        return await self.fetchval("SELECT 1") == 1
+
+
+@lru_cache(maxsize=1024)
+def to_pyformat(sql: str) -> str:
+    """`?` placeholders to psycopg2's `%s`, escaping literal `%` on the way.
+
+    Our SQL never puts a `?` inside a string literal; parameters carry every value.
+    """
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def utcnow() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+def iso(value: datetime) -> str:
+    """The one timestamp format: 2026-11-27T05:09:47.123456Z (fixed width, sorts as text)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id() -> str:
+    """A 32-hex-digit id whose first 12 digits are the creation time in milliseconds.
+
+    Time-ordered like UUIDv7, so ids make a stable tie-breaker for newest-first paging.
+    """
+    return f"{int(time.time() * 1000):012x}{os.urandom(10).hex()}"

@@ -1,0 +1,130 @@
+"""chats and chat_tags: a user's conversations, their tags, trash and newest-activity paging."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import search
+from .base import Executor, Row
+
+COLUMNS = ("id", "title", "favorite", "model", "system_prompt", "personalize", "deleted_at",
+           "created_at", "updated_at")
+SELECT = ", ".join(f"c.{col}" for col in COLUMNS)
+UPDATABLE = frozenset({"title", "favorite", "model", "system_prompt", "personalize"})
+
+
+def _shape(row: Row, tags: list[str]) -> Row:
+    row["favorite"] = bool(row["favorite"])
+    row["personalize"] = bool(row["personalize"])
+    row["tags"] = tags
+    return row
+
+
+async def insert(db: Executor, *, id: str, user_id: str, title: str, favorite: bool,
+                 model: str | None, system_prompt: str | None, tags: list[str], now: str) -> Row:
+    await db.execute(
+        """INSERT INTO chats (id, user_id, title, favorite, model, system_prompt, created_at,
+                              updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (id, user_id, title, favorite, model, system_prompt, now, now),
+    )
+    await replace_tags(db, id, user_id, tags)
+    row = await get(db, user_id, id)
+    assert row is not None
+    return row
+
+
+async def get(db: Executor, user_id: str, chat_id: str) -> Row | None:
+    """The chat if `user_id` owns it (trashed or not); None for missing and foreign alike."""
+    row = await db.fetchone(f"SELECT {SELECT} FROM chats c WHERE c.id = ? AND c.user_id = ?",
+                            (chat_id, user_id))
+    if row is None:
+        return None
+    tags = await tags_for(db, [chat_id])
+    return _shape(row, tags.get(chat_id, []))
+
+
+async def update(db: Executor, user_id: str, chat_id: str, changes: dict[str, Any], now: str) -> bool:
+    fields = [k for k in changes if k in UPDATABLE]
+    assignments = "".join(f"{k} = ?, " for k in fields)
+    changed = await db.execute(
+        f"UPDATE chats SET {assignments}updated_at = ? WHERE id = ? AND user_id = ?",
+        (*(changes[k] for k in fields), now, chat_id, user_id),
+    )
+    return changed == 1
+
+
+async def set_deleted(db: Executor, user_id: str, chat_id: str, deleted_at: str | None,
+                      now: str) -> bool:
+    """Move to trash (a timestamp) or back out of it (None); False if it was already there."""
+    state = "deleted_at IS NULL" if deleted_at is not None else "deleted_at IS NOT NULL"
+    changed = await db.execute(
+        f"""UPDATE chats SET deleted_at = ?, updated_at = ?
+            WHERE id = ? AND user_id = ? AND {state}""",
+        (deleted_at, now, chat_id, user_id),
+    )
+    return changed == 1
+
+
+async def purge(db: Executor, user_id: str, chat_id: str) -> bool:
+    """Delete a trashed chat for good (messages, tags and attachments links cascade)."""
+    changed = await db.execute(
+        "DELETE FROM chats WHERE id = ? AND user_id = ? AND deleted_at IS NOT NULL",
+        (chat_id, user_id),
+    )
+    return changed == 1
+
+
+async def touch(db: Executor, chat_id: str, now: str) -> None:
+    await db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+
+
+async def replace_tags(db: Executor, chat_id: str, user_id: str, tags: list[str]) -> None:
+    await db.execute("DELETE FROM chat_tags WHERE chat_id = ?", (chat_id,))
+    for position, tag in enumerate(tags):
+        await db.execute(
+            "INSERT INTO chat_tags (chat_id, user_id, tag, position) VALUES (?, ?, ?, ?)",
+            (chat_id, user_id, tag, position),
+        )
+
+
+async def tags_for(db: Executor, chat_ids: list[str]) -> dict[str, list[str]]:
+    if not chat_ids:
+        return {}
+    marks = ", ".join("?" for _ in chat_ids)
+    rows = await db.fetchall(
+        f"SELECT chat_id, tag FROM chat_tags WHERE chat_id IN ({marks}) ORDER BY chat_id, position",
+        chat_ids,
+    )
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["chat_id"], []).append(row["tag"])
+    return out
+
+
+async def list_page(db: Executor, user_id: str, *, trashed: bool, favorite: bool | None,
+                    tag: str | None, q: str | None, after: tuple[str, str] | None,
+                    limit: int) -> list[Row]:
+    """One page, newest activity first; `after` is the (updated_at, id) of the previous page's last row."""
+    where = ["c.user_id = ?", "c.deleted_at IS NOT NULL" if trashed else "c.deleted_at IS NULL"]
+    params: list[Any] = [user_id]
+    if favorite is not None:
+        where.append("c.favorite = ?")
+        params.append(favorite)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM chat_tags t WHERE t.chat_id = c.id AND t.tag = ?)")
+        params.append(tag)
+    terms = search.words(q)
+    if terms:
+        where.append(search.chat_match_clause(db.dialect))
+        param = search.query_param(db.dialect, terms)
+        params += [param, param]
+    if after is not None:
+        where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
+        params += [after[0], after[0], after[1]]
+    rows = await db.fetchall(
+        f"""SELECT {SELECT} FROM chats c WHERE {' AND '.join(where)}
+            ORDER BY c.updated_at DESC, c.id DESC LIMIT ?""",
+        (*params, limit),
+    )
+    tags = await tags_for(db, [r["id"] for r in rows])
+    return [_shape(r, tags.get(r["id"], [])) for r in rows]

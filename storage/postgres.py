@@ -1,0 +1,114 @@
+"""PostgreSQL engine (aiopg + psycopg2), for production and several instances.
+
+aiopg runs in autocommit mode; a transaction is `cur.begin()`. Acquiring from an exhausted pool
+would wait a minute by default, so it is bounded and surfaces `unavailable` instead.
+"""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, AsyncIterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import aiopg
+import psycopg2
+
+from protocol.errors import Unavailable
+
+from .base import Database, Executor, IntegrityError, Params, Row, iso, to_pyformat
+
+ACQUIRE_TIMEOUT_S = 5.0
+
+
+def dsn_from_url(url: str) -> str:
+    """Our URL to a libpq DSN: `?schema=x` (yoyo's spelling) becomes a search_path option."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", None)
+    if schema:
+        query["options"] = f"-csearch_path={schema}"
+    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), ""))
+
+
+def _row(description: Any, values: tuple[Any, ...]) -> Row:
+    row: Row = {}
+    for col, value in zip(description, values):
+        row[col.name] = iso(value) if isinstance(value, datetime) else value
+    return row
+
+
+class _PgConn(Executor):
+    dialect = "postgresql"
+
+    def __init__(self, cur: aiopg.Cursor) -> None:
+        self._cur = cur
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        await self._run(sql, params)
+        if self._cur.description is None:
+            return []
+        desc = self._cur.description
+        return [_row(desc, r) for r in await self._cur.fetchall()]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        await self._run(sql, params)
+        return self._cur.rowcount
+
+    async def _run(self, sql: str, params: Params) -> None:
+        try:
+            await self._cur.execute(to_pyformat(sql), tuple(params))
+        except psycopg2.IntegrityError as exc:
+            raise IntegrityError(str(exc).strip()) from exc
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, minsize: int = 1, maxsize: int = 10) -> None:
+        self._dsn = dsn_from_url(url)
+        self._minsize = minsize
+        self._maxsize = maxsize
+        self._pool: aiopg.Pool | None = None
+
+    async def open(self) -> "PostgresDatabase":
+        try:
+            self._pool = await aiopg.create_pool(
+                self._dsn, minsize=self._minsize, maxsize=self._maxsize, timeout=30.0
+            )
+        except psycopg2.OperationalError as exc:
+            raise Unavailable(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+        return self
+
+    @asynccontextmanager
+    async def _cursor(self) -> AsyncIterator[aiopg.Cursor]:
+        assert self._pool is not None, "database is not open"
+        try:
+            conn = await asyncio.wait_for(self._pool.acquire(), ACQUIRE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise Unavailable("no database connection free; try again") from None
+        try:
+            async with conn.cursor() as cur:
+                yield cur
+        finally:
+            await self._pool.release(conn)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._cursor() as cur:
+            return await _PgConn(cur).fetchall(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self._cursor() as cur:
+            return await _PgConn(cur).execute(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._cursor() as cur:
+            async with cur.begin():
+                yield _PgConn(cur)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+            self._pool = None

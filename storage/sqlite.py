@@ -1,0 +1,106 @@
+"""SQLite engine (aiosqlite): the embedded default.
+
+A small pool of connections, each used by one task at a time. WAL lets readers run beside the one
+writer; `BEGIN IMMEDIATE` takes the write lock before the first statement, so two writers queue on
+the busy timeout instead of deadlocking on a lock upgrade.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import aiosqlite
+
+from protocol.errors import Unavailable
+
+from .base import Database, Executor, IntegrityError, Params, Row
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class _SqliteConn(Executor):
+    dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            async with self._conn.execute(sql, tuple(params)) as cur:
+                rows = await cur.fetchall()
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return [dict(r) for r in rows]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        try:
+            async with self._conn.execute(sql, tuple(params)) as cur:
+                return cur.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: str, pool_size: int = 4) -> None:
+        self.path = path
+        self._pool_size = pool_size
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all: list[aiosqlite.Connection] = []
+
+    async def open(self) -> "SqliteDatabase":
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(self._pool_size):
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            self._all.append(conn)
+            self._idle.put_nowait(conn)
+        return self
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[aiosqlite.Connection]:
+        try:
+            conn = await asyncio.wait_for(self._idle.get(), timeout=BUSY_TIMEOUT_MS / 1000)
+        except asyncio.TimeoutError:
+            raise Unavailable("the database is busy; try again") from None
+        try:
+            yield conn
+        finally:
+            self._idle.put_nowait(conn)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._acquire() as conn:
+            return await _SqliteConn(conn).fetchall(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self._acquire() as conn:
+            return await _SqliteConn(conn).execute(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._acquire() as conn:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise Unavailable(f"the database is busy: {exc}") from None
+            try:
+                yield _SqliteConn(conn)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        for conn in self._all:
+            await conn.close()
+        self._all.clear()

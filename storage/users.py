@@ -1,0 +1,35 @@
+"""users: accounts, roles and the balance column (changed only by the ledger)."""
+from __future__ import annotations
+
+from .base import Executor, Row
+
+USER_COLUMNS = "id, email, display_name, role, balance, created_at, updated_at"
+
+
+async def insert(db: Executor, *, id: str, email: str, email_key: str, password_hash: str,
+                 display_name: str, role: str, now: str) -> Row:
+    row = await db.fetchone(
+        f"""INSERT INTO users (id, email, email_key, password_hash, display_name, role, balance,
+                               created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING {USER_COLUMNS}""",
+        (id, email, email_key, password_hash, display_name, role, now, now),
+    )
+    assert row is not None
+    return row
+
+
+async def get(db: Executor, user_id: str) -> Row | None:
+    return await db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+
+
+async def get_with_password(db: Executor, email_key: str) -> Row | None:
+    return await db.fetchone(
+        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = ?", (email_key,)
+    )
+
+
+async def set_password_hash(db: Executor, user_id: str, password_hash: str, now: str) -> None:
+    await db.execute(
+        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+        (password_hash, now, user_id),
+    )
