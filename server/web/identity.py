@@ -20,11 +20,18 @@ SESSION_ID = "sid"
 
 
 def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+    """The bearer token, or None without an Authorization header.
+
+    A request that sends the header stands or falls by it: a malformed one never falls back to
+    the cookie.
+    """
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization must be 'Bearer <access_token>'")
+    return token.strip()
 
 
 async def cookie_identity(request: web.Request, *, require_origin: bool) -> Identity | None:

@@ -61,12 +61,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _handshake_identity(request: web.Request) -> tuple[Identity | None, ChatwireError | None]:
-    token = bearer_token(request)
-    if token is not None:
-        try:
+    try:
+        token = bearer_token(request)
+        if token is not None:
             return await request.app[CONTEXT].accounts.authenticate_access_token(token), None
-        except ChatwireError as exc:
-            return None, exc
+    except ChatwireError as exc:
+        return None, exc
     return await cookie_identity(request, require_origin=True), None
 
 

@@ -1,0 +1,61 @@
+"""Two Chatwire instances behind a load balancer, sharing the database and Redis."""
+import asyncio
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+async def two_instances(make_client, redis_url):
+    # A fresh key prefix is not needed: user ids are unique per test database, so seq keys are too.
+    a = await make_client(redis_url=redis_url)
+    b = await make_client(redis_url=redis_url)
+    return a, b
+
+
+async def test_an_event_made_on_instance_a_reaches_a_socket_on_instance_b(two_instances, connect):
+    from tests.conftest import register
+    a, b = two_instances
+    user = await register(a, f"roamer-{uuid.uuid4().hex[:6]}@example.com")
+    on_a, on_b = await connect(user, on=a), await connect(user, on=b)
+    chat = await on_a.ok("chat.create", title="made on A")
+    event_b = await on_b.event("chat.created")
+    event_a = await on_a.event("chat.created")
+    assert event_b["chat_id"] == chat["id"] and event_b["seq"] == event_a["seq"]
+
+
+async def test_events_from_both_instances_arrive_in_seq_order_everywhere(two_instances, connect):
+    from tests.conftest import register
+    a, b = two_instances
+    user = await register(a, f"busy-{uuid.uuid4().hex[:6]}@example.com")
+    on_a, on_b, watcher = await connect(user, on=a), await connect(user, on=b), \
+        await connect(user, on=b)
+    sent_a = [await on_a.send("chat.create", title=f"a{i}") for i in range(10)]
+    sent_b = [await on_b.send("chat.create", title=f"b{i}") for i in range(10)]
+
+    async def replies(sock, rids):
+        return [await sock.reply(rid) for rid in rids]
+
+    done = await asyncio.gather(replies(on_a, sent_a), replies(on_b, sent_b))
+    assert all(r["ok"] for r in done[0] + done[1])
+    seqs = [(await watcher.event("chat.created"))["seq"] for _ in range(20)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 20
+    assert seqs[-1] - seqs[0] == 19  # no gap, no duplicate
+
+
+async def test_logout_on_one_instance_closes_sockets_on_the_other(two_instances, connect):
+    from tests.conftest import register
+    a, b = two_instances
+    user = await register(a, f"leaver-{uuid.uuid4().hex[:6]}@example.com")
+    on_b = await connect(user, on=b)
+    resp = await a.post("/api/v1/auth/logout",
+                        headers={"Authorization": f"Bearer {user['access_token']}"})
+    assert resp.status == 204
+    assert await on_b.closed() == 4401
+
+
+async def test_readiness_reports_the_broker(two_instances):
+    a, _ = two_instances
+    resp = await a.get("/readyz")
+    assert resp.status == 200
+    assert (await resp.json())["checks"] == {"database": True, "broker": True}

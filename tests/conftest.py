@@ -1,0 +1,144 @@
+"""Shared fixtures: a real database per test (SQLite file and PostgreSQL schema), a real server on
+loopback, users, and WebSocket clients."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import psycopg2
+import pytest
+import redis as sync_redis
+
+from server.config import Settings
+from server.web import create_app
+from storage.migrate import apply_migrations
+from tests import services
+from tests.client import WSClient
+
+APP_TABLES = ("transactions", "message_files", "files", "messages", "chat_tags", "chats",
+              "user_profiles", "refresh_tokens", "users")
+PASSWORD = "correct horse battery"
+
+
+# -- databases ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied per test: migrating once keeps the suite fast."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    apply_migrations(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Any:
+    """A fresh schema in the test database, migrated once, dropped at the end of the run."""
+    base = services.postgres_base_url()
+    try:
+        conn = psycopg2.connect(base, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        services.unavailable("PostgreSQL", str(exc).strip())
+    conn.autocommit = True
+    schema = services.fresh_schema_name()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}schema={schema}"
+    apply_migrations(url)
+    yield url, conn, schema
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every scenario that touches storage runs on both engines."""
+    if request.param == "sqlite":
+        path = tmp_path / "chatwire.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url, conn, schema = request.getfixturevalue("postgres_schema_url")
+    with conn.cursor() as cur:
+        cur.execute(f"SET search_path TO {schema}")
+        cur.execute(f"TRUNCATE {', '.join(APP_TABLES)} CASCADE")
+    return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = services.redis_url()
+    try:
+        sync_redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except sync_redis.RedisError as exc:
+        services.unavailable("Redis", str(exc))
+    return url
+
+
+# -- the server -----------------------------------------------------------------------------
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="s" * 48,
+        jwt_secret_key="j" * 48,
+        var_dir=tmp_path / "var",
+        upload_dir=tmp_path / "uploads",
+        ws_auth_timeout_s=1.0,
+        # argon2id still, at a cost that keeps a hundred sign-ups quick.
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        migrate_on_start=False,
+        db_pool_size=5,
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, settings: Settings) -> Callable[..., Awaitable[Any]]:
+    """Another server instance on the same database (and optionally Redis)."""
+    async def make(**overrides: Any) -> Any:
+        return await aiohttp_client(create_app(replace(settings, **overrides)))
+    return make
+
+
+# -- people ---------------------------------------------------------------------------------
+
+async def register(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
+    resp = await client.post("/api/v1/auth/register", json={"email": email, "password": password,
+                                                           **extra})
+    body = await resp.json()
+    assert resp.status == 201, body
+    return body
+
+
+@pytest.fixture
+async def alice(client: Any) -> dict[str, Any]:
+    return await register(client, "alice@example.com", display_name="Alice")
+
+
+@pytest.fixture
+async def bob(client: Any) -> dict[str, Any]:
+    return await register(client, "bob@example.com", display_name="Bob")
+
+
+@pytest.fixture
+def connect(client: Any) -> Callable[..., Awaitable[WSClient]]:
+    """Open an authenticated socket (bearer header) and consume its `hello`."""
+    async def open_socket(user: dict[str, Any], on: Any = None) -> WSClient:
+        target = on or client
+        ws = await target.ws_connect("/ws", headers={
+            "Authorization": f"Bearer {user['access_token']}"})
+        sock = WSClient(ws)
+        hello = await sock._next_frame()
+        assert hello["type"] == "hello", hello
+        sock.hello = hello
+        return sock
+    return open_socket

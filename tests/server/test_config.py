@@ -1,0 +1,50 @@
+"""Configuration: the embedded default needs nothing; PostgreSQL needs real secrets."""
+import os
+import stat
+
+import pytest
+
+from server.config import ConfigError, load_settings
+
+
+def test_the_embedded_default_generates_secrets_once_with_mode_0600(tmp_path):
+    env = {"VAR_DIR": str(tmp_path / "var")}
+    first = load_settings(env, env_file=None)
+    second = load_settings(env, env_file=None)
+    assert first.database_url == f"sqlite:///{tmp_path / 'var' / 'chatwire.db'}"
+    assert first.jwt_secret_key == second.jwt_secret_key and len(first.jwt_secret_key) >= 32
+    assert first.secret_key != first.jwt_secret_key
+    for name in ("secret_key", "jwt_secret_key"):
+        mode = stat.S_IMODE(os.stat(tmp_path / "var" / name).st_mode)
+        assert mode == 0o600
+
+
+def test_postgres_without_secrets_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is required|SECRET_KEY is required"):
+        load_settings({"DATABASE_URL": "postgresql://x@localhost/db", "VAR_DIR": str(tmp_path)},
+                      env_file=None)
+    assert not (tmp_path / "jwt_secret_key").exists()
+
+
+def test_a_weak_jwt_secret_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is too weak"):
+        load_settings({"DATABASE_URL": "postgresql://x@localhost/db", "SECRET_KEY": "k" * 40,
+                       "JWT_SECRET_KEY": "short", "VAR_DIR": str(tmp_path)}, env_file=None)
+
+
+def test_env_overrides_the_dot_env_file(tmp_path):
+    dot_env = tmp_path / ".env"
+    dot_env.write_text("PORT=9000\nHOST=0.0.0.0\nCORS_ORIGINS=https://a.example/, https://b.example\n")
+    settings = load_settings({"PORT": "9100", "VAR_DIR": str(tmp_path / "v")}, env_file=str(dot_env))
+    assert settings.port == 9100 and settings.host == "0.0.0.0"
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_a_malformed_number_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="PORT must be an integer"):
+        load_settings({"PORT": "eighty", "VAR_DIR": str(tmp_path)}, env_file=None)
+
+
+def test_an_unknown_database_scheme_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings({"DATABASE_URL": "mysql://x", "VAR_DIR": str(tmp_path)}, env_file=None)

@@ -1,0 +1,44 @@
+"""The command line a person uses: help, migrate, user create."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, tmp_path, stdin=""):
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "ARGON2_MEMORY_COST": "1024",
+           "ARGON2_TIME_COST": "1"}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_the_subcommands(tmp_path):
+    out = run(["--help"], tmp_path).stdout
+    for command in ("serve", "migrate", "user"):
+        assert command in out
+    assert "create" in run(["user", "--help"], tmp_path).stdout
+
+
+def test_migrate_then_create_an_admin_from_stdin(tmp_path):
+    first = run(["migrate"], tmp_path)
+    assert first.returncode == 0 and "0001_initial" in first.stdout
+    assert "up to date" in run(["migrate"], tmp_path).stdout
+    created = run(["user", "create", "root@example.com", "--admin", "--password-stdin"], tmp_path,
+                  stdin="a long admin passphrase\n")
+    assert created.returncode == 0, created.stderr
+    assert "created admin root@example.com" in created.stdout
+    again = run(["user", "create", "ROOT@example.com", "--password-stdin"], tmp_path,
+                stdin="a long admin passphrase\n")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    weak = run(["user", "create", "weak@example.com", "--password-stdin"], tmp_path, stdin="123\n")
+    assert weak.returncode == 1 and "password" in weak.stderr
+
+
+def test_a_bad_configuration_exits_with_a_message(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=postgresql://x@127.0.0.1:1/db\n")
+    result = run(["migrate"], tmp_path)
+    assert result.returncode == 2 and "SECRET_KEY is required" in result.stderr
