@@ -1,0 +1,1 @@
+"""LLM providers behind one streaming interface, and the model registry (built by the generation issue)."""
