@@ -21,13 +21,23 @@ REFRESH = {"refresh_token": Str(512, required=True, min_len=1)}
 LOGOUT = {"refresh_token": Str(512, nullable=True)}
 
 
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    """The whole body, refusing it as soon as it passes `limit` (never buffering more)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"request body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body is over {limit} bytes")
+    return b"".join(chunks)
+
+
 async def read_json(request: web.Request, name: str, spec: dict[str, Field],
                     optional: bool = False) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise TooLarge(f"request body is over {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise TooLarge(f"request body is over {MAX_BODY} bytes")
+    raw = await read_body(request)
     if not raw.strip() and optional:
         return {}
     try:

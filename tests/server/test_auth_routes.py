@@ -168,3 +168,26 @@ async def test_unknown_api_routes_and_methods_answer_json_errors(client):
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
     resp = await client.get(f"{AUTH}/login")
     assert resp.status == 405 and (await resp.json())["error"]["code"] == "bad_request"
+
+
+async def test_a_body_sent_in_small_pieces_is_read_whole(client):
+    async def trickle():
+        body = b'{"email":"slow@example.com","password":"correct horse battery"}'
+        for i in range(0, len(body), 7):
+            yield body[i:i + 7]
+            await asyncio.sleep(0.01)
+
+    resp = await client.post(f"{AUTH}/register", data=trickle(),
+                             headers={"Content-Type": "application/json"})
+    assert resp.status == 201, await resp.text()
+
+
+async def test_a_chunked_body_over_the_limit_is_refused(client):
+    async def flood():
+        yield b'{"email":"'
+        for _ in range(40):
+            yield b"a" * 1024
+
+    resp = await client.post(f"{AUTH}/register", data=flood())
+    assert resp.status == 413 and (await resp.json())["error"]["code"] == "too_large"
+    assert await count_users(client) == 0
