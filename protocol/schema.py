@@ -55,6 +55,7 @@ MODEL = Str(100, nullable=True, strip=True)
 SYSTEM_PROMPT = Str(20_000, nullable=True)
 CURSOR = Str(200, nullable=True)
 LIMIT = Int(1, 100, default=50)
+CONTENT = Str(60_000, required=True, min_len=1)
 
 # Request type -> its parameters. `type` and `id` are the envelope and always allowed.
 REQUESTS: dict[str, dict[str, Field]] = {
@@ -89,6 +90,17 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "chat.restore": {"chat_id": Id()},
     "chat.purge": {"chat_id": Id()},
     "message.list": {"chat_id": Id(), "cursor": CURSOR, "limit": LIMIT},
+    "message.send": {
+        "chat_id": Id(),
+        "content": CONTENT,
+        "model": MODEL,
+        "client_msg_id": Str(64, nullable=True, min_len=1),
+    },
+    "message.stop": {"message_id": Id()},
+    "message.regenerate": {"message_id": Id(), "model": MODEL},
+    "message.edit": {"message_id": Id(), "content": CONTENT, "model": MODEL},
+    "message.switch": {"message_id": Id()},
+    "models.list": {},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
+
+from providers.factory import ProviderSettings
 
 MIN_SECRET_BYTES = 32
 
@@ -50,6 +53,12 @@ class Settings:
     db_pool_size: int = 10
     log_level: str = "INFO"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
+    models_file: Path | None = None
+    default_model: str = "echo"
+    max_concurrent_generations: int = 3
+    stream_coalesce_ms: int = 50
+    stream_flush_s: float = 1.0
 
     @property
     def is_postgres(self) -> bool:
@@ -60,6 +69,35 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _provider_settings(env: Mapping[str, str]) -> ProviderSettings:
+    return ProviderSettings(
+        openai_api_key=env.get("OPENAI_API_KEY") or None,
+        openai_base_url=env.get("OPENAI_BASE_URL") or None,
+        anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+        anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+        google_api_key=env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None,
+        google_base_url=env.get("GOOGLE_BASE_URL") or None,
+        yandex_api_key=env.get("YANDEX_API_KEY") or None,
+        yandex_folder_id=env.get("YANDEX_FOLDER_ID") or None,
+        yandex_base_url=env.get("YANDEX_BASE_URL") or None,
+        echo_tokens_per_second=_float(env, "ECHO_TOKENS_PER_SECOND", 30.0),
+        connect_timeout_s=_float(env, "PROVIDER_CONNECT_TIMEOUT_S", 10.0),
+        first_token_timeout_s=_float(env, "PROVIDER_FIRST_TOKEN_TIMEOUT_S", 60.0),
+        idle_timeout_s=_float(env, "PROVIDER_IDLE_TIMEOUT_S", 60.0),
+        max_retries=_int(env, "PROVIDER_MAX_RETRIES", 2) or 0,
+    )
 
 
 def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -136,4 +174,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         cookie_secure=_bool(env.get("COOKIE_SECURE"), False),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10) or 10,
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        instance_id=env.get("INSTANCE_ID") or f"{socket.gethostname()}:{port}",
+        providers=_provider_settings(env),
+        models_file=Path(env["MODELS_FILE"]) if env.get("MODELS_FILE") else None,
+        default_model=env.get("DEFAULT_MODEL") or "echo",
+        max_concurrent_generations=_int(env, "MAX_CONCURRENT_GENERATIONS", 3) or 3,
+        stream_coalesce_ms=_int(env, "STREAM_COALESCE_MS", 50) or 0,
+        stream_flush_s=_float(env, "STREAM_FLUSH_S", 1.0),
     )

@@ -6,8 +6,8 @@ from typing import Any
 from . import search
 from .base import Executor, Row
 
-COLUMNS = ("id", "title", "favorite", "model", "system_prompt", "personalize", "deleted_at",
-           "created_at", "updated_at")
+COLUMNS = ("id", "title", "favorite", "model", "system_prompt", "personalize",
+           "current_message_id", "deleted_at", "created_at", "updated_at")
 SELECT = ", ".join(f"c.{col}" for col in COLUMNS)
 UPDATABLE = frozenset({"title", "favorite", "model", "system_prompt", "personalize"})
 
@@ -74,8 +74,13 @@ async def purge(db: Executor, user_id: str, chat_id: str) -> bool:
     return changed == 1
 
 
-async def touch(db: Executor, chat_id: str, now: str) -> None:
-    await db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+async def touch(db: Executor, chat_id: str, now: str, current_message_id: str | None = None) -> None:
+    """New activity: move the chat up the list (and, given a message, make its branch current)."""
+    if current_message_id is None:
+        await db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+    else:
+        await db.execute("UPDATE chats SET updated_at = ?, current_message_id = ? WHERE id = ?",
+                         (now, current_message_id, chat_id))
 
 
 async def replace_tags(db: Executor, chat_id: str, user_id: str, tags: list[str]) -> None:

@@ -1,5 +1,9 @@
-"""messages: the turns of a chat, with branch parents, status, usage and cost."""
+"""messages: the turns of a chat — a tree (edits and regenerations branch from a parent) with
+status, usage and cost. The final write of a generation happens once: it only matches while the
+row is still `streaming`."""
 from __future__ import annotations
+
+from typing import Any
 
 from .base import Executor, Row
 
@@ -10,27 +14,90 @@ SELECT = ", ".join(COLUMNS)
 
 async def insert(db: Executor, *, id: str, chat_id: str, user_id: str, parent_id: str | None,
                  role: str, content: str, model: str | None, status: str,
-                 client_msg_id: str | None, now: str) -> Row:
+                 client_msg_id: str | None, now: str, instance: str | None = None) -> Row:
     row = await db.fetchone(
         f"""INSERT INTO messages (id, chat_id, user_id, parent_id, role, content, model, status,
-                                  client_msg_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SELECT}""",
-        (id, chat_id, user_id, parent_id, role, content, model, status, client_msg_id, now, now),
+                                  client_msg_id, generation_instance, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SELECT}""",
+        (id, chat_id, user_id, parent_id, role, content, model, status, client_msg_id, instance,
+         now, now),
     )
     assert row is not None
     return row
 
 
-async def list_page(db: Executor, chat_id: str, *, before: tuple[str, str] | None,
-                    limit: int) -> list[Row]:
-    """The newest `limit` messages older than `before`, returned oldest first (reading order)."""
-    where, params = "chat_id = ?", [chat_id]
-    if before is not None:
-        where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-        params += [before[0], before[0], before[1]]
-    rows = await db.fetchall(
-        f"SELECT {SELECT} FROM messages WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?",
-        (*params, limit),
-    )
-    rows.reverse()
-    return rows
+async def get(db: Executor, user_id: str, message_id: str) -> Row | None:
+    return await db.fetchone(f"SELECT {SELECT} FROM messages WHERE id = ? AND user_id = ?",
+                             (message_id, user_id))
+
+
+async def get_many(db: Executor, ids: list[str]) -> dict[str, Row]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await db.fetchall(f"SELECT {SELECT} FROM messages WHERE id IN ({marks})", ids)
+    return {r["id"]: r for r in rows}
+
+
+async def by_client_msg_id(db: Executor, user_id: str, client_msg_id: str) -> Row | None:
+    return await db.fetchone(
+        f"SELECT {SELECT} FROM messages WHERE user_id = ? AND client_msg_id = ?",
+        (user_id, client_msg_id))
+
+
+async def first_child(db: Executor, parent_id: str) -> Row | None:
+    return await db.fetchone(
+        f"SELECT {SELECT} FROM messages WHERE parent_id = ? ORDER BY created_at, id LIMIT 1",
+        (parent_id,))
+
+
+async def tree(db: Executor, chat_id: str) -> list[Row]:
+    """Every message's place in the chat's tree, oldest first, without the text."""
+    return await db.fetchall(
+        "SELECT id, parent_id FROM messages WHERE chat_id = ? ORDER BY created_at, id", (chat_id,))
+
+
+async def save_progress(db: Executor, message_id: str, content: str, now: str) -> None:
+    await db.execute(
+        "UPDATE messages SET content = ?, updated_at = ? WHERE id = ? AND status = 'streaming'",
+        (content, now, message_id))
+
+
+async def finish(db: Executor, message_id: str, *, status: str, content: str, prompt_tokens: int,
+                 completion_tokens: int, cost: int, error_code: str | None, now: str) -> Row | None:
+    """The one final write; None if the row had already left `streaming`."""
+    return await db.fetchone(
+        f"""UPDATE messages SET status = ?, content = ?, prompt_tokens = ?, completion_tokens = ?,
+                                cost = ?, error_code = ?, updated_at = ?
+            WHERE id = ? AND status = 'streaming' RETURNING {SELECT}""",
+        (status, content, prompt_tokens, completion_tokens, cost, error_code, now, message_id))
+
+
+async def interrupt_orphans(db: Executor, *, instance: str | None, stale_before: str | None) -> list[Row]:
+    """Mark `streaming` rows nobody is generating as `interrupted`, keeping their partial text.
+
+    `instance`: rows this (restarted) instance had started; `stale_before`: rows whose last write
+    is older than any live generation can be; both None: every streaming row (single instance).
+    """
+    where, params = "status = 'streaming'", []
+    conditions = []
+    if instance is not None:
+        conditions.append("generation_instance = ?")
+        params.append(instance)
+    if stale_before is not None:
+        conditions.append("updated_at < ?")
+        params.append(stale_before)
+    if conditions:
+        where += f" AND ({' OR '.join(conditions)})"
+    return await db.fetchall(
+        f"""UPDATE messages SET status = 'interrupted', error_code = NULL
+            WHERE {where} RETURNING id, user_id, chat_id""", params)
+
+
+def shape(row: Row, sibling_ids: list[str] | None = None) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("user_id", None)
+    out.pop("generation_instance", None)
+    if sibling_ids is not None:
+        out["sibling_ids"] = sibling_ids
+    return out

@@ -142,3 +142,26 @@ def connect(client: Any) -> Callable[..., Awaitable[WSClient]]:
         sock.hello = hello
         return sock
     return open_socket
+
+
+# -- model vendors ------------------------------------------------------------------------
+
+@pytest.fixture
+async def vendor(aiohttp_server: Any) -> Any:
+    """One local server speaking all three vendors' wire formats."""
+    from tests.fakes.vendors import FakeVendor
+    fake = FakeVendor()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+def vendor_providers(url: str, **overrides: Any) -> Any:
+    from providers.factory import ProviderSettings
+    values = dict(openai_api_key="sk-test-openai", openai_base_url=f"{url}/v1",
+                  anthropic_api_key="sk-ant-test", anthropic_base_url=url,
+                  google_api_key="g-test-key", google_base_url=url,
+                  echo_tokens_per_second=0, max_retries=0,
+                  first_token_timeout_s=2.0, idle_timeout_s=2.0, connect_timeout_s=2.0)
+    values.update(overrides)
+    return ProviderSettings(**values)

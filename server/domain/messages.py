@@ -1,27 +1,61 @@
-"""Messages of a chat: paged history (the generation lifecycle builds on this)."""
+"""Reading a chat's history: the active branch, newest page first, each message with its siblings
+so a client can offer ‹ 2/3 › and switch branches."""
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
+from protocol.errors import BadRequest
 from storage import Database
 from storage import messages as message_rows
 
-from . import cursors
+from .branches import Tree
 from .chats import Chats
+
+
+def encode_cursor(message_id: str) -> str:
+    return base64.urlsafe_b64encode(message_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("invalid cursor: pass back the next_cursor of a previous page") from None
 
 
 class Messages:
     def __init__(self, db: Database, chats: Chats) -> None:
         self.db = db
         self.chats = chats
+        self.live_text: Any = None  # set by the generation service: live text of running replies
 
     async def list(self, user_id: str, chat_id: str, *, cursor: str | None = None,
                    limit: int = 50) -> dict[str, Any]:
-        """Newest page first; within a page, reading order. `next_cursor` pages to older ones."""
-        await self.chats.get(user_id, chat_id)  # ownership: someone else's chat is not_found
-        rows = await message_rows.list_page(self.db, chat_id, before=cursors.decode(cursor),
-                                            limit=limit + 1)
-        more = len(rows) > limit
-        page = rows[1:] if more else rows
-        next_cursor = cursors.encode(page[0]["created_at"], page[0]["id"]) if more else None
-        return {"messages": page, "next_cursor": next_cursor}
+        """The active branch, newest page first; within a page, reading order."""
+        chat = await self.chats.get(user_id, chat_id)  # ownership: someone else's is not_found
+        return await self.branch_page(chat, cursor=cursor, limit=limit)
+
+    async def branch_page(self, chat: dict[str, Any], *, cursor: str | None = None,
+                          limit: int = 50) -> dict[str, Any]:
+        tree = Tree.of(await message_rows.tree(self.db, chat["id"]))
+        path = tree.active_path(chat.get("current_message_id"))
+        end = len(path)
+        before = decode_cursor(cursor)
+        if before is not None:
+            if before not in path:
+                raise BadRequest("invalid cursor: the branch changed; list again from the start")
+            end = path.index(before)
+        start = max(0, end - limit)
+        ids = path[start:end]
+        rows = await message_rows.get_many(self.db, ids)
+        page = []
+        for message_id in ids:
+            row = message_rows.shape(rows[message_id], tree.siblings(message_id))
+            if row["status"] == "streaming" and self.live_text is not None:
+                row["content"] = self.live_text(message_id, row["content"])
+            page.append(row)
+        return {"messages": page, "next_cursor": encode_cursor(ids[0]) if start > 0 else None}

@@ -14,7 +14,11 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from server.broker import make_broker
 from server.config import Settings
 from server.domain.accounts import Accounts, AuthSettings
+from providers import registry
+from providers.factory import build_providers
 from server.domain.chats import Chats
+from server.domain.generation import GenerationSettings, Generations
+from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
 from storage import open_database
 from storage.migrate import apply_migrations
@@ -58,14 +62,35 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
         raise
     accounts = Accounts(db, broker, auth_settings(settings))
     chats = Chats(db, broker)
+    messages = Messages(db, chats)
+    providers = build_providers(settings.providers)
+    generations = Generations(db, broker, chats, messages, registry.load(settings.models_file),
+                              providers, generation_settings(settings))
+    await generations.recover(single_instance=not settings.is_postgres)
     app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
-                           chats=chats, messages=Messages(db, chats))
+                           chats=chats, messages=messages, generations=generations)
+    sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     yield
     ctx = app[CONTEXT]
+    if sweeper is not None:
+        sweeper.cancel()
     for conn in list(ctx.sockets):
         conn.close_soon(1001, "server shutting down")
+    await generations.close()
+    for provider in providers.values():
+        await provider.aclose()
     await broker.stop()
     await db.close()
+
+
+async def _sweep(generations: Generations, every_s: float = 30.0) -> None:
+    """With several instances: mark orphans of instances that died and never came back."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await generations.sweep()
+        except Exception:
+            log.exception("sweeping orphaned generations failed")
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -75,6 +100,19 @@ async def index(request: web.Request) -> web.FileResponse:
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     return response
+
+
+def generation_settings(settings: Settings) -> GenerationSettings:
+    p = settings.providers
+    return GenerationSettings(
+        default_model=settings.default_model,
+        max_concurrent_per_user=settings.max_concurrent_generations,
+        instance_id=settings.instance_id,
+        stream=StreamSettings(coalesce_s=settings.stream_coalesce_ms / 1000,
+                              flush_s=settings.stream_flush_s,
+                              first_token_timeout_s=p.first_token_timeout_s,
+                              idle_timeout_s=p.idle_timeout_s),
+    )
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -9,6 +9,7 @@ from server.broker import Broker
 from server.config import Settings
 from server.domain.accounts import Accounts
 from server.domain.chats import Chats
+from server.domain.generation import Generations
 from server.domain.messages import Messages
 from storage import Database
 
@@ -21,6 +22,7 @@ class Context:
     accounts: Accounts
     chats: Chats
     messages: Messages
+    generations: Generations
     sockets: set = field(default_factory=set)
 
 

@@ -36,6 +36,10 @@ async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
     return {"replayed": 0, "last_seq": current, "resync_required": True}
 
 
+async def models_list(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    return ctx.generations.available_models()
+
+
 def _user(fn: Callable[..., Awaitable[Any]]) -> Handler:
     """Adapt a domain method taking (user_id, **params)."""
     async def handler(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
@@ -55,4 +59,10 @@ HANDLERS: dict[str, Handler] = {
     "chat.restore": _user(lambda ctx: ctx.chats.restore),
     "chat.purge": _user(lambda ctx: ctx.chats.purge),
     "message.list": _user(lambda ctx: ctx.messages.list),
+    "message.send": _user(lambda ctx: ctx.generations.send),
+    "message.stop": _user(lambda ctx: ctx.generations.stop),
+    "message.regenerate": _user(lambda ctx: ctx.generations.regenerate),
+    "message.edit": _user(lambda ctx: ctx.generations.edit),
+    "message.switch": _user(lambda ctx: ctx.generations.switch),
+    "models.list": models_list,
 }

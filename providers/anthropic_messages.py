@@ -1,0 +1,87 @@
+"""Anthropic's Messages API through the `anthropic` SDK, with the event stream decoded by us.
+
+Events: message_start (input tokens), content_block_delta (text_delta), message_delta (stop reason,
+output tokens), message_stop; `ping` and block start/stop carry nothing we need.
+"""
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+import anthropic
+import httpx2
+import orjson
+
+from protocol.errors import ChatwireError
+
+from .base import (GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
+                   malformed, unreachable)
+from .sse import data_lines
+
+OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
+              "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+
+    def __init__(self, api_key: str, base_url: str | None = None, *, connect_timeout: float = 10.0,
+                 idle_timeout: float = 60.0, max_retries: int = 2) -> None:
+        self.client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=max_retries,
+            timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
+        )
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model, "max_tokens": request.max_tokens, "stream": True,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            body["system"] = request.system
+        return body
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        try:
+            async with self.client.messages.with_streaming_response.create(
+                **self._body(request)
+            ) as response:
+                async for item in self._decode(data_lines(response.iter_lines())):
+                    yield item
+        except ChatwireError:
+            raise
+        except anthropic.APIStatusError as exc:
+            raise error_for_status(self.name, exc.status_code) from None
+        except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
+
+    async def _decode(self, payloads: AsyncIterator[str]) -> AsyncIterator[StreamItem]:
+        prompt = completion = 0
+        finish = "stop"
+        async for payload in payloads:
+            try:
+                event = orjson.loads(payload)
+                kind = event["type"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                raise malformed(self.name, "an event is not JSON with a type") from None
+            if kind == "content_block_delta":
+                delta = event.get("delta") or {}
+                if delta.get("type") == "text_delta" and delta.get("text"):
+                    yield delta["text"]
+            elif kind == "message_start":
+                usage = (event.get("message") or {}).get("usage") or {}
+                prompt = int(usage.get("input_tokens") or 0)
+                completion = int(usage.get("output_tokens") or 0)
+            elif kind == "message_delta":
+                finish = (event.get("delta") or {}).get("stop_reason") or finish
+                completion = int((event.get("usage") or {}).get("output_tokens") or completion)
+            elif kind == "message_stop":
+                yield StreamEnd(Usage(prompt, completion), finish)
+                return
+            elif kind == "error":
+                error = event.get("error") or {}
+                raise error_for_status(self.name, OVERLOADED.get(error.get("type"), 500),
+                                       str(error.get("message", ""))[:200])
+        raise unreachable(self.name, "ended the stream before message_stop")
+
+    async def aclose(self) -> None:
+        await self.client.close()

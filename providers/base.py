@@ -1,0 +1,76 @@
+"""One streaming interface for every model provider.
+
+`Provider.stream()` yields text deltas (`str`) and then exactly one `StreamEnd` with the usage the
+provider reported and why it stopped. Failures are raised as the protocol's typed errors, classified
+once per provider: `provider_error` (the request or the answer is wrong), `provider_unavailable`
+(cannot reach it, it is down, it timed out), `rate_limited` (the vendor's limit).
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from protocol.errors import ProviderError, ProviderUnavailable, RateLimited
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    model: str  # the provider's own (upstream) model name
+    messages: list[ChatMessage]
+    system: str | None = None
+    max_tokens: int = 1024
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = "stop"
+
+
+StreamItem = str | StreamEnd
+
+
+class Provider(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        """Text deltas, then one StreamEnd. Raise typed errors, never vendor exceptions."""
+
+    async def aclose(self) -> None:
+        pass
+
+
+def error_for_status(provider: str, status: int, detail: str = "",
+                     retry_after: int | None = None) -> Exception:
+    """Map a vendor's HTTP status to our error, the same way for every provider."""
+    detail = f": {detail}" if detail else ""
+    if status == 429:
+        return RateLimited(f"{provider} is rate limiting requests{detail}",
+                           retry_after=retry_after or 10)
+    if status in (408, 502, 503, 504, 529) or status >= 500:
+        return ProviderUnavailable(f"{provider} is unavailable (HTTP {status}){detail}")
+    if status in (401, 403):
+        return ProviderError(f"{provider} rejected the credentials (HTTP {status})")
+    return ProviderError(f"{provider} refused the request (HTTP {status}){detail}")
+
+
+def unreachable(provider: str, what: str = "could not be reached") -> ProviderUnavailable:
+    return ProviderUnavailable(f"{provider} {what}")
+
+
+def malformed(provider: str, what: str) -> ProviderError:
+    return ProviderError(f"{provider} sent a malformed stream: {what}")

@@ -1,0 +1,283 @@
+"""The generation lifecycle: send, regenerate, edit, stop, switch branch — and recovery.
+
+`message.send` stores the user's message (idempotent on `client_msg_id`) and an empty assistant
+message in `streaming` state in one transaction, answers, and leaves a Runner task streaming the
+reply. Every change is an event to all of the user's sockets.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from protocol.errors import BadRequest, Conflict, NotFound, ProviderUnavailable, RateLimited
+from providers.base import GenerationRequest, Provider
+from providers.registry import Model
+from storage import Database, IntegrityError, new_id, utcnow
+from storage import chats as chat_rows
+from storage import messages as message_rows
+from storage.base import iso
+
+from . import context
+from .branches import Tree
+from .chats import Chats
+from .events import EventSink
+from .messages import Messages
+from .runner import Job, Runner, StreamSettings
+
+log = logging.getLogger("chatwire.generation")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    default_model: str = "echo"
+    max_concurrent_per_user: int = 3
+    instance_id: str = "local"
+    stream: StreamSettings = StreamSettings()
+
+
+class Generations:
+    def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
+                 models: dict[str, Model], providers: dict[str, Provider],
+                 settings: GenerationSettings, personalize: context.Personalizer | None = None) -> None:
+        self.db = db
+        self.events = events
+        self.chats = chats
+        self.models = models
+        self.providers = providers
+        self.settings = settings
+        self.personalize = personalize
+        self.runner = Runner(db, events, settings.stream)
+        self.jobs: dict[str, Job] = {}
+        messages.live_text = self.live_text
+
+    # -- what clients can pick --
+
+    def available_models(self) -> dict[str, Any]:
+        listed = [dict(m.public(), default=m.id == self.settings.default_model)
+                  for m in self.models.values() if m.provider in self.providers]
+        return {"models": listed, "next_cursor": None}
+
+    def _model(self, model_id: str | None, *fallbacks: str | None) -> Model:
+        chosen = next((m for m in (model_id, *fallbacks) if m), self.settings.default_model)
+        model = self.models.get(chosen)
+        if model is None:
+            raise BadRequest(f"unknown model {chosen!r}; models.list names the available ones",
+                             field="model")
+        if model.provider not in self.providers:
+            raise ProviderUnavailable(f"model {chosen} needs the {model.provider} provider, "
+                                      "which is not configured on this server")
+        return model
+
+    def live_text(self, message_id: str, stored: str) -> str:
+        job = self.jobs.get(message_id)
+        return job.text if job is not None else stored
+
+    # -- starting replies --
+
+    async def send(self, user_id: str, chat_id: str, content: str, model: str | None = None,
+                   client_msg_id: str | None = None) -> dict[str, Any]:
+        if client_msg_id:
+            earlier = await self._earlier_send(user_id, chat_id, client_msg_id)
+            if earlier is not None:
+                return earlier
+        chat = await self._open_chat(user_id, chat_id)
+        chosen = self._model(model, chat["model"])
+        self._check_capacity(user_id)
+        tree = Tree.of(await message_rows.tree(self.db, chat_id))
+        parent = tree.active_path(chat["current_message_id"])
+        try:
+            user_msg, reply = await self._store_turn(
+                user_id, chat_id, parent[-1] if parent else None, content, chosen, client_msg_id)
+        except IntegrityError:  # the same client_msg_id raced in on another socket
+            earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
+            if earlier is None:
+                raise
+            return earlier
+        return await self._start(user_id, chat_id, user_msg, reply, chosen)
+
+    async def regenerate(self, user_id: str, message_id: str,
+                         model: str | None = None) -> dict[str, Any]:
+        """A new reply to the same user message, as a sibling of `message_id`."""
+        old = await self._message(user_id, message_id)
+        if old["role"] != "assistant":
+            raise BadRequest("only an assistant message can be regenerated", field="message_id")
+        chat = await self._open_chat(user_id, old["chat_id"])
+        chosen = self._model(model, old["model"], chat["model"])
+        self._check_capacity(user_id)
+        parent = await message_rows.get(self.db, user_id, old["parent_id"]) if old["parent_id"] else None
+        if parent is None:
+            raise BadRequest("this message has no user message to answer", field="message_id")
+        now = utcnow()
+        async with self.db.transaction() as tx:
+            reply = await self._insert_reply(tx, user_id, old["chat_id"], parent["id"], chosen, now)
+        return await self._start(user_id, old["chat_id"], parent, reply, chosen)
+
+    async def edit(self, user_id: str, message_id: str, content: str,
+                   model: str | None = None) -> dict[str, Any]:
+        """A new user message beside `message_id` (same parent), then a reply to it."""
+        old = await self._message(user_id, message_id)
+        if old["role"] != "user":
+            raise BadRequest("only a user message can be edited", field="message_id")
+        chat = await self._open_chat(user_id, old["chat_id"])
+        chosen = self._model(model, chat["model"])
+        self._check_capacity(user_id)
+        user_msg, reply = await self._store_turn(user_id, old["chat_id"], old["parent_id"],
+                                                 content, chosen, None)
+        return await self._start(user_id, old["chat_id"], user_msg, reply, chosen)
+
+    async def _earlier_send(self, user_id: str, chat_id: str,
+                            client_msg_id: str) -> dict[str, Any] | None:
+        user_msg = await message_rows.by_client_msg_id(self.db, user_id, client_msg_id)
+        if user_msg is None:
+            return None
+        if user_msg["chat_id"] != chat_id:
+            raise Conflict("client_msg_id was already used for a message in another chat",
+                           field="client_msg_id")
+        reply = await message_rows.first_child(self.db, user_msg["id"])
+        return {"message": message_rows.shape(user_msg),
+                "assistant_message": message_rows.shape(reply) if reply else None,
+                "duplicate": True}
+
+    async def _open_chat(self, user_id: str, chat_id: str) -> dict[str, Any]:
+        chat = await self.chats.get(user_id, chat_id)
+        if chat["deleted_at"] is not None:
+            raise Conflict("the chat is in the trash; restore it first", chat_id=chat_id)
+        return chat
+
+    async def _message(self, user_id: str, message_id: str) -> dict[str, Any]:
+        row = await message_rows.get(self.db, user_id, message_id)
+        if row is None:
+            raise NotFound(f"message {message_id} does not exist", message_id=message_id)
+        return row
+
+    def _check_capacity(self, user_id: str) -> None:
+        running = sum(1 for job in self.jobs.values() if job.user_id == user_id)
+        if running >= self.settings.max_concurrent_per_user:
+            raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
+                              retry_after=1)
+
+    async def _store_turn(self, user_id: str, chat_id: str, parent_id: str | None, content: str,
+                          model: Model, client_msg_id: str | None) -> tuple[dict, dict]:
+        now = utcnow()
+        async with self.db.transaction() as tx:
+            user_msg = await message_rows.insert(
+                tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=parent_id,
+                role="user", content=content, model=None, status="complete",
+                client_msg_id=client_msg_id, now=now)
+            reply = await self._insert_reply(tx, user_id, chat_id, user_msg["id"], model, now)
+        return user_msg, reply
+
+    async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
+                            now: str) -> dict[str, Any]:
+        reply = await message_rows.insert(
+            tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=parent_id,
+            role="assistant", content="", model=model.id, status="streaming", client_msg_id=None,
+            now=now, instance=self.settings.instance_id)
+        await chat_rows.touch(tx, chat_id, now, current_message_id=reply["id"])
+        return reply
+
+    async def _start(self, user_id: str, chat_id: str, user_msg: dict, reply: dict,
+                     model: Model) -> dict[str, Any]:
+        tree = Tree.of(await message_rows.tree(self.db, chat_id))
+        shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
+        shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
+        await self.events.publish(user_id, "message.created",
+                                  {"chat_id": chat_id, "message_id": shaped_user["id"],
+                                   "message": shaped_user})
+        await self.events.publish(user_id, "message.created",
+                                  {"chat_id": chat_id, "message_id": shaped_reply["id"],
+                                   "message": shaped_reply})
+        chat = await self.chats.get(user_id, chat_id)
+        await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+
+        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=model)
+        self.jobs[job.message_id] = job
+        job.task = asyncio.create_task(self._run(job, user_msg["id"]), name=f"generation-{job.message_id}")
+        return {"message": shaped_user, "assistant_message": shaped_reply}
+
+    async def _run(self, job: Job, answer_to: str) -> None:
+        async def prepare() -> GenerationRequest:
+            chat = await self.chats.get(job.user_id, job.chat_id)
+            tree = Tree.of(await message_rows.tree(self.db, job.chat_id))
+            path = tree.path_to(answer_to)
+            rows = await message_rows.get_many(self.db, path)
+            personal = None
+            if self.personalize is not None and chat.get("personalize"):
+                personal = await self.personalize(job.user_id, chat)
+            system = context.system_prompt(chat.get("system_prompt"), personal)
+            return context.build_request(job.model, [rows[i] for i in path], system)
+
+        try:
+            await self.runner.run(job, self.providers[job.model.provider], prepare)
+        except Exception:
+            log.exception("generation %s could not be finalised", job.message_id)
+        finally:
+            self.jobs.pop(job.message_id, None)
+
+    # -- controlling replies --
+
+    async def stop(self, user_id: str, message_id: str) -> dict[str, Any]:
+        row = await self._message(user_id, message_id)
+        job = self.jobs.get(message_id)
+        if job is None or job.user_id != user_id:
+            if row["status"] == "streaming":
+                raise Conflict("this reply is being generated by another server instance",
+                               message_id=message_id)
+            return {"message": message_rows.shape(row)}  # already over: nothing to stop
+        job.stop_requested = True
+        assert job.task is not None
+        job.task.cancel()
+        await asyncio.wait({job.task})
+        final = await self._message(user_id, message_id)
+        return {"message": message_rows.shape(final)}
+
+    async def switch(self, user_id: str, message_id: str) -> dict[str, Any]:
+        """Make the branch through `message_id` (down to its newest leaf) the chat's active one."""
+        row = await self._message(user_id, message_id)
+        tree = Tree.of(await message_rows.tree(self.db, row["chat_id"]))
+        leaf = tree.latest_leaf(message_id)
+        await self.db.execute(
+            "UPDATE chats SET current_message_id = ? WHERE id = ? AND user_id = ?",
+            (leaf, row["chat_id"], user_id))
+        chat = await self.chats.get(user_id, row["chat_id"])
+        await self.events.publish(user_id, "chat.updated", {"chat_id": chat["id"], "chat": chat})
+        return {"chat": chat}
+
+    # -- lifecycle of the server --
+
+    async def recover(self, *, single_instance: bool) -> int:
+        """At start-up: rows left `streaming` by a crash become `interrupted`, text kept.
+
+        On a single instance (SQLite) every such row is an orphan. With several instances only ours
+        are, plus any not written for longer than a live generation can be silent.
+        """
+        if single_instance:
+            rows = await message_rows.interrupt_orphans(self.db, instance=None, stale_before=None)
+        else:
+            rows = await message_rows.interrupt_orphans(
+                self.db, instance=self.settings.instance_id, stale_before=self._stale_before())
+        for row in rows:
+            log.info("message %s was left streaming; marked interrupted", row["id"])
+        return len(rows)
+
+    async def sweep(self) -> int:
+        """Periodically, with several instances: orphans of instances that never came back."""
+        rows = await message_rows.interrupt_orphans(self.db, instance=None,
+                                                    stale_before=self._stale_before())
+        return len(rows)
+
+    def _stale_before(self) -> str:
+        s = self.settings.stream
+        silent = max(s.first_token_timeout_s, s.idle_timeout_s) + 2 * s.flush_s + 30
+        return iso(datetime.now(timezone.utc) - timedelta(seconds=silent))
+
+    async def close(self) -> None:
+        """Stop streaming (shutdown): running replies end as `interrupted`, text kept."""
+        jobs = [job for job in self.jobs.values() if job.task is not None]
+        for job in jobs:
+            job.task.cancel()  # type: ignore[union-attr]
+        if jobs:
+            await asyncio.wait({job.task for job in jobs if job.task is not None})

@@ -1,0 +1,198 @@
+"""One generation, from the provider's first byte to the single final write.
+
+Deltas are coalesced: at most one `message.delta` per window (50 ms by default) whatever the
+provider's chunking, the first one sent at once and a timer making sure a stalled provider never
+holds back text it already sent. Partial text is saved at least every `flush_s`; the row's final
+state is written once. Runs as its own task: closing the socket that asked for it changes nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
+from providers.base import GenerationRequest, Provider, StreamEnd, Usage
+from providers.registry import Model
+from providers.tokens import estimate
+from storage import Database, utcnow
+from storage import chats as chat_rows
+from storage import messages as message_rows
+
+from .events import EventSink
+
+log = logging.getLogger("chatwire.generation")
+
+STOPPED, COMPLETE, ERROR, INTERRUPTED = "stopped", "complete", "error", "interrupted"
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    coalesce_s: float = 0.05
+    flush_s: float = 1.0
+    first_token_timeout_s: float = 60.0
+    idle_timeout_s: float = 60.0
+
+
+@dataclass
+class Job:
+    """A running generation, as the rest of the server sees it."""
+
+    user_id: str
+    chat_id: str
+    message_id: str
+    model: Model
+    parts: list[str] = field(default_factory=list)
+    stop_requested: bool = False
+    task: asyncio.Task[Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+class Runner:
+    def __init__(self, db: Database, events: EventSink, settings: StreamSettings) -> None:
+        self.db = db
+        self.events = events
+        self.settings = settings
+
+    async def run(self, job: Job, provider: Provider,
+                  prepare: Callable[[], Awaitable[GenerationRequest]]) -> dict[str, Any]:
+        deltas = _Deltas(self.events, job, self.settings.coalesce_s)
+        end: StreamEnd | None = None
+        error: ChatwireError | None = None
+        request: GenerationRequest | None = None
+        status = COMPLETE
+        try:
+            request = await prepare()
+            end = await self._stream(job, provider, request, deltas)
+        except asyncio.CancelledError:
+            # We asked for this cancellation (stop, or shutdown): finish the row, don't propagate.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            status = STOPPED if job.stop_requested else INTERRUPTED
+        except ChatwireError as exc:
+            status, error = ERROR, exc
+        except Exception:
+            log.exception("generation %s failed", job.message_id)
+            status, error = ERROR, InternalError("the reply failed on the server")
+        finally:
+            deltas.cancel_timer()
+        await deltas.flush()
+        return await self._finish(job, status, request, end, error)
+
+    async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
+                      deltas: "_Deltas") -> StreamEnd:
+        loop = asyncio.get_running_loop()
+        last_save = loop.time()
+        try:
+            async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline, \
+                    aclosing(provider.stream(request)) as stream:
+                async for item in stream:
+                    deadline.reschedule(None)
+                    if isinstance(item, StreamEnd):
+                        return item
+                    job.parts.append(item)
+                    await deltas.push(item)
+                    now = loop.time()
+                    if now - last_save >= self.settings.flush_s:
+                        last_save = now
+                        await message_rows.save_progress(self.db, job.message_id, job.text, utcnow())
+                    deadline.reschedule(loop.time() + self.settings.idle_timeout_s)
+        except TimeoutError:
+            what = "sent nothing in time" if not job.parts else "stopped sending mid-reply"
+            raise ProviderUnavailable(f"{provider.name} {what}") from None
+        raise ProviderUnavailable(f"{provider.name} ended the stream without finishing")
+
+    async def _finish(self, job: Job, status: str, request: GenerationRequest | None,
+                      end: StreamEnd | None, error: ChatwireError | None) -> dict[str, Any]:
+        usage = _usage(job, request, end)
+        cost = job.model.cost(usage.prompt_tokens, usage.completion_tokens) if status in (
+            COMPLETE, STOPPED) else 0
+        now = utcnow()
+        async with self.db.transaction() as tx:
+            row = await message_rows.finish(
+                tx, job.message_id, status=status, content=job.text,
+                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                cost=cost, error_code=error.code if error else None, now=now)
+            if row is not None:
+                await chat_rows.touch(tx, job.chat_id, now)
+        if row is None:  # someone else finalised it (recovery); report what is stored
+            row = await message_rows.get(self.db, job.user_id, job.message_id)
+            assert row is not None
+            return message_rows.shape(row)
+        message = message_rows.shape(row)
+        fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
+                                  "message": message}
+        if status == ERROR and error is not None:
+            await self.events.publish(job.user_id, "message.error",
+                                      {**fields, "error": error.as_dict()})
+        else:
+            fields.update(usage={"prompt_tokens": usage.prompt_tokens,
+                                 "completion_tokens": usage.completion_tokens}, cost=cost)
+            kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
+                                                                           "message.interrupted")
+            await self.events.publish(job.user_id, kind, fields)
+        return message
+
+
+def _usage(job: Job, request: GenerationRequest | None, end: StreamEnd | None) -> Usage:
+    """The provider's figures when it gave them; our estimate for what it did not report."""
+    reported = end.usage if end is not None else Usage()
+    prompt = reported.prompt_tokens
+    if not prompt and request is not None:
+        prompt = estimate(request.system or "") + sum(estimate(m.content) for m in request.messages)
+    completion = reported.completion_tokens or estimate(job.text)
+    return Usage(prompt, completion)
+
+
+class _Deltas:
+    """Coalesces text into `message.delta` events, in order, at most one per window."""
+
+    def __init__(self, events: EventSink, job: Job, window: float) -> None:
+        self.events = events
+        self.job = job
+        self.window = window
+        self.buffer: list[str] = []
+        self.index = 0
+        self.last_sent = float("-inf")
+        self.timer: asyncio.TimerHandle | None = None
+        self.lock = asyncio.Lock()
+        self.loop = asyncio.get_running_loop()
+        self._spawned: set[asyncio.Task[None]] = set()
+
+    async def push(self, text: str) -> None:
+        self.buffer.append(text)
+        now = self.loop.time()
+        if now - self.last_sent >= self.window:
+            await self.flush()
+        elif self.timer is None:
+            self.timer = self.loop.call_at(self.last_sent + self.window, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        task = self.loop.create_task(self.flush())
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    async def flush(self) -> None:
+        async with self.lock:
+            if not self.buffer:
+                return
+            self.cancel_timer()
+            text = "".join(self.buffer)
+            self.buffer.clear()
+            index, self.index = self.index, self.index + 1
+            self.last_sent = self.loop.time()
+            await self.events.publish(self.job.user_id, "message.delta", {
+                "chat_id": self.job.chat_id, "message_id": self.job.message_id,
+                "index": index, "delta": text})
