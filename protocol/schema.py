@@ -85,6 +85,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
         "favorite": Bool(),
         "model": MODEL,
         "system_prompt": SYSTEM_PROMPT,
+        "personalize": Bool(),
     },
     "chat.delete": {"chat_id": Id()},
     "chat.restore": {"chat_id": Id()},

@@ -77,6 +77,15 @@ class WSClient:
             if frame.get("type") != "reply":
                 self.events.append(frame)
 
+    async def event_any(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next event of any type (from those already kept, then from the socket)."""
+        if self.events:
+            return self.events.pop(0)
+        while True:
+            frame = await self._next_frame(timeout)
+            if frame.get("type") != "reply":
+                return frame
+
     async def no_event(self, within: float = 0.3) -> None:
         """Assert nothing at all arrives for a moment."""
         assert not self.events, self.events

@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 import redis as sync_redis
 
+from providers.factory import ProviderSettings
 from server.config import Settings
 from server.web import create_app
 from storage.migrate import apply_migrations
@@ -93,6 +94,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         argon2_memory_cost=1024,
         migrate_on_start=False,
         db_pool_size=5,
+        providers=ProviderSettings(echo_tokens_per_second=0),
     )
 
 
@@ -127,6 +129,14 @@ async def alice(client: Any) -> dict[str, Any]:
 @pytest.fixture
 async def bob(client: Any) -> dict[str, Any]:
     return await register(client, "bob@example.com", display_name="Bob")
+
+
+@pytest.fixture
+def alice_on() -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Sign Alice up on a particular server instance."""
+    async def sign_up(instance: Any) -> dict[str, Any]:
+        return await register(instance, "alice@example.com", display_name="Alice")
+    return sign_up
 
 
 @pytest.fixture

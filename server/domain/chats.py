@@ -14,7 +14,7 @@ from storage import chats as chat_rows
 from . import cursors
 from .events import EventSink
 
-EDITABLE = ("title", "tags", "favorite", "model", "system_prompt")
+EDITABLE = ("title", "tags", "favorite", "model", "system_prompt", "personalize")
 
 
 class Chats:

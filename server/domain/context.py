@@ -23,6 +23,13 @@ def usable(row: dict[str, Any]) -> bool:
     return row["role"] in ("user", "assistant") and bool(row["content"]) and row["status"] != "error"
 
 
+def check_fits(model: Model, content: str) -> None:
+    """Refuse, before anything is stored, a message that alone overflows the model's window."""
+    if estimate_message(content) > model.context_window - model.max_output_tokens:
+        raise BadRequest(f"the message is too long for {model.id}'s context window "
+                         f"({model.context_window} tokens)", field="content")
+
+
 def build_request(model: Model, history: list[dict[str, Any]], system: str | None) -> GenerationRequest:
     """`history` is the branch from the root to the user message being answered."""
     turns = [r for r in history if usable(r)]

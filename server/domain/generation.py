@@ -85,6 +85,7 @@ class Generations:
                 return earlier
         chat = await self._open_chat(user_id, chat_id)
         chosen = self._model(model, chat["model"])
+        context.check_fits(chosen, content)
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, chat_id))
         parent = tree.active_path(chat["current_message_id"])
@@ -123,6 +124,7 @@ class Generations:
             raise BadRequest("only a user message can be edited", field="message_id")
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, chat["model"])
+        context.check_fits(chosen, content)
         self._check_capacity(user_id)
         user_msg, reply = await self._store_turn(user_id, old["chat_id"], old["parent_id"],
                                                  content, chosen, None)

@@ -39,6 +39,12 @@ class Messages:
         chat = await self.chats.get(user_id, chat_id)  # ownership: someone else's is not_found
         return await self.branch_page(chat, cursor=cursor, limit=limit)
 
+    async def chat_with_branch(self, user_id: str, chat_id: str) -> dict[str, Any]:
+        """The chat and the latest page of its active branch (live text for a reply streaming)."""
+        chat = await self.chats.get(user_id, chat_id)
+        page = await self.branch_page(chat)
+        return {**chat, "messages": page["messages"], "messages_next_cursor": page["next_cursor"]}
+
     async def branch_page(self, chat: dict[str, Any], *, cursor: str | None = None,
                           limit: int = 50) -> dict[str, Any]:
         tree = Tree.of(await message_rows.tree(self.db, chat["id"]))

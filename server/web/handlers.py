@@ -52,7 +52,7 @@ HANDLERS: dict[str, Handler] = {
     "ping": ping,
     "resume": resume,
     "chat.list": _user(lambda ctx: ctx.chats.list),
-    "chat.get": _user(lambda ctx: ctx.chats.get),
+    "chat.get": _user(lambda ctx: ctx.messages.chat_with_branch),
     "chat.create": _user(lambda ctx: ctx.chats.create),
     "chat.update": _user(lambda ctx: ctx.chats.update),
     "chat.delete": _user(lambda ctx: ctx.chats.delete),

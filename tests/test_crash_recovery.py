@@ -1,0 +1,82 @@
+"""`kill -9` mid-reply, then restart: the reply is `interrupted`, with the text that was saved."""
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from protocol import decode, encode, request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(database_url, tmp_path, port):
+    env = {**os.environ, "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"),
+           "PORT": str(port), "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40,
+           "ECHO_TOKENS_PER_SECOND": "20", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
+           "INSTANCE_ID": "crash-test"}
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_ready(session, base):
+    for _ in range(100):
+        try:
+            async with session.get(f"{base}/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def call(ws, kind, rid, **params):
+    await ws.send_str(encode(request(kind, rid, **params)).decode())
+    while True:
+        frame = decode((await ws.receive(timeout=10)).data)
+        if frame.get("type") == "reply" and frame.get("id") == rid:
+            assert frame["ok"], frame
+            return frame["data"]
+
+
+async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(database_url, tmp_path, port)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_ready(session, base)
+            async with session.post(f"{base}/api/v1/auth/register", json={
+                    "email": "crash@example.com", "password": "correct horse battery"}) as resp:
+                token = (await resp.json())["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            async with session.ws_connect(f"{base}/ws", headers=headers) as ws:
+                chat = await call(ws, "chat.create", "1")
+                text = " ".join(f"word{i}" for i in range(100))
+                sent = await call(ws, "message.send", "2", chat_id=chat["id"], content=text)
+                await asyncio.sleep(1.6)  # a few deltas, and at least one save to storage
+                server.send_signal(signal.SIGKILL)
+                server.wait(timeout=10)
+
+            server = start_server(database_url, tmp_path, port)
+            await wait_ready(session, base)
+            async with session.ws_connect(f"{base}/ws", headers=headers) as ws:
+                history = await call(ws, "message.list", "3", chat_id=chat["id"])
+        reply = history["messages"][-1]
+        assert reply["id"] == sent["assistant_message"]["id"]
+        assert reply["status"] == "interrupted"
+        assert reply["content"] and text.startswith(reply["content"]) and reply["content"] != text
+    finally:
+        server.kill()
+        server.wait(timeout=10)
