@@ -73,6 +73,9 @@ class _NoSockets:
     async def publish(self, user_id: str, kind: str, fields: dict) -> int:
         return 0
 
+    def publish_nowait(self, user_id: str, kind: str, fields: dict) -> None:
+        return None
+
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         return None
 

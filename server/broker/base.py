@@ -49,6 +49,10 @@ class Broker(abc.ABC):
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int: ...
 
     @abc.abstractmethod
+    def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """Publish without waiting: the hot path of streamed deltas. Keeps order with `publish`."""
+
+    @abc.abstractmethod
     async def current_seq(self, user_id: str) -> int:
         """The seq of the user's latest event (0 before any)."""
 

@@ -12,6 +12,12 @@ class MemoryBroker(Broker):
         self._seq: dict[str, int] = {}
 
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
+        return self._publish(user_id, kind, fields)
+
+    def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        self._publish(user_id, kind, fields)
+
+    def _publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
         seq = self._seq.get(user_id, 0) + 1
         self._seq[user_id] = seq
         self._deliver_local(user_id, seq, kind, fields)

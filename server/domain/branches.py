@@ -20,6 +20,11 @@ class Tree:
             tree.children.setdefault(row["parent_id"], []).append(row["id"])
         return tree
 
+    def add(self, message_id: str, parent_id: str | None) -> None:
+        """A message just stored, so the tree read before the insert stays current."""
+        self.parent[message_id] = parent_id
+        self.children.setdefault(parent_id, []).append(message_id)
+
     def latest_leaf(self, start: str | None = None) -> str | None:
         """From `start` (or the newest root), follow the newest child down to a leaf."""
         node = start

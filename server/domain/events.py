@@ -14,5 +14,8 @@ class EventSink(Protocol):
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
         """Deliver event `kind` to every socket of `user_id`; return its seq."""
 
+    def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """Like `publish`, without waiting for it; order with `publish` is kept."""
+
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         """Close every socket of `user_id`, on every instance."""

@@ -51,6 +51,7 @@ class Generations:
         self.personalize = personalize
         self.runner = Runner(db, events, settings.stream)
         self.jobs: dict[str, Job] = {}
+        self._flusher: asyncio.Task[None] | None = None
         messages.live_text = self.live_text
 
     # -- what clients can pick --
@@ -97,7 +98,7 @@ class Generations:
             if earlier is None:
                 raise
             return earlier
-        return await self._start(user_id, chat_id, user_msg, reply, chosen)
+        return await self._start(user_id, chat, tree, user_msg, reply, chosen, new_user_message=True)
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
@@ -111,10 +112,11 @@ class Generations:
         parent = await message_rows.get(self.db, user_id, old["parent_id"]) if old["parent_id"] else None
         if parent is None:
             raise BadRequest("this message has no user message to answer", field="message_id")
-        now = utcnow()
+        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         async with self.db.transaction() as tx:
-            reply = await self._insert_reply(tx, user_id, old["chat_id"], parent["id"], chosen, now)
-        return await self._start(user_id, old["chat_id"], parent, reply, chosen)
+            reply = await self._insert_reply(tx, user_id, old["chat_id"], parent["id"], chosen,
+                                             utcnow())
+        return await self._start(user_id, chat, tree, parent, reply, chosen, new_user_message=False)
 
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
@@ -126,9 +128,10 @@ class Generations:
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
         self._check_capacity(user_id)
+        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         user_msg, reply = await self._store_turn(user_id, old["chat_id"], old["parent_id"],
                                                  content, chosen, None)
-        return await self._start(user_id, old["chat_id"], user_msg, reply, chosen)
+        return await self._start(user_id, chat, tree, user_msg, reply, chosen, new_user_message=True)
 
     async def _earlier_send(self, user_id: str, chat_id: str,
                             client_msg_id: str) -> dict[str, Any] | None:
@@ -181,43 +184,69 @@ class Generations:
         await chat_rows.touch(tx, chat_id, now, current_message_id=reply["id"])
         return reply
 
-    async def _start(self, user_id: str, chat_id: str, user_msg: dict, reply: dict,
-                     model: Model) -> dict[str, Any]:
-        tree = Tree.of(await message_rows.tree(self.db, chat_id))
+    async def _start(self, user_id: str, chat: dict[str, Any], tree: Tree, user_msg: dict, reply: dict,
+                     model: Model, *, new_user_message: bool) -> dict[str, Any]:
+        """Announce the new turn and start streaming its reply.
+
+        `tree` was read before the insert; the new rows are added to it here, so neither this nor
+        the runner needs to read the chat or its messages again.
+        """
+        chat_id = chat["id"]
+        if new_user_message:
+            tree.add(user_msg["id"], user_msg["parent_id"])
+        tree.add(reply["id"], reply["parent_id"])
         shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
         shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
-        await self.events.publish(user_id, "message.created",
-                                  {"chat_id": chat_id, "message_id": shaped_user["id"],
-                                   "message": shaped_user})
-        await self.events.publish(user_id, "message.created",
-                                  {"chat_id": chat_id, "message_id": shaped_reply["id"],
-                                   "message": shaped_reply})
-        chat = await self.chats.get(user_id, chat_id)
+        chat = {**chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
+        for message in (shaped_user, shaped_reply):
+            await self.events.publish(user_id, "message.created", {
+                "chat_id": chat_id, "message_id": message["id"], "message": message})
         await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+
+        history_ids = tree.path_to(user_msg["id"])[:-1]
+
+        async def prepare() -> GenerationRequest:
+            rows = await message_rows.get_many(self.db, history_ids)
+            personal = None
+            if self.personalize is not None and chat.get("personalize"):
+                personal = await self.personalize(user_id, chat)
+            system = context.system_prompt(chat.get("system_prompt"), personal)
+            history = [rows[i] for i in history_ids if i in rows] + [user_msg]
+            return context.build_request(model, history, system)
 
         job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=model)
         self.jobs[job.message_id] = job
-        job.task = asyncio.create_task(self._run(job, user_msg["id"]), name=f"generation-{job.message_id}")
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
+        job.task = asyncio.create_task(self._run(job, prepare), name=f"generation-{job.message_id}")
         return {"message": shaped_user, "assistant_message": shaped_reply}
 
-    async def _run(self, job: Job, answer_to: str) -> None:
-        async def prepare() -> GenerationRequest:
-            chat = await self.chats.get(job.user_id, job.chat_id)
-            tree = Tree.of(await message_rows.tree(self.db, job.chat_id))
-            path = tree.path_to(answer_to)
-            rows = await message_rows.get_many(self.db, path)
-            personal = None
-            if self.personalize is not None and chat.get("personalize"):
-                personal = await self.personalize(job.user_id, chat)
-            system = context.system_prompt(chat.get("system_prompt"), personal)
-            return context.build_request(job.model, [rows[i] for i in path], system)
-
+    async def _run(self, job: Job, prepare: Any) -> None:
         try:
             await self.runner.run(job, self.providers[job.model.provider], prepare)
         except Exception:
             log.exception("generation %s could not be finalised", job.message_id)
         finally:
             self.jobs.pop(job.message_id, None)
+
+    async def _flush_forever(self) -> None:
+        """Save the partial text of every reply in flight, once per `flush_s`, in one statement."""
+        while self.jobs:
+            await asyncio.sleep(self.settings.stream.flush_s)
+            try:
+                await self.flush_progress()
+            except Exception:
+                log.exception("saving partial replies failed; retrying next tick")
+
+    async def flush_progress(self) -> None:
+        dirty = [job for job in list(self.jobs.values()) if len(job.parts) != job.saved_parts]
+        if not dirty:
+            return
+        counts = [len(job.parts) for job in dirty]
+        texts = [(job.message_id, "".join(job.parts[:n])) for job, n in zip(dirty, counts)]
+        await message_rows.save_progress(self.db, texts, utcnow())
+        for job, n in zip(dirty, counts):
+            job.saved_parts = n
 
     # -- controlling replies --
 
@@ -278,6 +307,8 @@ class Generations:
 
     async def close(self) -> None:
         """Stop streaming (shutdown): running replies end as `interrupted`, text kept."""
+        if self._flusher is not None:
+            self._flusher.cancel()
         jobs = [job for job in self.jobs.values() if job.task is not None]
         for job in jobs:
             job.task.cancel()  # type: ignore[union-attr]

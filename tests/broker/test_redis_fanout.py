@@ -59,3 +59,28 @@ async def test_readiness_reports_the_broker(two_instances):
     resp = await a.get("/readyz")
     assert resp.status == 200
     assert (await resp.json())["checks"] == {"database": True, "broker": True}
+
+
+async def test_a_reply_streamed_on_a_arrives_whole_and_in_order_on_b(two_instances, connect):
+    from tests.conftest import register
+    a, b = two_instances
+    user = await register(a, f"streamer-{uuid.uuid4().hex[:6]}@example.com")
+    on_a, on_b = await connect(user, on=a), await connect(user, on=b)
+    chat = await on_a.ok("chat.create")
+    text = " ".join(f"слово{i}" for i in range(300))
+    sent = await on_a.ok("message.send", chat_id=chat["id"], content=text)
+    reply_id = sent["assistant_message"]["id"]
+    seqs, pieces, indexes = [], [], []
+    while True:
+        frame = await on_b.event_any()
+        seqs.append(frame["seq"])
+        if frame.get("message_id") != reply_id:
+            continue
+        if frame["type"] == "message.delta":
+            pieces.append(frame["delta"])
+            indexes.append(frame["index"])
+        elif frame["type"] == "message.done":
+            break
+    assert "".join(pieces) == text and frame["message"]["content"] == text
+    assert indexes == list(range(len(indexes)))
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)

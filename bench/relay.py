@@ -1,0 +1,257 @@
+"""Relay benchmark: what Chatwire adds between a streaming provider and a WebSocket client.
+
+In one run, against one fake OpenAI-compatible provider process:
+  direct     N clients streaming from the provider themselves (the latency baseline);
+  forwarder  N clients through a bare aiohttp SSE→WebSocket forwarder (the CPU floor);
+  chatwire   N clients through Chatwire over WebSocket, persistence on, SQLite and PostgreSQL.
+Streams start spread evenly over one reply's duration, so N are in flight at the peak (`--burst`
+starts them all in the same instant). For N in --streams, prints one JSON line: time-to-first-token and inter-arrival gaps (p50/p99,
+ms), their ratios to direct, and server CPU per relayed token with its ratio to the forwarder.
+
+    .venv/bin/python bench/relay.py                      # 1, 50, 200 streams; SQLite (+PG if reachable)
+    .venv/bin/python bench/relay.py --streams 200 --pg postgresql://postgres@127.0.0.1:5432/test
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import (ROOT, cpu_seconds, free_port, percentile, spawn, stop,  # noqa: E402
+                          wait_http)
+
+
+class Sample:
+    def __init__(self) -> None:
+        self.ttft: list[float] = []
+        self.gaps: list[float] = []
+        self.tokens = 0
+
+    def stream(self, started: float, arrivals: list[float]) -> None:
+        if arrivals:
+            self.ttft.append(arrivals[0] - started)
+            self.gaps += [b - a for a, b in zip(arrivals, arrivals[1:])]
+
+    def figures(self) -> dict:
+        ms = lambda v: round(v * 1000, 2)  # noqa: E731
+        return {"ttft_p50_ms": ms(percentile(self.ttft, 50)), "ttft_p99_ms": ms(percentile(self.ttft, 99)),
+                "gap_p50_ms": ms(percentile(self.gaps, 50)), "gap_p99_ms": ms(percentile(self.gaps, 99)),
+                "streams_completed": len(self.ttft)}
+
+
+async def staggered(n: int, spread: float, start) -> None:
+    """Start n streams evenly over `spread` seconds (all at once when 0)."""
+    async def later(i: int) -> None:
+        await asyncio.sleep(spread * i / n)
+        await start(i)
+    await asyncio.gather(*[later(i) for i in range(n)])
+
+
+async def run_direct(url: str, n: int, spread: float) -> Sample:
+    sample = Sample()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def one(i: int) -> None:
+            started = time.monotonic()
+            arrivals = []
+            async with session.post(f"{url}/v1/chat/completions", json={
+                    "model": "bench", "stream": True, "messages": [{"role": "user", "content": "go"}]
+            }) as resp:
+                async for line in resp.content:
+                    if line.startswith(b"data: {") and b'"content"' in line:
+                        arrivals.append(time.monotonic())
+            sample.stream(started, arrivals)
+        await staggered(n, spread, one)
+    return sample
+
+
+async def run_forwarder(url: str, n: int, pid: int, spread: float) -> tuple[Sample, float]:
+    sample = Sample()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        sockets = [await session.ws_connect(f"{url}/ws") for _ in range(n)]
+        cpu0 = cpu_seconds(pid)
+
+        async def one(i: int) -> None:
+            ws = sockets[i]
+            started = time.monotonic()
+            arrivals = []
+            await ws.send_str("go")
+            async for msg in ws:
+                frame = orjson.loads(msg.data)
+                if frame["type"] == "done":
+                    break
+                arrivals.append(time.monotonic())
+            sample.stream(started, arrivals)
+        await staggered(n, spread, one)
+        cpu = cpu_seconds(pid) - cpu0
+        for ws in sockets:
+            await ws.close()
+    return sample, cpu
+
+
+async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0) -> tuple[Sample, float, int]:
+    sample = Sample()
+    frames = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        sockets, chats = [], []
+        for i in range(n):
+            async with session.post(f"{url}/api/v1/auth/register", json={
+                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                    "password": "correct horse battery"}) as resp:
+                token = (await resp.json())["access_token"]
+            ws = await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
+            await ws.receive()  # hello
+            await ws.send_str('{"type":"chat.create","id":"c"}')
+            while True:
+                frame = orjson.loads((await ws.receive()).data)
+                if frame["type"] == "reply":
+                    chats.append(frame["data"]["id"])
+                    break
+            sockets.append(ws)
+        cpu0 = cpu_seconds(pid)
+
+        async def one(i: int) -> None:
+            nonlocal frames
+            ws, chat_id = sockets[i], chats[i]
+            started = time.monotonic()
+            arrivals = []
+            await ws.send_str(orjson.dumps({"type": "message.send", "id": "s", "chat_id": chat_id,
+                                            "content": "go"}).decode())
+            async for msg in ws:
+                frame = orjson.loads(msg.data)
+                kind = frame["type"]
+                if kind == "message.delta":
+                    arrivals.append(time.monotonic())
+                    frames += 1
+                elif kind in ("message.done", "message.error"):
+                    if kind == "message.error":
+                        print("error:", frame["error"], file=sys.stderr)
+                    break
+                elif kind == "reply" and not frame["ok"]:
+                    print("refused:", frame["error"], file=sys.stderr)
+                    break
+            sample.stream(started, arrivals)
+        await staggered(n, spread, one)
+        cpu = cpu_seconds(pid) - cpu0
+        for ws in sockets:
+            await ws.close()
+    return sample, cpu, frames
+
+
+def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int) -> dict[str, str]:
+    models = var_dir / "models.json"
+    models.write_bytes(orjson.dumps([{"id": "bench", "provider": "openai", "upstream": "bench",
+                                      "input_price": 1000, "output_price": 1000,
+                                      "context_window": 100000, "max_output_tokens": 4096}]))
+    return {"DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
+            "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "OPENAI_BASE_URL": f"{provider_url}/v1",
+            "OPENAI_API_KEY": "bench", "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
+            "MAX_CONCURRENT_GENERATIONS": "1000", "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench"}
+
+
+def pg_schema(base_url: str) -> tuple[str, callable] | None:
+    try:
+        import psycopg2
+        conn = psycopg2.connect(base_url, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - report and carry on without PostgreSQL
+        print(f"PostgreSQL skipped: {exc}".strip(), file=sys.stderr)
+        return None
+    conn.autocommit = True
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    conn.cursor().execute(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+    return f"{base_url}{'&' if '?' in base_url else '?'}schema={schema}", drop
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--streams", default="1,50,200")
+    parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
+    parser.add_argument("--rate", type=float, default=50, help="tokens/s per stream")
+    parser.add_argument("--first-token-ms", type=float, default=200, help="provider think time")
+    parser.add_argument("--burst", action="store_true",
+                        help="start all N streams at once instead of spread over one reply's time")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
+                                                       "postgresql://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    counts = [int(c) for c in args.streams.split(",")]
+
+    provider_port, forwarder_port = free_port(), free_port()
+    provider = spawn(["bench/fake_provider.py", str(provider_port)],
+                     env={"BENCH_TOKENS": str(args.tokens), "BENCH_RATE": str(args.rate),
+                          "BENCH_FIRST_TOKEN_MS": str(args.first_token_ms)})
+    provider_url = f"http://127.0.0.1:{provider_port}"
+    forwarder = spawn(["bench/forwarder.py", str(forwarder_port), provider_url])
+    forwarder_url = f"http://127.0.0.1:{forwarder_port}"
+    servers = [provider, forwarder]
+    tmp = Path(tempfile.mkdtemp(prefix="chatwire-bench-"))
+    engines: list[tuple[str, str, object]] = [("sqlite", f"sqlite:///{tmp / 'sqlite' / 'bench.db'}", None)]
+    pg = pg_schema(args.pg)
+    if pg:
+        engines.append(("postgres", pg[0], pg[1]))
+    result: dict = {"bench": "relay", "tokens_per_reply": args.tokens, "rate_tok_s": args.rate,
+                    "provider_first_token_ms": args.first_token_ms, "cpus": os.cpu_count(), "runs": []}
+    try:
+        await wait_http(f"{provider_url}/healthz", provider)
+        await wait_http(f"{forwarder_url}/healthz", forwarder)
+        chatwires = {}
+        for name, url, _ in engines:
+            port = free_port()
+            (tmp / name).mkdir(parents=True, exist_ok=True)
+            proc = spawn(["run.py", "serve"], env=chatwire_env(url, provider_url, tmp / name, port),
+                         cwd=ROOT)
+            servers.append(proc)
+            await wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+            chatwires[name] = (f"http://127.0.0.1:{port}", proc)
+
+        # Warm every path once (first-request costs: connection pools, lazy imports).
+        await run_direct(provider_url, 1, 0)
+        await run_forwarder(forwarder_url, 1, forwarder.pid, 0)
+        for url, proc in chatwires.values():
+            await run_chatwire(url, 1, proc.pid)
+        spread = 0.0 if args.burst else args.first_token_ms / 1000 + args.tokens / args.rate
+        result["arrivals"] = "burst" if args.burst else f"spread evenly over {spread:.2f} s"
+        for n in counts:
+            direct = await run_direct(provider_url, n, spread)
+            fwd, fwd_cpu = await run_forwarder(forwarder_url, n, forwarder.pid, spread)
+            tokens = n * args.tokens
+            run = {"streams": n, "direct": direct.figures(),
+                   "forwarder": {**fwd.figures(), "cpu_us_per_token": round(fwd_cpu / tokens * 1e6, 2)}}
+            for name, (url, proc) in chatwires.items():
+                cw, cpu, frames = await run_chatwire(url, n, proc.pid, spread)
+                figures = cw.figures()
+                per_token = cpu / tokens * 1e6
+                figures.update(
+                    cpu_us_per_token=round(per_token, 2),
+                    cpu_ratio_to_forwarder=round(per_token / max(fwd_cpu / tokens * 1e6, 1e-9), 3),
+                    ttft_p50_ratio_to_direct=round(figures["ttft_p50_ms"] / direct.figures()["ttft_p50_ms"], 3),
+                    ttft_added_p50_ms=round(figures["ttft_p50_ms"] - direct.figures()["ttft_p50_ms"], 2),
+                    ttft_added_p99_ms=round(figures["ttft_p99_ms"] - direct.figures()["ttft_p99_ms"], 2),
+                    frames_per_stream_s=round(frames / n / (args.tokens / args.rate), 2))
+                run[f"chatwire_{name}"] = figures
+            result["runs"].append(run)
+            print(json.dumps(run), file=sys.stderr)
+    finally:
+        for proc in servers:
+            stop(proc)
+        for _, _, drop in engines:
+            if drop:
+                drop()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
