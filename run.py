@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import sys
+from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 
@@ -67,6 +68,71 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _micro_credits(text: str) -> int:
+    """'10' or '2.5' credits to micro-credits, exactly (no floats)."""
+    try:
+        value = Decimal(text) * 1_000_000
+    except InvalidOperation:
+        raise SystemExit(f"AMOUNT must be a number of credits, got {text!r}") from None
+    if value != value.to_integral_value():
+        raise SystemExit("AMOUNT has more than 6 decimal places (the smallest unit is 0.000001)")
+    return int(value)
+
+
+def _with_ledger(settings: Settings, work) -> int:
+    from server.domain.ledger import Ledger
+    from storage import open_database
+    from storage.migrate import apply_migrations
+
+    async def run() -> int:
+        apply_migrations(settings.database_url)
+        db = await open_database(settings.database_url, pool_size=2)
+        try:
+            return await work(db, Ledger(db, _NoSockets()))
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except ChatwireError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _credits_add(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import users
+
+    amount = _micro_credits(args.amount)
+
+    async def work(db, ledger) -> int:
+        user = await users.get_by_email(db, args.email.strip().casefold())
+        if user is None:
+            print(f"error: no user {args.email}", file=sys.stderr)
+            return 1
+        row, account, replayed = await ledger.credit(
+            user["id"], amount, kind="adjustment" if args.adjustment else "deposit",
+            note=args.note or "", idempotency_key=args.idempotency_key, created_by="cli")
+        verb = "already recorded" if replayed else "recorded"
+        print(f"{verb}: {row['kind']} of {row['amount']} micro-credits for {user['email']}; "
+              f"balance {account['balance']} (available {account['available']})")
+        return 0
+
+    return _with_ledger(settings, work)
+
+
+def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db, ledger) -> int:
+        problems = await ledger.check()
+        for p in problems:
+            print(f"MISMATCH {p['email']} ({p['id']}): balance {p['balance']} vs ledger "
+                  f"{p['ledger_sum']}; reserved {p['reserved']} vs holds {p['holds_sum']}")
+        total = await db.fetchval("SELECT COUNT(*) AS n FROM users")
+        print(f"{total} users checked, {len(problems)} mismatched")
+        return 1 if problems else 0
+
+    return _with_ledger(settings, work)
+
+
 class _NoSockets:
     """The CLI runs outside the server: there are no sockets to notify."""
 
@@ -96,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input")
     create.set_defaults(func=_user_create)
+
+    credits = sub.add_parser("credits", help="manage credits")
+    credits_sub = credits.add_subparsers(dest="credits_command", metavar="ACTION", required=True)
+    add = credits_sub.add_parser("add", help="deposit credits to a user (AMOUNT in credits, e.g. 10 or 2.5)")
+    add.add_argument("email")
+    add.add_argument("amount")
+    add.add_argument("--note", default="")
+    add.add_argument("--idempotency-key", default=None,
+                     help="a retry with the same key and amount records nothing new")
+    add.add_argument("--adjustment", action="store_true",
+                     help="a correction (AMOUNT may be negative) instead of a deposit")
+    add.set_defaults(func=_credits_add)
+
+    ledger = sub.add_parser("ledger", help="audit the ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
+    check = ledger_sub.add_parser("check", help="verify balance = sum of ledger for every user")
+    check.set_defaults(func=_ledger_check)
     return parser
 
 

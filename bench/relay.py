@@ -156,7 +156,8 @@ def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int)
             "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "OPENAI_BASE_URL": f"{provider_url}/v1",
             "OPENAI_API_KEY": "bench", "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
             "MAX_CONCURRENT_GENERATIONS": "1000", "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench"}
+            "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench",
+            "SIGNUP_CREDITS": "1000000000"}
 
 
 def pg_schema(base_url: str) -> tuple[str, callable] | None:

@@ -102,6 +102,8 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "message.edit": {"message_id": Id(), "content": CONTENT, "model": MODEL},
     "message.switch": {"message_id": Id()},
     "models.list": {},
+    "balance.get": {},
+    "transactions.list": {"kind": Str(20, nullable=True), "cursor": CURSOR, "limit": LIMIT},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

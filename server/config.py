@@ -59,6 +59,7 @@ class Settings:
     max_concurrent_generations: int = 3
     stream_coalesce_ms: int = 50
     stream_flush_s: float = 1.0
+    signup_credits: int = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -181,4 +182,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         max_concurrent_generations=_int(env, "MAX_CONCURRENT_GENERATIONS", 3) or 3,
         stream_coalesce_ms=_int(env, "STREAM_COALESCE_MS", 50) or 0,
         stream_flush_s=_float(env, "STREAM_FLUSH_S", 1.0),
+        # The embedded default is for trying the product: 10 credits to start. A deployment
+        # (PostgreSQL) grants nothing unless it says so.
+        signup_credits=_int(env, "SIGNUP_CREDITS", 0 if postgres else 10_000_000) or 0,
     )

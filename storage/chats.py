@@ -74,6 +74,13 @@ async def purge(db: Executor, user_id: str, chat_id: str) -> bool:
     return changed == 1
 
 
+async def has_streaming(db: Executor, chat_id: str) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 AS streaming FROM messages WHERE chat_id = ? AND status = 'streaming' LIMIT 1",
+        (chat_id,))
+    return row is not None
+
+
 async def touch(db: Executor, chat_id: str, now: str, current_message_id: str | None = None) -> None:
     """New activity: move the chat up the list (and, given a message, make its branch current)."""
     if current_message_id is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .base import Executor, Row
 
-USER_COLUMNS = "id, email, display_name, role, balance, created_at, updated_at"
+USER_COLUMNS = "id, email, display_name, role, balance, reserved, created_at, updated_at"
 
 
 async def insert(db: Executor, *, id: str, email: str, email_key: str, password_hash: str,
@@ -20,6 +20,10 @@ async def insert(db: Executor, *, id: str, email: str, email_key: str, password_
 
 async def get(db: Executor, user_id: str) -> Row | None:
     return await db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+
+
+async def get_by_email(db: Executor, email_key: str) -> Row | None:
+    return await db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?", (email_key,))
 
 
 async def get_with_password(db: Executor, email_key: str) -> Row | None:

@@ -18,7 +18,7 @@ from storage.migrate import apply_migrations
 from tests import services
 from tests.client import WSClient
 
-APP_TABLES = ("transactions", "message_files", "files", "messages", "chat_tags", "chats",
+APP_TABLES = ("holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats",
               "user_profiles", "refresh_tokens", "users")
 PASSWORD = "correct horse battery"
 
@@ -95,6 +95,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         migrate_on_start=False,
         db_pool_size=5,
         providers=ProviderSettings(echo_tokens_per_second=0),
+        signup_credits=100_000_000,  # 100 credits; the ledger's own tests set exact amounts
     )
 
 

@@ -24,7 +24,7 @@ def start_server(database_url, tmp_path, port):
     env = {**os.environ, "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"),
            "PORT": str(port), "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40,
            "ECHO_TOKENS_PER_SECOND": "20", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
-           "INSTANCE_ID": "crash-test"}
+           "INSTANCE_ID": "crash-test", "SIGNUP_CREDITS": "10000000"}
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

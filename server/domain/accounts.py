@@ -19,6 +19,7 @@ from passlib.hash import argon2
 
 from protocol.errors import Conflict, RateLimited, Unauthorized
 from storage import Database, IntegrityError, new_id, utcnow
+from storage import ledger as ledger_rows
 from storage import refresh_tokens, users
 from storage.base import iso
 
@@ -39,6 +40,7 @@ class AuthSettings:
     argon2_memory_cost: int | None = None
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
+    signup_credits: int = 0  # micro-credits granted to each new account, as a ledger deposit
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,26 @@ class Accounts:
         credentials.check_password(password, email)
         name = credentials.check_display_name(display_name, email)
         hashed = await self._hash(password)
+        now = utcnow()
         try:
-            row = await users.insert(self.db, id=new_id(), email=email, email_key=email_key,
-                                     password_hash=hashed, display_name=name, role=role,
-                                     now=utcnow())
+            async with self.db.transaction() as tx:
+                row = await users.insert(tx, id=new_id(), email=email, email_key=email_key,
+                                         password_hash=hashed, display_name=name, role=role, now=now)
+                if self.settings.signup_credits > 0:
+                    row = await self._welcome(tx, row, now)
         except IntegrityError:
             raise Conflict("an account with this email already exists", field="email") from None
         return public_user(row)
+
+    async def _welcome(self, tx: Any, user: dict[str, Any], now: str) -> dict[str, Any]:
+        """The sign-up grant: a deposit like any other, so the ledger still sums to the balance."""
+        amount = self.settings.signup_credits
+        after = await ledger_rows.move(tx, user["id"], balance_delta=amount, reserved_delta=0)
+        await ledger_rows.record(tx, id=new_id(), user_id=user["id"], kind="deposit", amount=amount,
+                                 balance_after=int(after["balance"]), message_id=None,
+                                 idempotency_key="signup", created_by=None,
+                                 note="welcome credits", now=now)
+        return {**user, "balance": int(after["balance"])}
 
     async def register(self, email: str, password: str, display_name: str | None,
                        user_agent: str = "") -> tuple[dict[str, Any], Identity]:

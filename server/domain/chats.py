@@ -95,6 +95,9 @@ class Chats:
             if chat["deleted_at"] is None:
                 raise Conflict("move the chat to the trash (chat.delete) before purging it",
                                chat_id=chat_id)
+            if await chat_rows.has_streaming(tx, chat_id):
+                raise Conflict("a reply in this chat is still streaming; stop it first",
+                               chat_id=chat_id)
             await chat_rows.purge(tx, user_id, chat_id)
         await self.events.publish(user_id, "chat.purged", {"chat_id": chat_id})
         return {"chat_id": chat_id}

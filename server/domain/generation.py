@@ -1,8 +1,9 @@
 """The generation lifecycle: send, regenerate, edit, stop, switch branch — and recovery.
 
-`message.send` stores the user's message (idempotent on `client_msg_id`) and an empty assistant
-message in `streaming` state in one transaction, answers, and leaves a Runner task streaming the
-reply. Every change is an event to all of the user's sockets.
+A new turn is decided in one transaction: the user's message is stored, the reply's worst-case cost
+reserved, and (if the credits cover it) an empty assistant message created in `streaming` state.
+The provider is asked only after that commits; a Runner task then streams the reply, and settles
+its cost in the same transaction as its final write. Every change is an event.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from protocol.errors import BadRequest, Conflict, NotFound, ProviderUnavailable, RateLimited
+from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
+                             ProviderUnavailable, RateLimited)
 from providers.base import GenerationRequest, Provider
 from providers.registry import Model
 from storage import Database, IntegrityError, new_id, utcnow
@@ -24,6 +26,7 @@ from . import context
 from .branches import Tree
 from .chats import Chats
 from .events import EventSink
+from .ledger import Ledger, worst_case
 from .messages import Messages
 from .runner import Job, Runner, StreamSettings
 
@@ -38,18 +41,31 @@ class GenerationSettings:
     stream: StreamSettings = StreamSettings()
 
 
+@dataclass
+class Turn:
+    """A reply about to start: where it goes, what the model will be asked, what it may cost."""
+
+    chat: dict[str, Any]
+    tree: Tree
+    model: Model
+    parent_id: str | None  # the new user message's parent (send, edit) — or the answered message
+    request: GenerationRequest
+    hold: int
+
+
 class Generations:
     def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
-                 models: dict[str, Model], providers: dict[str, Provider],
+                 ledger: Ledger, models: dict[str, Model], providers: dict[str, Provider],
                  settings: GenerationSettings, personalize: context.Personalizer | None = None) -> None:
         self.db = db
         self.events = events
         self.chats = chats
+        self.ledger = ledger
         self.models = models
         self.providers = providers
         self.settings = settings
         self.personalize = personalize
-        self.runner = Runner(db, events, settings.stream)
+        self.runner = Runner(db, events, ledger, settings.stream)
         self.jobs: dict[str, Job] = {}
         self._flusher: asyncio.Task[None] | None = None
         messages.live_text = self.live_text
@@ -89,34 +105,15 @@ class Generations:
         context.check_fits(chosen, content)
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, chat_id))
-        parent = tree.active_path(chat["current_message_id"])
+        path = tree.active_path(chat["current_message_id"])
+        turn = await self._turn(user_id, chat, tree, chosen, path, content)
         try:
-            user_msg, reply = await self._store_turn(
-                user_id, chat_id, parent[-1] if parent else None, content, chosen, client_msg_id)
+            return await self._new_user_turn(user_id, turn, content, client_msg_id)
         except IntegrityError:  # the same client_msg_id raced in on another socket
             earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
             if earlier is None:
                 raise
             return earlier
-        return await self._start(user_id, chat, tree, user_msg, reply, chosen, new_user_message=True)
-
-    async def regenerate(self, user_id: str, message_id: str,
-                         model: str | None = None) -> dict[str, Any]:
-        """A new reply to the same user message, as a sibling of `message_id`."""
-        old = await self._message(user_id, message_id)
-        if old["role"] != "assistant":
-            raise BadRequest("only an assistant message can be regenerated", field="message_id")
-        chat = await self._open_chat(user_id, old["chat_id"])
-        chosen = self._model(model, old["model"], chat["model"])
-        self._check_capacity(user_id)
-        parent = await message_rows.get(self.db, user_id, old["parent_id"]) if old["parent_id"] else None
-        if parent is None:
-            raise BadRequest("this message has no user message to answer", field="message_id")
-        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
-        async with self.db.transaction() as tx:
-            reply = await self._insert_reply(tx, user_id, old["chat_id"], parent["id"], chosen,
-                                             utcnow())
-        return await self._start(user_id, chat, tree, parent, reply, chosen, new_user_message=False)
 
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
@@ -129,9 +126,86 @@ class Generations:
         context.check_fits(chosen, content)
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
-        user_msg, reply = await self._store_turn(user_id, old["chat_id"], old["parent_id"],
-                                                 content, chosen, None)
-        return await self._start(user_id, chat, tree, user_msg, reply, chosen, new_user_message=True)
+        path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
+        turn = await self._turn(user_id, chat, tree, chosen, path, content)
+        return await self._new_user_turn(user_id, turn, content, None)
+
+    async def regenerate(self, user_id: str, message_id: str,
+                         model: str | None = None) -> dict[str, Any]:
+        """A new reply to the same user message, as a sibling of `message_id`."""
+        old = await self._message(user_id, message_id)
+        if old["role"] != "assistant":
+            raise BadRequest("only an assistant message can be regenerated", field="message_id")
+        if not old["parent_id"]:
+            raise BadRequest("this message has no user message to answer", field="message_id")
+        chat = await self._open_chat(user_id, old["chat_id"])
+        chosen = self._model(model, old["model"], chat["model"])
+        self._check_capacity(user_id)
+        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
+        turn = await self._turn(user_id, chat, tree, chosen, tree.path_to(old["parent_id"]), None)
+        answered = await self._message(user_id, old["parent_id"])
+        reply_id = new_id()
+        async with self.db.transaction() as tx:
+            account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+            if account is None:
+                available = (await self.ledger.balance(user_id))["available"]
+                raise self._short(turn.hold, available)
+            reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
+                                             reply_id, utcnow())
+        await self.ledger.announce(user_id, account)
+        return await self._start(user_id, turn, answered, reply, new_user_message=False)
+
+    async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, model: Model,
+                    path: list[str], content: str | None) -> Turn:
+        """The exact request the model will get, and its worst-case cost, before anything is stored."""
+        rows = await message_rows.get_many(self.db, path)
+        history = [rows[i] for i in path if i in rows]
+        if content is not None:
+            history.append({"role": "user", "content": content, "status": "complete"})
+        personal = None
+        if self.personalize is not None and chat.get("personalize"):
+            personal = await self.personalize(user_id, chat)
+        system = context.system_prompt(chat.get("system_prompt"), personal)
+        request = context.build_request(model, history, system)
+        return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request))
+
+    async def _new_user_turn(self, user_id: str, turn: Turn, content: str,
+                             client_msg_id: str | None) -> dict[str, Any]:
+        """Store the user's message; reserve and create the reply if the credits cover it.
+
+        Without enough credits the user's message is still kept (it is theirs), no reply is
+        created, nothing reaches the provider, and the answer is `insufficient_balance`.
+        """
+        chat_id, reply_id, now = turn.chat["id"], new_id(), utcnow()
+        async with self.db.transaction() as tx:
+            user_msg = await message_rows.insert(
+                tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=turn.parent_id,
+                role="user", content=content, model=None, status="complete",
+                client_msg_id=client_msg_id, now=now)
+            account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+            reply = None
+            if account is not None:
+                reply = await self._insert_reply(tx, user_id, chat_id, user_msg["id"], turn.model,
+                                                 reply_id, now)
+            else:
+                await chat_rows.touch(tx, chat_id, now, current_message_id=user_msg["id"])
+        if reply is None:
+            turn.tree.add(user_msg["id"], user_msg["parent_id"])
+            shaped = message_rows.shape(user_msg, turn.tree.siblings(user_msg["id"]))
+            await self.events.publish(user_id, "message.created",
+                                      {"chat_id": chat_id, "message_id": shaped["id"], "message": shaped})
+            chat = {**turn.chat, "updated_at": now, "current_message_id": user_msg["id"]}
+            await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+            available = (await self.ledger.balance(user_id))["available"]
+            raise self._short(turn.hold, available, message_id=user_msg["id"])
+        await self.ledger.announce(user_id, account)
+        return await self._start(user_id, turn, user_msg, reply, new_user_message=True)
+
+    @staticmethod
+    def _short(needed: int, available: int, **extra: Any) -> InsufficientBalance:
+        return InsufficientBalance(
+            f"this reply may cost up to {needed} micro-credits and {available} are available",
+            needed=needed, available=available, **extra)
 
     async def _earlier_send(self, user_id: str, chat_id: str,
                             client_msg_id: str) -> dict[str, Any] | None:
@@ -164,66 +238,44 @@ class Generations:
             raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
                               retry_after=1)
 
-    async def _store_turn(self, user_id: str, chat_id: str, parent_id: str | None, content: str,
-                          model: Model, client_msg_id: str | None) -> tuple[dict, dict]:
-        now = utcnow()
-        async with self.db.transaction() as tx:
-            user_msg = await message_rows.insert(
-                tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=parent_id,
-                role="user", content=content, model=None, status="complete",
-                client_msg_id=client_msg_id, now=now)
-            reply = await self._insert_reply(tx, user_id, chat_id, user_msg["id"], model, now)
-        return user_msg, reply
-
     async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
-                            now: str) -> dict[str, Any]:
+                            reply_id: str, now: str) -> dict[str, Any]:
         reply = await message_rows.insert(
-            tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=parent_id,
+            tx, id=reply_id, chat_id=chat_id, user_id=user_id, parent_id=parent_id,
             role="assistant", content="", model=model.id, status="streaming", client_msg_id=None,
             now=now, instance=self.settings.instance_id)
         await chat_rows.touch(tx, chat_id, now, current_message_id=reply["id"])
         return reply
 
-    async def _start(self, user_id: str, chat: dict[str, Any], tree: Tree, user_msg: dict, reply: dict,
-                     model: Model, *, new_user_message: bool) -> dict[str, Any]:
+    async def _start(self, user_id: str, turn: Turn, user_msg: dict, reply: dict, *,
+                     new_user_message: bool) -> dict[str, Any]:
         """Announce the new turn and start streaming its reply.
 
-        `tree` was read before the insert; the new rows are added to it here, so neither this nor
-        the runner needs to read the chat or its messages again.
+        The tree was read before the insert; the new rows are added to it here, so nothing needs
+        reading again.
         """
-        chat_id = chat["id"]
+        chat_id, tree = turn.chat["id"], turn.tree
         if new_user_message:
             tree.add(user_msg["id"], user_msg["parent_id"])
         tree.add(reply["id"], reply["parent_id"])
         shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
         shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
-        chat = {**chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
+        chat = {**turn.chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
         for message in (shaped_user, shaped_reply):
             await self.events.publish(user_id, "message.created", {
                 "chat_id": chat_id, "message_id": message["id"], "message": message})
         await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
 
-        history_ids = tree.path_to(user_msg["id"])[:-1]
-
-        async def prepare() -> GenerationRequest:
-            rows = await message_rows.get_many(self.db, history_ids)
-            personal = None
-            if self.personalize is not None and chat.get("personalize"):
-                personal = await self.personalize(user_id, chat)
-            system = context.system_prompt(chat.get("system_prompt"), personal)
-            history = [rows[i] for i in history_ids if i in rows] + [user_msg]
-            return context.build_request(model, history, system)
-
-        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=model)
+        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=turn.model)
         self.jobs[job.message_id] = job
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
-        job.task = asyncio.create_task(self._run(job, prepare), name=f"generation-{job.message_id}")
+        job.task = asyncio.create_task(self._run(job, turn.request), name=f"generation-{job.message_id}")
         return {"message": shaped_user, "assistant_message": shaped_reply}
 
-    async def _run(self, job: Job, prepare: Any) -> None:
+    async def _run(self, job: Job, request: GenerationRequest) -> None:
         try:
-            await self.runner.run(job, self.providers[job.model.provider], prepare)
+            await self.runner.run(job, self.providers[job.model.provider], request)
         except Exception:
             log.exception("generation %s could not be finalised", job.message_id)
         finally:
@@ -280,7 +332,8 @@ class Generations:
     # -- lifecycle of the server --
 
     async def recover(self, *, single_instance: bool) -> int:
-        """At start-up: rows left `streaming` by a crash become `interrupted`, text kept.
+        """At start-up: rows left `streaming` by a crash become `interrupted`, text kept, and their
+        reservations are released (nothing is charged for them).
 
         On a single instance (SQLite) every such row is an orphan. With several instances only ours
         are, plus any not written for longer than a live generation can be silent.
@@ -292,12 +345,14 @@ class Generations:
                 self.db, instance=self.settings.instance_id, stale_before=self._stale_before())
         for row in rows:
             log.info("message %s was left streaming; marked interrupted", row["id"])
+        await self.ledger.release_orphans()
         return len(rows)
 
     async def sweep(self) -> int:
         """Periodically, with several instances: orphans of instances that never came back."""
         rows = await message_rows.interrupt_orphans(self.db, instance=None,
                                                     stale_before=self._stale_before())
+        await self.ledger.release_orphans()
         return len(rows)
 
     def _stale_before(self) -> str:
@@ -306,7 +361,7 @@ class Generations:
         return iso(datetime.now(timezone.utc) - timedelta(seconds=silent))
 
     async def close(self) -> None:
-        """Stop streaming (shutdown): running replies end as `interrupted`, text kept."""
+        """Stop streaming (shutdown): running replies end as `interrupted`, text kept, nothing charged."""
         if self._flusher is not None:
             self._flusher.cancel()
         jobs = [job for job in self.jobs.values() if job.task is not None]

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
@@ -22,6 +22,9 @@ from storage import chats as chat_rows
 from storage import messages as message_rows
 
 from .events import EventSink
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 log = logging.getLogger("chatwire.generation")
 
@@ -55,20 +58,19 @@ class Job:
 
 
 class Runner:
-    def __init__(self, db: Database, events: EventSink, settings: StreamSettings) -> None:
+    def __init__(self, db: Database, events: EventSink, ledger: "Ledger",
+                 settings: StreamSettings) -> None:
         self.db = db
         self.events = events
+        self.ledger = ledger
         self.settings = settings
 
-    async def run(self, job: Job, provider: Provider,
-                  prepare: Callable[[], Awaitable[GenerationRequest]]) -> dict[str, Any]:
+    async def run(self, job: Job, provider: Provider, request: GenerationRequest) -> dict[str, Any]:
         deltas = _Deltas(self.events, job, self.settings.coalesce_s)
         end: StreamEnd | None = None
         error: ChatwireError | None = None
-        request: GenerationRequest | None = None
         status = COMPLETE
         try:
-            request = await prepare()
             end = await self._stream(job, provider, request, deltas)
         except asyncio.CancelledError:
             # We asked for this cancellation (stop, or shutdown): finish the row, don't propagate.
@@ -107,23 +109,29 @@ class Runner:
             watchdog.cancel()
         raise ProviderUnavailable(f"{provider.name} ended the stream without finishing")
 
-    async def _finish(self, job: Job, status: str, request: GenerationRequest | None,
+    async def _finish(self, job: Job, status: str, request: GenerationRequest,
                       end: StreamEnd | None, error: ChatwireError | None) -> dict[str, Any]:
+        """The one final write: the row's end state and the charge, in one transaction.
+
+        Complete and stopped replies are charged for their tokens; errors and interruptions for
+        nothing. Either way the reservation is released, exactly once.
+        """
         usage = _usage(job, request, end)
-        cost = job.model.cost(usage.prompt_tokens, usage.completion_tokens) if status in (
+        price = job.model.cost(usage.prompt_tokens, usage.completion_tokens) if status in (
             COMPLETE, STOPPED) else 0
         now = utcnow()
         async with self.db.transaction() as tx:
+            charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
             row = await message_rows.finish(
                 tx, job.message_id, status=status, content=job.text,
                 prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                cost=cost, error_code=error.code if error else None, now=now)
+                cost=charged, error_code=error.code if error else None, now=now)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
-        if row is None:  # someone else finalised it (recovery); report what is stored
-            row = await message_rows.get(self.db, job.user_id, job.message_id)
-            assert row is not None
-            return message_rows.shape(row)
+        await self.ledger.announce(job.user_id, account)
+        if row is None:  # finalised elsewhere (recovery), or its chat was purged
+            stored = await message_rows.get(self.db, job.user_id, job.message_id)
+            return message_rows.shape(stored) if stored is not None else {}
         message = message_rows.shape(row)
         fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
                                   "message": message}
@@ -132,18 +140,19 @@ class Runner:
                                       {**fields, "error": error.as_dict()})
         else:
             fields.update(usage={"prompt_tokens": usage.prompt_tokens,
-                                 "completion_tokens": usage.completion_tokens}, cost=cost)
+                                 "completion_tokens": usage.completion_tokens},
+                          cost=charged, balance=account["balance"])
             kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
                                                                            "message.interrupted")
             await self.events.publish(job.user_id, kind, fields)
         return message
 
 
-def _usage(job: Job, request: GenerationRequest | None, end: StreamEnd | None) -> Usage:
+def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage:
     """The provider's figures when it gave them; our estimate for what it did not report."""
     reported = end.usage if end is not None else Usage()
     prompt = reported.prompt_tokens
-    if not prompt and request is not None:
+    if not prompt:
         prompt = estimate(request.system or "") + sum(estimate(m.content) for m in request.messages)
     completion = reported.completion_tokens or estimate(job.text)
     return Usage(prompt, completion)

@@ -18,12 +18,13 @@ from providers import registry
 from providers.factory import build_providers
 from server.domain.chats import Chats
 from server.domain.generation import GenerationSettings, Generations
+from server.domain.ledger import Ledger
 from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
 from storage import open_database
 from storage.migrate import apply_migrations
 
-from . import auth_routes, health
+from . import admin_routes, auth_routes, health
 from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import cors_middleware, error_middleware, security_headers
@@ -44,6 +45,7 @@ def auth_settings(settings: Settings) -> AuthSettings:
         argon2_memory_cost=settings.argon2_memory_cost,
         login_max_failures=settings.login_max_failures,
         login_window_s=settings.login_window_s,
+        signup_credits=settings.signup_credits,
     )
 
 
@@ -63,12 +65,14 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     accounts = Accounts(db, broker, auth_settings(settings))
     chats = Chats(db, broker)
     messages = Messages(db, chats)
+    ledger = Ledger(db, broker)
     providers = build_providers(settings.providers)
-    generations = Generations(db, broker, chats, messages, registry.load(settings.models_file),
-                              providers, generation_settings(settings))
+    generations = Generations(db, broker, chats, messages, ledger,
+                              registry.load(settings.models_file), providers,
+                              generation_settings(settings))
     await generations.recover(single_instance=not settings.is_postgres)
     app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
-                           chats=chats, messages=messages, generations=generations)
+                           chats=chats, messages=messages, generations=generations, ledger=ledger)
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     yield
     ctx = app[CONTEXT]
@@ -127,6 +131,7 @@ def create_app(settings: Settings) -> web.Application:
     ))
     app.cleanup_ctx.append(_lifespan)
     auth_routes.add_routes(app)
+    admin_routes.add_routes(app)
     health.add_routes(app)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/", index)

@@ -10,6 +10,7 @@ from server.config import Settings
 from server.domain.accounts import Accounts
 from server.domain.chats import Chats
 from server.domain.generation import Generations
+from server.domain.ledger import Ledger
 from server.domain.messages import Messages
 from storage import Database
 
@@ -23,6 +24,7 @@ class Context:
     chats: Chats
     messages: Messages
     generations: Generations
+    ledger: Ledger
     sockets: set = field(default_factory=set)
 
 

@@ -65,4 +65,6 @@ HANDLERS: dict[str, Handler] = {
     "message.edit": _user(lambda ctx: ctx.generations.edit),
     "message.switch": _user(lambda ctx: ctx.generations.switch),
     "models.list": models_list,
+    "balance.get": _user(lambda ctx: ctx.ledger.balance),
+    "transactions.list": _user(lambda ctx: ctx.ledger.transactions),
 }

@@ -1,0 +1,108 @@
+"""The money tables: users.balance / users.reserved, holds and transactions (the ledger).
+
+Every function here runs inside the caller's transaction. The balance moves only together with a
+ledger row; conditional updates make overdrafts impossible even without the surrounding lock, and
+the lock (`FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) makes read-then-write exact.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Executor, Row
+
+TX_COLUMNS = ("id", "kind", "amount", "balance_after", "message_id", "idempotency_key",
+              "created_by", "note", "created_at")
+TX_SELECT = ", ".join(TX_COLUMNS)
+
+
+async def lock_account(db: Executor, user_id: str) -> Row | None:
+    """The user's balance and reserved amount, locked until the transaction ends."""
+    lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
+    return await db.fetchone(f"SELECT balance, reserved FROM users WHERE id = ?{lock}", (user_id,))
+
+
+async def account(db: Executor, user_id: str) -> Row | None:
+    return await db.fetchone("SELECT balance, reserved FROM users WHERE id = ?", (user_id,))
+
+
+async def reserve(db: Executor, user_id: str, message_id: str, amount: int, now: str) -> Row | None:
+    """Hold `amount` if the available balance covers it; None (and nothing written) if not."""
+    row = await db.fetchone(
+        """UPDATE users SET reserved = reserved + ?
+           WHERE id = ? AND balance - reserved >= ? RETURNING balance, reserved""",
+        (amount, user_id, amount))
+    if row is None:
+        return None
+    await db.execute("INSERT INTO holds (message_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
+                     (message_id, user_id, amount, now))
+    return row
+
+
+async def take_hold(db: Executor, message_id: str) -> Row | None:
+    """Remove a hold and return it; None if it was already settled (settlement happens once)."""
+    return await db.fetchone("DELETE FROM holds WHERE message_id = ? RETURNING user_id, amount",
+                             (message_id,))
+
+
+async def move(db: Executor, user_id: str, *, balance_delta: int, reserved_delta: int) -> Row:
+    row = await db.fetchone(
+        """UPDATE users SET balance = balance + ?, reserved = reserved + ?
+           WHERE id = ? RETURNING balance, reserved""",
+        (balance_delta, reserved_delta, user_id))
+    assert row is not None
+    return row
+
+
+async def record(db: Executor, *, id: str, user_id: str, kind: str, amount: int, balance_after: int,
+                 message_id: str | None, idempotency_key: str | None, created_by: str | None,
+                 note: str, now: str) -> Row:
+    row = await db.fetchone(
+        f"""INSERT INTO transactions (id, user_id, kind, amount, balance_after, message_id,
+                                      idempotency_key, created_by, note, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {TX_SELECT}""",
+        (id, user_id, kind, amount, balance_after, message_id, idempotency_key, created_by, note, now))
+    assert row is not None
+    return row
+
+
+async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None:
+    return await db.fetchone(
+        f"SELECT {TX_SELECT} FROM transactions WHERE user_id = ? AND idempotency_key = ?",
+        (user_id, key))
+
+
+async def orphan_holds(db: Executor) -> list[Row]:
+    """Holds whose reply is no longer streaming (or gone): left by a crash between two writes."""
+    return await db.fetchall(
+        """SELECT h.message_id FROM holds h LEFT JOIN messages m ON m.id = h.message_id
+           WHERE m.id IS NULL OR m.status <> 'streaming'""")
+
+
+async def list_page(db: Executor, user_id: str, *, kind: str | None, after: tuple[str, str] | None,
+                    limit: int) -> list[Row]:
+    where, params = ["user_id = ?"], [user_id]
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if after is not None:
+        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+        params += [after[0], after[0], after[1]]
+    return await db.fetchall(
+        f"""SELECT {TX_SELECT} FROM transactions WHERE {' AND '.join(where)}
+            ORDER BY created_at DESC, id DESC LIMIT ?""", (*params, limit))
+
+
+async def mismatches(db: Executor) -> list[Row]:
+    """Users whose balance is not the sum of their ledger, or whose reserved is not their holds."""
+    return await db.fetchall(
+        """SELECT u.id, u.email, u.balance, u.reserved,
+                  COALESCE((SELECT SUM(t.amount) FROM transactions t WHERE t.user_id = u.id), 0)
+                      AS ledger_sum,
+                  COALESCE((SELECT SUM(h.amount) FROM holds h WHERE h.user_id = u.id), 0)
+                      AS holds_sum
+           FROM users u
+           WHERE u.balance <> COALESCE((SELECT SUM(t.amount) FROM transactions t
+                                        WHERE t.user_id = u.id), 0)
+              OR u.reserved <> COALESCE((SELECT SUM(h.amount) FROM holds h
+                                         WHERE h.user_id = u.id), 0)
+              OR u.balance < 0 OR u.reserved > u.balance""")
