@@ -72,9 +72,9 @@ def parse_request(data: str | bytes) -> Request:
     return Request(kind, rid, params)
 
 
-def request(kind: str, id: RequestId = None, **params: Any) -> dict[str, Any]:
+def request(request_type: str, id: RequestId = None, /, **params: Any) -> dict[str, Any]:
     """Build a client request frame (used by the tests' client and Python clients)."""
-    frame: dict[str, Any] = {"type": kind}
+    frame: dict[str, Any] = {"type": request_type}
     if id is not None:
         frame["id"] = id
     frame.update(params)

@@ -35,15 +35,15 @@ class WSClient:
         self.frames.append(frame)
         return frame
 
-    async def send(self, kind: str, **params: Any) -> str:
+    async def send(self, request_type: str, /, **params: Any) -> str:
         """Send a request without waiting; return its id (pipelining)."""
         rid = str(next(self._ids))
-        await self.ws.send_str(encode(request(kind, rid, **params)).decode())
+        await self.ws.send_str(encode(request(request_type, rid, **params)).decode())
         return rid
 
-    async def call(self, kind: str, **params: Any) -> dict[str, Any]:
+    async def call(self, request_type: str, /, **params: Any) -> dict[str, Any]:
         """Send a request; return its whole reply frame (ok or not)."""
-        return await self.reply(await self.send(kind, **params))
+        return await self.reply(await self.send(request_type, **params))
 
     async def reply(self, rid: Any, timeout: float = TIMEOUT) -> dict[str, Any]:
         while True:
@@ -53,15 +53,15 @@ class WSClient:
             if frame.get("type") != "reply":
                 self.events.append(frame)
 
-    async def ok(self, kind: str, **params: Any) -> Any:
+    async def ok(self, request_type: str, /, **params: Any) -> Any:
         """Send a request that must succeed; return its data."""
-        frame = await self.call(kind, **params)
+        frame = await self.call(request_type, **params)
         assert frame["ok"], frame
         return frame["data"]
 
-    async def error(self, kind: str, **params: Any) -> dict[str, Any]:
+    async def error(self, request_type: str, /, **params: Any) -> dict[str, Any]:
         """Send a request that must fail; return its error."""
-        frame = await self.call(kind, **params)
+        frame = await self.call(request_type, **params)
         assert not frame["ok"], frame
         return frame["error"]
 

@@ -41,8 +41,8 @@ async def wait_ready(session, base):
     raise AssertionError("server did not start")
 
 
-async def call(ws, kind, rid, **params):
-    await ws.send_str(encode(request(kind, rid, **params)).decode())
+async def call(ws, request_type, rid, /, **params):
+    await ws.send_str(encode(request(request_type, rid, **params)).decode())
     while True:
         frame = decode((await ws.receive(timeout=10)).data)
         if frame.get("type") == "reply" and frame.get("id") == rid:
@@ -73,6 +73,11 @@ async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url,
             await wait_ready(session, base)
             async with session.ws_connect(f"{base}/ws", headers=headers) as ws:
                 history = await call(ws, "message.list", "3", chat_id=chat["id"])
+                account = await call(ws, "balance.get", "4")
+                usage = await call(ws, "transactions.list", "5", kind="usage")
+        # nothing charged for the interrupted reply, and its reservation released
+        assert account == {"balance": 10_000_000, "reserved": 0, "available": 10_000_000}
+        assert usage["transactions"] == []
         reply = history["messages"][-1]
         assert reply["id"] == sent["assistant_message"]["id"]
         assert reply["status"] == "interrupted"

@@ -42,3 +42,27 @@ def test_a_bad_configuration_exits_with_a_message(tmp_path):
     env_file.write_text("DATABASE_URL=postgresql://x@127.0.0.1:1/db\n")
     result = run(["migrate"], tmp_path)
     assert result.returncode == 2 and "SECRET_KEY is required" in result.stderr
+
+
+def test_credits_add_is_idempotent_and_ledger_check_catches_tampering(tmp_path):
+    import sqlite3
+    assert run(["user", "create", "ann@example.com", "--password-stdin"], tmp_path,
+               stdin="a long passphrase here\n").returncode == 0
+    first = run(["credits", "add", "ANN@example.com", "2.5", "--note", "invoice 7",
+                 "--idempotency-key", "inv-7"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "deposit of 2500000 micro-credits" in first.stdout
+    again = run(["credits", "add", "ann@example.com", "2.5", "--note", "invoice 7",
+                 "--idempotency-key", "inv-7"], tmp_path)
+    assert again.returncode == 0 and "already recorded" in again.stdout
+    clash = run(["credits", "add", "ann@example.com", "3", "--idempotency-key", "inv-7"], tmp_path)
+    assert clash.returncode == 1 and "different request" in clash.stderr
+    assert run(["credits", "add", "ann@example.com", "1.0000001"], tmp_path).returncode != 0
+    assert run(["credits", "add", "nobody@example.com", "1"], tmp_path).returncode == 1
+
+    check = run(["ledger", "check"], tmp_path)
+    assert check.returncode == 0 and "0 mismatched" in check.stdout
+    with sqlite3.connect(tmp_path / "var" / "chatwire.db") as db:
+        db.execute("UPDATE users SET balance = balance + 1")
+    check = run(["ledger", "check"], tmp_path)
+    assert check.returncode == 1 and "MISMATCH ann@example.com" in check.stdout

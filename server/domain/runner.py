@@ -128,8 +128,8 @@ class Runner:
                 cost=charged, error_code=error.code if error else None, now=now)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
-        await self.ledger.announce(job.user_id, account)
         if row is None:  # finalised elsewhere (recovery), or its chat was purged
+            await self.ledger.announce(job.user_id, account)
             stored = await message_rows.get(self.db, job.user_id, job.message_id)
             return message_rows.shape(stored) if stored is not None else {}
         message = message_rows.shape(row)
@@ -145,6 +145,7 @@ class Runner:
             kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
                                                                            "message.interrupted")
             await self.events.publish(job.user_id, kind, fields)
+        await self.ledger.announce(job.user_id, account)  # after the reply's own final event
         return message
 
 
