@@ -12,7 +12,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from dotenv import dotenv_values
 
@@ -72,16 +72,6 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-
 def _provider_settings(env: Mapping[str, str]) -> ProviderSettings:
     return ProviderSettings(
         openai_api_key=env.get("OPENAI_API_KEY") or None,
@@ -101,14 +91,23 @@ def _provider_settings(env: Mapping[str, str]) -> ProviderSettings:
     )
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _number(env: Mapping[str, str], name: str, default: Any, kind: type = int) -> Any:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {noun}, got {raw!r}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    return _number(env, name, default, int)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float)
 
 
 def _kept_secret(var_dir: Path, name: str) -> str:

@@ -1,6 +1,7 @@
 """Schema migrations with yoyo, under yoyo's lock so instances starting together are safe."""
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 from yoyo import get_backend, read_migrations
@@ -17,8 +18,21 @@ def yoyo_url(database_url: str) -> str:
 
 def apply_migrations(database_url: str) -> list[str]:
     """Apply every pending migration; return the ids applied. Blocking: call from a thread."""
-    if database_url.startswith("sqlite:///"):
-        Path(database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if not database_url.startswith("sqlite:///"):
+        return _apply(database_url)
+    path = Path(database_url[len("sqlite:///"):])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # yoyo creates its own bookkeeping tables (its lock table among them) before taking its lock;
+    # two processes doing that on one fresh SQLite file race. A file lock covers the whole run.
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _apply(database_url)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _apply(database_url: str) -> list[str]:
     backend = get_backend(yoyo_url(database_url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with backend.lock(timeout=60):

@@ -2,29 +2,15 @@
 so a client can offer ‹ 2/3 › and switch branches."""
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from protocol.errors import BadRequest
 from storage import Database
 from storage import messages as message_rows
 
+from . import cursors
 from .branches import Tree
 from .chats import Chats
-
-
-def encode_cursor(message_id: str) -> str:
-    return base64.urlsafe_b64encode(message_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("invalid cursor: pass back the next_cursor of a previous page") from None
 
 
 class Messages:
@@ -50,7 +36,7 @@ class Messages:
         tree = Tree.of(await message_rows.tree(self.db, chat["id"]))
         path = tree.active_path(chat.get("current_message_id"))
         end = len(path)
-        before = decode_cursor(cursor)
+        before = cursors.decode_id(cursor)
         if before is not None:
             if before not in path:
                 raise BadRequest("invalid cursor: the branch changed; list again from the start")
@@ -64,4 +50,4 @@ class Messages:
             if row["status"] == "streaming" and self.live_text is not None:
                 row["content"] = self.live_text(message_id, row["content"])
             page.append(row)
-        return {"messages": page, "next_cursor": encode_cursor(ids[0]) if start > 0 else None}
+        return {"messages": page, "next_cursor": cursors.encode_id(ids[0]) if start > 0 else None}

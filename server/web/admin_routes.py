@@ -6,7 +6,7 @@ from aiohttp import web
 from protocol.errors import BadRequest, Forbidden
 from protocol.schema import Field, Str, validate
 
-from .auth_routes import _dumps, read_json
+from .auth_routes import json_dumps, read_json
 from .context import CONTEXT
 from .identity import require_identity
 
@@ -31,7 +31,7 @@ async def deposit(request: web.Request) -> web.Response:
         request.match_info["user_id"], body["amount"], kind=body.get("kind") or "deposit",
         note=body.get("note") or "", idempotency_key=key, created_by=identity.user_id)
     return web.json_response({"transaction": row, **account}, status=200 if replayed else 201,
-                             dumps=_dumps)
+                             dumps=json_dumps)
 
 
 def add_routes(app: web.Application) -> None:

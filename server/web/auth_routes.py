@@ -58,7 +58,7 @@ async def register(request: web.Request) -> web.Response:
     tokens, identity = await request.app[CONTEXT].accounts.register(
         body["email"], body["password"], body.get("display_name"), _user_agent(request))
     await remember(request, identity)
-    return web.json_response(tokens, status=201, dumps=_dumps)
+    return web.json_response(tokens, status=201, dumps=json_dumps)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -66,14 +66,14 @@ async def login(request: web.Request) -> web.Response:
     tokens, identity = await request.app[CONTEXT].accounts.login(
         body["email"], body["password"], _user_agent(request))
     await remember(request, identity)
-    return web.json_response(tokens, dumps=_dumps)
+    return web.json_response(tokens, dumps=json_dumps)
 
 
 async def refresh(request: web.Request) -> web.Response:
     body = await read_json(request, "refresh", REFRESH)
     tokens, _ = await request.app[CONTEXT].accounts.refresh(body["refresh_token"],
                                                             _user_agent(request))
-    return web.json_response(tokens, dumps=_dumps)
+    return web.json_response(tokens, dumps=json_dumps)
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -86,10 +86,10 @@ async def logout(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     identity = await require_identity(request)
-    return web.json_response(await request.app[CONTEXT].accounts.me(identity), dumps=_dumps)
+    return web.json_response(await request.app[CONTEXT].accounts.me(identity), dumps=json_dumps)
 
 
-def _dumps(obj: Any) -> str:
+def json_dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 

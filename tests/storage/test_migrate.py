@@ -1,0 +1,62 @@
+"""Migrations: two instances starting together apply each migration once, on both engines."""
+import threading
+import uuid
+
+import psycopg2
+import pytest
+
+from storage.migrate import MIGRATIONS_DIR, apply_migrations
+from tests import services
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request, tmp_path):
+    """A factory of empty databases (the race is intermittent, so the test tries several)."""
+    if request.param == "sqlite":
+        names = iter(range(1000))
+        yield lambda: f"sqlite:///{tmp_path / f'fresh{next(names)}.db'}"
+        return
+    base = services.postgres_base_url()
+    try:
+        conn = psycopg2.connect(base, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        services.unavailable("PostgreSQL", str(exc).strip())
+    conn.autocommit = True
+    schemas = []
+
+    def make():
+        schemas.append(f"cw_mig_{uuid.uuid4().hex[:8]}")
+        conn.cursor().execute(f"CREATE SCHEMA {schemas[-1]}")
+        return f"{base}{'&' if '?' in base else '?'}schema={schemas[-1]}"
+    yield make
+    for schema in schemas:
+        conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+def race(url):
+    results, errors = [], []
+
+    def start_instance():
+        try:
+            results.append(apply_migrations(url))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start_instance) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results, errors
+
+
+def test_instances_migrating_at_once_apply_everything_exactly_once(fresh_url):
+    every = sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))
+    for _ in range(8):
+        url = fresh_url()
+        results, errors = race(url)
+        assert errors == []
+        # one instance applied them all; the other found nothing left to do
+        assert sorted(sum(results, [])) == every
+        assert apply_migrations(url) == []
