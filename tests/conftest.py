@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-import psycopg2
 import pytest
 import redis as sync_redis
 
@@ -36,17 +35,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_schema_url() -> Any:
     """A fresh schema in the test database, migrated once, dropped at the end of the run."""
-    base = services.postgres_base_url()
-    try:
-        conn = psycopg2.connect(base, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        services.unavailable("PostgreSQL", str(exc).strip())
-    conn.autocommit = True
-    schema = services.fresh_schema_name()
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}schema={schema}"
+    conn, base = services.postgres_admin()
+    schema, url = services.create_schema(conn, base)
     apply_migrations(url)
     yield url, conn, schema
     with conn.cursor() as cur:

@@ -36,5 +36,24 @@ def redis_url() -> str:
     return url
 
 
-def fresh_schema_name() -> str:
-    return f"cw_test_{uuid.uuid4().hex[:10]}"
+
+
+def postgres_admin():
+    """An autocommit connection to the test database (fails or skips as above), and its URL."""
+    import psycopg2
+
+    base = postgres_base_url()
+    try:
+        conn = psycopg2.connect(base, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        unavailable("PostgreSQL", str(exc).strip())
+    conn.autocommit = True
+    return conn, base
+
+
+def create_schema(conn, base: str, prefix: str = "cw_test") -> tuple[str, str]:
+    """A new empty schema; returns (its name, a database URL that uses it)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    return schema, f"{base}{'&' if '?' in base else '?'}schema={schema}"

@@ -1,8 +1,5 @@
 """Migrations: two instances starting together apply each migration once, on both engines."""
 import threading
-import uuid
-
-import psycopg2
 import pytest
 
 from storage.migrate import MIGRATIONS_DIR, apply_migrations
@@ -16,18 +13,13 @@ def fresh_url(request, tmp_path):
         names = iter(range(1000))
         yield lambda: f"sqlite:///{tmp_path / f'fresh{next(names)}.db'}"
         return
-    base = services.postgres_base_url()
-    try:
-        conn = psycopg2.connect(base, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        services.unavailable("PostgreSQL", str(exc).strip())
-    conn.autocommit = True
+    conn, base = services.postgres_admin()
     schemas = []
 
     def make():
-        schemas.append(f"cw_mig_{uuid.uuid4().hex[:8]}")
-        conn.cursor().execute(f"CREATE SCHEMA {schemas[-1]}")
-        return f"{base}{'&' if '?' in base else '?'}schema={schemas[-1]}"
+        schema, url = services.create_schema(conn, base, prefix="cw_mig")
+        schemas.append(schema)
+        return url
     yield make
     for schema in schemas:
         conn.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
