@@ -6,6 +6,8 @@ they report them.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 PER_MESSAGE_OVERHEAD = 4
 
 
@@ -17,3 +19,8 @@ def estimate(text: str) -> int:
 
 def estimate_message(text: str) -> int:
     return estimate(text) + PER_MESSAGE_OVERHEAD
+
+
+def estimate_prompt(system: str | None, messages: Iterable[str]) -> int:
+    """The whole prompt: system text plus every message with its overhead."""
+    return estimate(system or "") + sum(estimate_message(m) for m in messages)

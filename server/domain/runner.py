@@ -3,7 +3,8 @@
 Deltas are coalesced: at most one `message.delta` per window (50 ms by default) whatever the
 provider's chunking, the first one sent at once and a timer making sure a stalled provider never
 holds back text it already sent. Partial text is saved by the generation service's flusher (all
-replies in flight, once per `flush_s`); the row's final state is written once, here. Runs as its own task: closing the socket that asked for it changes nothing.
+replies in flight, once per `flush_s`); the row's final state is written once, here. Runs as its
+own task: closing the socket that asked for it changes nothing.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
 from providers.registry import Model
-from providers.tokens import estimate
+from providers.tokens import estimate, estimate_prompt
 from storage import Database, utcnow
 from storage import chats as chat_rows
 from storage import messages as message_rows
@@ -154,7 +155,7 @@ def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage
     reported = end.usage if end is not None else Usage()
     prompt = reported.prompt_tokens
     if not prompt:
-        prompt = estimate(request.system or "") + sum(estimate(m.content) for m in request.messages)
+        prompt = estimate_prompt(request.system, (m.content for m in request.messages))
     completion = reported.completion_tokens or estimate(job.text)
     return Usage(prompt, completion)
 
