@@ -67,11 +67,14 @@ async def poor(make_client):
 
 
 async def test_fifty_concurrent_sends_never_overdraw(poor, connect):
+    # Replies long enough (40 words at 5 tokens/s) to still hold their reservations after all
+    # 50 sends are handled, however slow the machine: a finished reply would release its hold.
+    words = " ".join(["same"] * 40)
     carol = await register(poor, "carol@example.com")
     admin = await make_admin(poor)
     sock = await connect(carol, on=poor)
     chats = [(await sock.ok("chat.create"))["id"] for _ in range(50)]
-    probe = await sock.error("message.send", chat_id=chats[0], content="same words")
+    probe = await sock.error("message.send", chat_id=chats[0], content=words)
     hold = probe["needed"]
     status, _ = await deposit(poor, admin, carol["user"]["id"], {"amount": 10 * hold})
     assert status == 201
@@ -79,7 +82,7 @@ async def test_fifty_concurrent_sends_never_overdraw(poor, connect):
     sent = {}
     for i, chat_id in enumerate(chats[1:] + chats[:1]):
         s = sockets[i % 5]
-        sent.setdefault(s, []).append(await s.send("message.send", chat_id=chat_id, content="same words"))
+        sent.setdefault(s, []).append(await s.send("message.send", chat_id=chat_id, content=words))
 
     async def replies(s):
         return [await s.reply(rid) for rid in sent[s]]
