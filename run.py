@@ -43,6 +43,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from server.domain.accounts import Accounts
+    from server.domain.ledger import Ledger
     from server.web.app import auth_settings
     from storage import open_database
     from storage.migrate import apply_migrations
@@ -53,7 +54,8 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         apply_migrations(settings.database_url)
         db = await open_database(settings.database_url, pool_size=1)
         try:
-            accounts = Accounts(db, _NoSockets(), auth_settings(settings))
+            events = _NoSockets()
+            accounts = Accounts(db, events, Ledger(db, events), auth_settings(settings))
             return await accounts.create_user(args.email, password, args.display_name,
                                               role="admin" if args.admin else "user")
         finally:

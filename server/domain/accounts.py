@@ -19,12 +19,12 @@ from passlib.hash import argon2
 
 from protocol.errors import Conflict, RateLimited, Unauthorized
 from storage import Database, IntegrityError, new_id, utcnow
-from storage import ledger as ledger_rows
 from storage import refresh_tokens, users
 from storage.base import iso
 
 from . import credentials
 from .events import CLOSE_LOGGED_OUT, EventSink
+from .ledger import Ledger
 from .throttle import FailureThrottle
 
 JWT_ALGORITHM = "HS256"
@@ -65,9 +65,11 @@ def public_user(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Accounts:
-    def __init__(self, db: Database, events: EventSink, settings: AuthSettings) -> None:
+    def __init__(self, db: Database, events: EventSink, ledger: Ledger,
+                 settings: AuthSettings) -> None:
         self.db = db
         self.events = events
+        self.ledger = ledger
         self.settings = settings
         params: dict[str, Any] = {"type": "ID"}
         if settings.argon2_time_cost:
@@ -100,20 +102,13 @@ class Accounts:
                 row = await users.insert(tx, id=new_id(), email=email, email_key=email_key,
                                          password_hash=hashed, display_name=name, role=role, now=now)
                 if self.settings.signup_credits > 0:
-                    row = await self._welcome(tx, row, now)
+                    _, account = await self.ledger.apply(
+                        tx, row["id"], self.settings.signup_credits, kind="deposit",
+                        note="welcome credits", idempotency_key="signup", created_by=None)
+                    row = {**row, "balance": account["balance"]}
         except IntegrityError:
             raise Conflict("an account with this email already exists", field="email") from None
         return public_user(row)
-
-    async def _welcome(self, tx: Any, user: dict[str, Any], now: str) -> dict[str, Any]:
-        """The sign-up grant: a deposit like any other, so the ledger still sums to the balance."""
-        amount = self.settings.signup_credits
-        after = await ledger_rows.move(tx, user["id"], balance_delta=amount, reserved_delta=0)
-        await ledger_rows.record(tx, id=new_id(), user_id=user["id"], kind="deposit", amount=amount,
-                                 balance_after=int(after["balance"]), message_id=None,
-                                 idempotency_key="signup", created_by=None,
-                                 note="welcome credits", now=now)
-        return {**user, "balance": int(after["balance"])}
 
     async def register(self, email: str, password: str, display_name: str | None,
                        user_agent: str = "") -> tuple[dict[str, Any], Identity]:

@@ -122,25 +122,35 @@ class Ledger:
                 return await self._replay(user_id, earlier, amount, kind, note)
         try:
             async with self.db.transaction() as tx:
-                account = await rows.lock_account(tx, user_id)
-                if account is None:
-                    raise NotFound(f"user {user_id} does not exist", user_id=user_id)
-                if int(account["balance"]) + amount < int(account["reserved"]):
-                    raise Conflict("the adjustment would take the balance below zero or below "
-                                   "what replies in flight have reserved", field="amount")
-                after = await rows.move(tx, user_id, balance_delta=amount, reserved_delta=0)
-                row = await rows.record(tx, id=new_id(), user_id=user_id, kind=kind, amount=amount,
-                                        balance_after=int(after["balance"]), message_id=None,
-                                        idempotency_key=idempotency_key, created_by=created_by,
-                                        note=note, now=utcnow())
+                row, view = await self.apply(tx, user_id, amount, kind=kind, note=note,
+                                             idempotency_key=idempotency_key, created_by=created_by)
         except IntegrityError:  # the same key committed first on another connection
             earlier = await rows.by_idempotency_key(self.db, user_id, idempotency_key or "")
             if earlier is None:
                 raise
             return await self._replay(user_id, earlier, amount, kind, note)
-        view = account_view(after)
         await self.announce(user_id, view)
         return row, view, False
+
+    async def apply(self, tx: Executor, user_id: str, amount: int, *, kind: str, note: str,
+                    idempotency_key: str | None,
+                    created_by: str | None) -> tuple[dict[str, Any], dict[str, int]]:
+        """Move the balance by `amount` with its ledger row, inside the caller's transaction.
+
+        The one place a deposit or adjustment is written (the sign-up grant uses it too).
+        """
+        account = await rows.lock_account(tx, user_id)
+        if account is None:
+            raise NotFound(f"user {user_id} does not exist", user_id=user_id)
+        if int(account["balance"]) + amount < int(account["reserved"]):
+            raise Conflict("the adjustment would take the balance below zero or below "
+                           "what replies in flight have reserved", field="amount")
+        after = await rows.move(tx, user_id, balance_delta=amount, reserved_delta=0)
+        row = await rows.record(tx, id=new_id(), user_id=user_id, kind=kind, amount=amount,
+                                balance_after=int(after["balance"]), message_id=None,
+                                idempotency_key=idempotency_key, created_by=created_by,
+                                note=note, now=utcnow())
+        return row, account_view(after)
 
     async def _replay(self, user_id: str, earlier: dict[str, Any], amount: int, kind: str,
                       note: str) -> tuple[dict[str, Any], dict[str, int], bool]:

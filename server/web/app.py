@@ -62,10 +62,10 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     except Exception:
         await db.close()
         raise
-    accounts = Accounts(db, broker, auth_settings(settings))
+    ledger = Ledger(db, broker)
+    accounts = Accounts(db, broker, ledger, auth_settings(settings))
     chats = Chats(db, broker)
     messages = Messages(db, chats)
-    ledger = Ledger(db, broker)
     providers = build_providers(settings.providers)
     generations = Generations(db, broker, chats, messages, ledger,
                               registry.load(settings.models_file), providers,
