@@ -61,7 +61,7 @@ def error_for_status(provider: str, status: int, detail: str = "",
     if status == 429:
         return RateLimited(f"{provider} is rate limiting requests{detail}",
                            retry_after=retry_after or 10)
-    if status in (408, 502, 503, 504, 529) or status >= 500:
+    if status in (408, 529) or status >= 500:
         return ProviderUnavailable(f"{provider} is unavailable (HTTP {status}){detail}")
     if status in (401, 403):
         return ProviderError(f"{provider} rejected the credentials (HTTP {status})")

@@ -6,7 +6,6 @@ the lock (`FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) makes read-th
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .base import Executor, Row
 

@@ -40,11 +40,6 @@ class Broker(abc.ABC):
             if not subs:
                 del self._local[sub.user_id]
 
-    def local_count(self, user_id: str | None = None) -> int:
-        if user_id is not None:
-            return len(self._local.get(user_id, ()))
-        return sum(len(s) for s in self._local.values())
-
     @abc.abstractmethod
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int: ...
 

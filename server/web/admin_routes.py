@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from protocol.errors import BadRequest, Forbidden
-from protocol.schema import Field, Str, validate
+from protocol.schema import Field, Str
 
 from .auth_routes import json_dumps, read_json
 from .context import CONTEXT

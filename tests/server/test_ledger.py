@@ -1,6 +1,5 @@
 """Credits as a user and an admin see them: reserve before a reply, charge exactly once, never overdraw."""
 import asyncio
-import uuid
 
 import pytest
 

@@ -1,5 +1,4 @@
 """Getting onto the socket: bearer header, session cookie (same origin only), or a first auth frame."""
-import aiohttp
 
 from protocol import encode, request
 from tests.client import WSClient
