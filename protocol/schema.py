@@ -15,7 +15,7 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "bool" | "str_list"
+    kind: str  # "str" | "int" | "bool" | "str_list" | "items" | "weight"
     required: bool = False
     nullable: bool = False
     min_len: int = 0
@@ -48,6 +48,18 @@ def Bool(*, required: bool = False, nullable: bool = False, default: bool | None
 def StrList(max_items: int, item_max_len: int) -> Field:
     return Field("str_list", max_items=max_items, max_len=item_max_len, min_len=1, strip=True)
 
+
+def Items(max_items: int) -> Field:
+    """A profile list: objects {text, weight?, note?} (see PROFILE_ITEM)."""
+    return Field("items", max_items=max_items)
+
+
+PROFILE_ITEM = {
+    "text": Str(200, required=True, min_len=1, strip=True),
+    "weight": Field("weight", nullable=True),
+    "note": Str(500, nullable=True, strip=True),
+}
+PROFILE_CATEGORIES = ("values", "beliefs", "interests", "skills", "desires", "intentions")
 
 TITLE = Str(200, nullable=True, strip=True)
 TAGS = StrList(20, 32)
@@ -96,6 +108,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
         "content": CONTENT,
         "model": MODEL,
         "client_msg_id": Str(64, nullable=True, min_len=1),
+        "file_ids": StrList(10, 64),
     },
     "message.stop": {"message_id": Id()},
     "message.regenerate": {"message_id": Id(), "model": MODEL},
@@ -104,6 +117,12 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "models.list": {},
     "balance.get": {},
     "transactions.list": {"kind": Str(20, nullable=True), "cursor": CURSOR, "limit": LIMIT},
+    "profile.get": {},
+    "profile.update": {name: Items(30) for name in PROFILE_CATEGORIES},
+    "profile.analyze": {"text": Str(20_000, required=True, min_len=1, strip=True),
+                        "apply": Bool(default=False)},
+    "file.list": {"cursor": CURSOR, "limit": LIMIT},
+    "file.delete": {"file_id": Id()},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})
@@ -165,7 +184,39 @@ def _check(name: str, key: str, field: Field, value: Any) -> Any:
             if text not in items:
                 items.append(text)
         return items
+    if field.kind == "weight":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise BadRequest(f"{name}: field '{key}' must be a number from 0 to 1", field=key)
+        return round(float(value), 3)
+    if field.kind == "items":
+        return _check_items(name, key, field, value)
     raise AssertionError(f"unknown field kind {field.kind!r}")
+
+
+def _check_items(name: str, key: str, field: Field, value: Any) -> list[dict[str, Any]]:
+    """Profile items; the same text twice (ignoring case) is kept once, the first one wins."""
+    if not isinstance(value, list):
+        raise BadRequest(f"{name}: field '{key}' must be a list of items", field=key)
+    if len(value) > field.max_items:
+        raise BadRequest(f"{name}: field '{key}' takes at most {field.max_items} items", field=key)
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        where = f"{key}[{index}]"
+        if isinstance(item, str):  # shorthand: "chess" means {"text": "chess"}
+            item = {"text": item}
+        if not isinstance(item, dict):
+            raise BadRequest(f"{name}: {where} must be an object with 'text'", field=key)
+        try:
+            checked = validate(f"{name}: {where}", PROFILE_ITEM, item, ignore=frozenset())
+        except BadRequest as exc:  # name the list, as every other field error does
+            raise BadRequest(str(exc), field=key) from None
+        folded = checked["text"].casefold()
+        if folded not in seen:
+            seen.add(folded)
+            items.append({"text": checked["text"], "weight": checked.get("weight"),
+                          "note": checked.get("note") or None})
+    return items
 
 
 def _check_str(name: str, key: str, field: Field, value: Any) -> str:

@@ -13,12 +13,21 @@ import orjson
 
 from protocol.errors import ChatwireError
 
-from .base import (GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
+from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
 from .sse import data_lines
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
               "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or image blocks (base64 source) followed by the text, as Anthropic advises."""
+    if not message.images:
+        return message.text
+    return [{"type": "image", "source": {"type": "base64", "media_type": i.mime,
+                                         "data": i.base64()}} for i in message.images] + [
+        {"type": "text", "text": message.text}]
 
 
 class AnthropicProvider(Provider):
@@ -36,7 +45,7 @@ class AnthropicProvider(Provider):
         # Messages ride in `extra_body`, past the SDK's recursive params transform (a no-op for
         # plain JSON, and most of the SDK's per-request CPU); the request is otherwise the SDK's.
         extra: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages]}
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages]}
         if request.system:
             extra["system"] = request.system
         return {"model": request.model, "max_tokens": request.max_tokens, "stream": True,

@@ -8,6 +8,7 @@ once per provider: `provider_error` (the request or the answer is wrong), `provi
 from __future__ import annotations
 
 import abc
+import base64
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
@@ -15,9 +16,28 @@ from protocol.errors import ProviderError, ProviderUnavailable, RateLimited
 
 
 @dataclass(frozen=True)
+class ImageData:
+    mime: str  # image/png, image/jpeg, image/gif or image/webp (checked at upload)
+    data: bytes
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str  # "user" | "assistant"
     content: str
+    images: tuple[ImageData, ...] = ()
+    documents: tuple[tuple[str, str], ...] = ()  # (file name, extracted text)
+
+    @property
+    def text(self) -> str:
+        """What the model reads: the attached documents first, then the message itself."""
+        if not self.documents:
+            return self.content
+        quoted = [f'<document name="{name}">\n{text}\n</document>' for name, text in self.documents]
+        return "\n\n".join([*quoted, self.content])
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 from typing import AsyncIterator
 
 from .base import GenerationRequest, Provider, StreamEnd, StreamItem, Usage
-from .tokens import estimate_prompt
+from .tokens import estimate_request
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -37,6 +37,6 @@ class EchoProvider(Provider):
             if self.delay:
                 await asyncio.sleep(self.delay)
             yield piece
-        prompt = estimate_prompt(request.system, (m.content for m in request.messages))
+        prompt = estimate_request(request)
         finish = "length" if len(pieces) < len(tokens_of(reply_for(request))) else "stop"
         yield StreamEnd(Usage(prompt, len(pieces)), finish)

@@ -17,10 +17,16 @@ from google.genai import errors, types
 
 from protocol.errors import ChatwireError
 
-from .base import (GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
+from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
+
+
+def _parts(message: ChatMessage) -> list[types.Part]:
+    """Images as inline data, then the text."""
+    images = [types.Part(inline_data=types.Blob(mime_type=i.mime, data=i.data)) for i in message.images]
+    return [*images, types.Part(text=message.text)]
 
 
 class GeminiProvider(Provider):
@@ -34,8 +40,8 @@ class GeminiProvider(Provider):
         self.client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**options))
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        contents = [types.Content(role="model" if m.role == "assistant" else "user",
-                                  parts=[types.Part(text=m.content)]) for m in request.messages]
+        contents = [types.Content(role="model" if m.role == "assistant" else "user", parts=_parts(m))
+                    for m in request.messages]
         config = types.GenerateContentConfig(system_instruction=request.system or None,
                                              max_output_tokens=request.max_tokens)
         usage, finish = Usage(), None

@@ -14,7 +14,7 @@ import orjson
 
 from protocol.errors import ChatwireError
 
-from .base import (GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
+from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
 from .sse import data_lines
 
@@ -25,6 +25,15 @@ def _retry_after(exc: openai.APIStatusError) -> int | None:
         return max(1, int(float(value))) if value else None
     except ValueError:
         return None
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or text and images as content parts (images as base64 data URLs)."""
+    if not message.images:
+        return message.text
+    return [{"type": "text", "text": message.text}] + [
+        {"type": "image_url", "image_url": {"url": f"data:{i.mime};base64,{i.base64()}"}}
+        for i in message.images]
 
 
 class OpenAIChatProvider(Provider):
@@ -46,7 +55,7 @@ class OpenAIChatProvider(Provider):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [{"role": m.role, "content": _content(m)} for m in request.messages]
         # The conversation rides in `extra_body`, merged after the SDK's recursive params
         # transform: that walk changes nothing for plain JSON and was over half the SDK's
         # per-request CPU (bench/relay.py). The request is otherwise the SDK's own.

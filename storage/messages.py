@@ -108,6 +108,7 @@ def shape(row: Row, sibling_ids: list[str] | None = None) -> dict[str, Any]:
     out = dict(row)
     out.pop("user_id", None)
     out.pop("generation_instance", None)
+    out.setdefault("files", [])
     if sibling_ids is not None:
         out["sibling_ids"] = sibling_ids
     return out

@@ -19,6 +19,7 @@ from providers.base import GenerationRequest, Provider
 from providers.registry import Model
 from storage import Database, IntegrityError, new_id, utcnow
 from storage import chats as chat_rows
+from storage import files as file_rows
 from storage import messages as message_rows
 from storage.base import iso
 
@@ -26,6 +27,7 @@ from . import context
 from .branches import Tree
 from .chats import Chats
 from .events import EventSink
+from .files import Files
 from .ledger import Ledger, worst_case
 from .messages import Messages
 from .runner import Job, Runner, StreamSettings
@@ -51,12 +53,14 @@ class Turn:
     parent_id: str | None  # the new user message's parent (send, edit) — or the answered message
     request: GenerationRequest
     hold: int
+    file_ids: list[str]  # attached to the new user message
 
 
 class Generations:
     def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
                  ledger: Ledger, models: dict[str, Model], providers: dict[str, Provider],
-                 settings: GenerationSettings, personalize: context.Personalizer | None = None) -> None:
+                 settings: GenerationSettings, personalize: context.Personalizer | None = None,
+                 files: Files | None = None) -> None:
         self.db = db
         self.events = events
         self.chats = chats
@@ -65,6 +69,7 @@ class Generations:
         self.providers = providers
         self.settings = settings
         self.personalize = personalize
+        self.files = files
         self.runner = Runner(db, events, ledger, settings.stream)
         self.jobs: dict[str, Job] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -95,7 +100,8 @@ class Generations:
     # -- starting replies --
 
     async def send(self, user_id: str, chat_id: str, content: str, model: str | None = None,
-                   client_msg_id: str | None = None) -> dict[str, Any]:
+                   client_msg_id: str | None = None,
+                   file_ids: list[str] | None = None) -> dict[str, Any]:
         if client_msg_id:
             earlier = await self._earlier_send(user_id, chat_id, client_msg_id)
             if earlier is not None:
@@ -103,10 +109,11 @@ class Generations:
         chat = await self._open_chat(user_id, chat_id)
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
+        await self._check_files(user_id, file_ids or [], chosen)
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, chat_id))
         path = tree.active_path(chat["current_message_id"])
-        turn = await self._turn(user_id, chat, tree, chosen, path, content)
+        turn = await self._turn(user_id, chat, tree, chosen, path, content, file_ids or [])
         try:
             return await self._new_user_turn(user_id, turn, content, client_msg_id)
         except IntegrityError:  # the same client_msg_id raced in on another socket
@@ -124,10 +131,12 @@ class Generations:
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
+        kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
+        await self._check_files(user_id, kept_files, chosen)
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
-        turn = await self._turn(user_id, chat, tree, chosen, path, content)
+        turn = await self._turn(user_id, chat, tree, chosen, path, content, kept_files)
         return await self._new_user_turn(user_id, turn, content, None)
 
     async def regenerate(self, user_id: str, message_id: str,
@@ -142,7 +151,7 @@ class Generations:
         chosen = self._model(model, old["model"], chat["model"])
         self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
-        turn = await self._turn(user_id, chat, tree, chosen, tree.path_to(old["parent_id"]), None)
+        turn = await self._turn(user_id, chat, tree, chosen, tree.path_to(old["parent_id"]), None, [])
         answered = await self._message(user_id, old["parent_id"])
         reply_id = new_id()
         async with self.db.transaction() as tx:
@@ -156,18 +165,22 @@ class Generations:
         return await self._start(user_id, turn, answered, reply, new_user_message=False)
 
     async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, model: Model,
-                    path: list[str], content: str | None) -> Turn:
+                    path: list[str], content: str | None, file_ids: list[str]) -> Turn:
         """The exact request the model will get, and its worst-case cost, before anything is stored."""
         rows = await message_rows.get_many(self.db, path)
-        history = [rows[i] for i in path if i in rows]
+        attached = await self.files.attachments(path) if self.files is not None else {}
+        history = [{**rows[i], "attachments": attached.get(i)} for i in path if i in rows]
+        new_files = await self.files.load(user_id, file_ids) if self.files and file_ids else []
         if content is not None:
-            history.append({"role": "user", "content": content, "status": "complete"})
+            history.append({"role": "user", "content": content, "status": "complete",
+                            "attachments": new_files})
         personal = None
         if self.personalize is not None and chat.get("personalize"):
             personal = await self.personalize(user_id, chat)
         system = context.system_prompt(chat.get("system_prompt"), personal)
         request = context.build_request(model, history, system)
-        return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request))
+        return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request),
+                    file_ids)
 
     async def _new_user_turn(self, user_id: str, turn: Turn, content: str,
                              client_msg_id: str | None) -> dict[str, Any]:
@@ -182,6 +195,7 @@ class Generations:
                 tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=turn.parent_id,
                 role="user", content=content, model=None, status="complete",
                 client_msg_id=client_msg_id, now=now)
+            await file_rows.attach(tx, user_msg["id"], turn.file_ids)
             account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
             reply = None
             if account is not None:
@@ -189,6 +203,7 @@ class Generations:
                                                  reply_id, now)
             else:
                 await chat_rows.touch(tx, chat_id, now, current_message_id=user_msg["id"])
+        user_msg["files"] = await self._file_summaries(user_id, turn.file_ids)
         if reply is None:
             turn.tree.add(user_msg["id"], user_msg["parent_id"])
             shaped = message_rows.shape(user_msg, turn.tree.siblings(user_msg["id"]))
@@ -216,6 +231,8 @@ class Generations:
             raise Conflict("client_msg_id was already used for a message in another chat",
                            field="client_msg_id")
         reply = await message_rows.first_child(self.db, user_msg["id"])
+        linked = await file_rows.attached(self.db, [user_msg["id"]])
+        user_msg["files"] = file_rows.summary(linked.get(user_msg["id"], []))
         return {"message": message_rows.shape(user_msg),
                 "assistant_message": message_rows.shape(reply) if reply else None,
                 "duplicate": True}
@@ -231,6 +248,19 @@ class Generations:
         if row is None:
             raise NotFound(f"message {message_id} does not exist", message_id=message_id)
         return row
+
+    async def _check_files(self, user_id: str, file_ids: list[str], model: Model) -> None:
+        if file_ids and self.files is None:
+            raise BadRequest("file uploads are not enabled on this server", field="file_ids")
+        if file_ids:
+            assert self.files is not None
+            await self.files.check_attachable(user_id, file_ids, model)
+
+    async def _file_summaries(self, user_id: str, file_ids: list[str]) -> list[dict[str, Any]]:
+        if not file_ids:
+            return []
+        rows = await file_rows.get_many(self.db, user_id, file_ids)
+        return file_rows.summary([rows[i] for i in file_ids if i in rows])
 
     def _check_capacity(self, user_id: str) -> None:
         running = sum(1 for job in self.jobs.values() if job.user_id == user_id)

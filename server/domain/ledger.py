@@ -12,7 +12,7 @@ from typing import Any
 from protocol.errors import BadRequest, Conflict, NotFound
 from providers.base import GenerationRequest
 from providers.registry import Model
-from providers.tokens import estimate_prompt
+from providers.tokens import estimate_request
 from storage import Database, Executor, IntegrityError, new_id, utcnow
 from storage import ledger as rows
 
@@ -24,8 +24,7 @@ KINDS = ("deposit", "usage", "refund", "adjustment")
 
 def worst_case(model: Model, request: GenerationRequest) -> int:
     """The most this reply can cost: the whole prompt, and every output token the model allows."""
-    prompt = estimate_prompt(request.system, (m.content for m in request.messages))
-    return model.cost(prompt, request.max_tokens)
+    return model.cost(estimate_request(request), request.max_tokens)
 
 
 def account_view(row: dict[str, Any]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from protocol.errors import BadRequest
 from storage import Database
+from storage import files as file_rows
 from storage import messages as message_rows
 
 from . import cursors
@@ -44,9 +45,11 @@ class Messages:
         start = max(0, end - limit)
         ids = path[start:end]
         rows = await message_rows.get_many(self.db, ids)
+        attached = await file_rows.attached(self.db, ids)
         page = []
         for message_id in ids:
             row = message_rows.shape(rows[message_id], tree.siblings(message_id))
+            row["files"] = file_rows.summary(attached.get(message_id, []))
             if row["status"] == "streaming" and self.live_text is not None:
                 row["content"] = self.live_text(message_id, row["content"])
             page.append(row)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
 from providers.registry import Model
-from providers.tokens import estimate, estimate_prompt
+from providers.tokens import estimate, estimate_request
 from storage import Database, utcnow
 from storage import chats as chat_rows
 from storage import messages as message_rows
@@ -155,7 +155,7 @@ def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage
     reported = end.usage if end is not None else Usage()
     prompt = reported.prompt_tokens
     if not prompt:
-        prompt = estimate_prompt(request.system, (m.content for m in request.messages))
+        prompt = estimate_request(request)
     completion = reported.completion_tokens or estimate(job.text)
     return Usage(prompt, completion)
 

@@ -12,19 +12,24 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from server.broker import make_broker
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.domain.accounts import Accounts, AuthSettings
 from providers import registry
+from providers.base import Provider
 from providers.factory import build_providers
+from providers.registry import Model
+from server.domain.analyzer import Analyzer
 from server.domain.chats import Chats
+from server.domain.files import Files, FileSettings
 from server.domain.generation import GenerationSettings, Generations
 from server.domain.ledger import Ledger
 from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
+from server.domain.profile import Profiles
 from storage import open_database
 from storage.migrate import apply_migrations
 
-from . import admin_routes, auth_routes, health
+from . import admin_routes, auth_routes, file_routes, health
 from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import cors_middleware, error_middleware, security_headers
@@ -67,12 +72,17 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     chats = Chats(db, broker)
     messages = Messages(db, chats)
     providers = build_providers(settings.providers)
-    generations = Generations(db, broker, chats, messages, ledger,
-                              registry.load(settings.models_file), providers,
-                              generation_settings(settings))
+    models = registry.load(settings.models_file)
+    profiles = Profiles(db, broker, analyzer(settings, models, providers),
+                        prompt_budget_tokens=settings.profile_prompt_tokens)
+    files = Files(db, broker, file_settings(settings))
+    generations = Generations(db, broker, chats, messages, ledger, models, providers,
+                              generation_settings(settings), personalize=profiles.personalize,
+                              files=files)
     await generations.recover(single_instance=not settings.is_postgres)
     app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
-                           chats=chats, messages=messages, generations=generations, ledger=ledger)
+                           chats=chats, messages=messages, generations=generations, ledger=ledger,
+                           profiles=profiles, files=files)
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     yield
     ctx = app[CONTEXT]
@@ -106,6 +116,24 @@ async def index(request: web.Request) -> web.FileResponse:
     return response
 
 
+def analyzer(settings: Settings, models: dict[str, Model], providers: dict[str, Provider]) -> Analyzer:
+    """The configured analysis model, or the offline rules (also for echo, which only repeats)."""
+    chosen = settings.profile_analysis_model
+    if not chosen or chosen == "echo":
+        return Analyzer()
+    model = models.get(chosen)
+    if model is None or model.provider not in providers:
+        raise ConfigError(f"PROFILE_ANALYSIS_MODEL={chosen} is not a configured model")
+    return Analyzer(model, providers[model.provider])
+
+
+def file_settings(settings: Settings) -> FileSettings:
+    return FileSettings(upload_dir=settings.upload_dir,
+                        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+                        quota_bytes=settings.user_storage_mb * 1024 * 1024,
+                        max_image_pixels=settings.max_image_pixels)
+
+
 def generation_settings(settings: Settings) -> GenerationSettings:
     p = settings.providers
     return GenerationSettings(
@@ -132,6 +160,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifespan)
     auth_routes.add_routes(app)
     admin_routes.add_routes(app)
+    file_routes.add_routes(app)
     health.add_routes(app)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/", index)

@@ -9,9 +9,11 @@ from server.broker import Broker
 from server.config import Settings
 from server.domain.accounts import Accounts
 from server.domain.chats import Chats
+from server.domain.files import Files
 from server.domain.generation import Generations
 from server.domain.ledger import Ledger
 from server.domain.messages import Messages
+from server.domain.profile import Profiles
 from storage import Database
 
 
@@ -25,6 +27,8 @@ class Context:
     messages: Messages
     generations: Generations
     ledger: Ledger
+    profiles: Profiles
+    files: Files
     sockets: set = field(default_factory=set)
 
 

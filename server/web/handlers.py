@@ -67,4 +67,9 @@ HANDLERS: dict[str, Handler] = {
     "models.list": models_list,
     "balance.get": _user(lambda ctx: ctx.ledger.balance),
     "transactions.list": _user(lambda ctx: ctx.ledger.transactions),
+    "profile.get": _user(lambda ctx: ctx.profiles.get),
+    "profile.update": _user(lambda ctx: ctx.profiles.update),
+    "profile.analyze": _user(lambda ctx: ctx.profiles.analyze),
+    "file.list": _user(lambda ctx: ctx.files.list),
+    "file.delete": _user(lambda ctx: ctx.files.delete),
 }

@@ -53,11 +53,13 @@ async def cookie_identity(request: web.Request, *, require_origin: bool) -> Iden
         return None
 
 
-async def require_identity(request: web.Request) -> Identity:
+async def require_identity(request: web.Request, *, changes_state: bool = False) -> Identity:
+    """A request that changes something (upload, delete) honours the cookie only with our Origin:
+    browsers always send Origin on such requests, and a foreign page cannot forge it."""
     token = bearer_token(request)
     if token is not None:
         return await request.app[CONTEXT].accounts.authenticate_access_token(token)
-    identity = await cookie_identity(request, require_origin=False)
+    identity = await cookie_identity(request, require_origin=changes_state)
     if identity is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <access_token>'")
     return identity
