@@ -18,10 +18,31 @@ from server.config import ConfigError, Settings, load_settings
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.web import create_app
 
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                print=lambda _: print(f"Chatwire serving on http://{settings.host}:{settings.port}",
-                                      flush=True))
+    asyncio.run(_serve_until_signalled(create_app(settings), settings))
     return 0
+
+
+async def _serve_until_signalled(app: web.Application, settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: see `server.web.app.drain`."""
+    import signal
+
+    from server.web.app import drain
+
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        print(f"Chatwire serving on http://{settings.host}:{settings.port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        logging.getLogger("chatwire").info("shutting down: draining for up to %.0f s",
+                                           settings.shutdown_grace_s)
+        await drain(app)
+    finally:
+        await runner.cleanup()
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -123,6 +123,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
                         "apply": Bool(default=False)},
     "file.list": {"cursor": CURSOR, "limit": LIMIT},
     "file.delete": {"file_id": Id()},
+    "presence.get": {},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

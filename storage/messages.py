@@ -26,6 +26,13 @@ async def insert(db: Executor, *, id: str, chat_id: str, user_id: str, parent_id
     return row
 
 
+async def generating_instance(db: Executor, message_id: str) -> str | None:
+    """The instance running a reply that is still streaming; None once it is over."""
+    return await db.fetchval(
+        "SELECT generation_instance FROM messages WHERE id = ? AND status = 'streaming'",
+        (message_id,))
+
+
 async def get(db: Executor, user_id: str, message_id: str) -> Row | None:
     return await db.fetchone(f"SELECT {SELECT} FROM messages WHERE id = ? AND user_id = ?",
                              (message_id, user_id))

@@ -1,7 +1,9 @@
 """PostgreSQL engine (aiopg + psycopg2), for production and several instances.
 
 aiopg runs in autocommit mode; a transaction is `cur.begin()`. Acquiring from an exhausted pool
-would wait a minute by default, so it is bounded and surfaces `unavailable` instead.
+would wait a minute by default, so it is bounded and surfaces `unavailable` instead. A connection
+lost under a request (PostgreSQL restarted) is `unavailable` too — retryable — and the pool drops
+it, so the next request gets a fresh one.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from protocol.errors import Unavailable
 from .base import Database, Executor, IntegrityError, Params, Row, iso, to_pyformat
 
 ACQUIRE_TIMEOUT_S = 5.0
+LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 def dsn_from_url(url: str) -> str:
@@ -36,6 +39,10 @@ def _row(description: Any, values: tuple[Any, ...]) -> Row:
     for col, value in zip(description, values):
         row[col.name] = iso(value) if isinstance(value, datetime) else value
     return row
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class _PgConn(Executor):
@@ -87,9 +94,15 @@ class PostgresDatabase(Database):
             conn = await asyncio.wait_for(self._pool.acquire(), ACQUIRE_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise Unavailable("no database connection free; try again") from None
+        except LOST as exc:
+            raise Unavailable(f"the database cannot be reached; try again ({_first_line(exc)})") from None
         try:
             async with conn.cursor() as cur:
                 yield cur
+        except LOST as exc:
+            conn.close()  # broken: the pool must not hand it out again
+            raise Unavailable(f"the database connection was lost; try again ({_first_line(exc)})") \
+                from None
         finally:
             await self._pool.release(conn)
 

@@ -15,8 +15,10 @@ TIMEOUT = 5.0
 class WSClient:
     """Sends requests, waits for their replies by id, and keeps the events that arrive meanwhile."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse,
+                 ignore: frozenset[str] = frozenset({"presence.changed"})) -> None:
         self.ws = ws
+        self.ignore = ignore  # event types a scenario does not care about (kept in `frames`)
         self.events: list[dict[str, Any]] = []
         self.frames: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -28,12 +30,14 @@ class WSClient:
             await self.ws.send_str(data)
 
     async def _next_frame(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        msg = await self.ws.receive(timeout=timeout)
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"socket closed: {msg.type} {self.ws.close_code} {msg.extra}")
-        frame = decode(msg.data)
-        self.frames.append(frame)
-        return frame
+        while True:
+            msg = await self.ws.receive(timeout=timeout)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"socket closed: {msg.type} {self.ws.close_code} {msg.extra}")
+            frame = decode(msg.data)
+            self.frames.append(frame)
+            if frame.get("type") not in self.ignore:
+                return frame
 
     async def send(self, request_type: str, /, **params: Any) -> str:
         """Send a request without waiting; return its id (pipelining)."""

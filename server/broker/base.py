@@ -1,10 +1,20 @@
-"""The broker interface and the local delivery both engines share."""
+"""The broker interface and the local delivery both engines share.
+
+A broker numbers each user's events (`seq`), keeps the recent ones for `resume`, fans them out to
+the user's sockets on every instance, carries control signals between instances (stop a reply
+running elsewhere), and knows which devices are online (`presence`).
+"""
 from __future__ import annotations
 
 import abc
-from typing import Any, Protocol
+import logging
+from typing import Any, Callable, Protocol
 
 from protocol import encode, event
+
+log = logging.getLogger("chatwire.broker")
+
+Backlog = list[tuple[int, bytes]]  # (seq, encoded frame), oldest first
 
 
 class Subscriber(Protocol):
@@ -12,20 +22,40 @@ class Subscriber(Protocol):
 
     user_id: str
 
-    def deliver(self, frame: bytes) -> None: ...
+    def deliver(self, seq: int, frame: bytes) -> None: ...
 
     def close_soon(self, code: int, reason: str) -> None: ...
 
 
+class Presence(abc.ABC):
+    """The user's connected devices: connection id, instance, user agent, connected since."""
+
+    @abc.abstractmethod
+    async def add(self, user_id: str, device: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    async def remove(self, user_id: str, connection_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def devices(self, user_id: str) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def online_users(self) -> int: ...
+
+
 class Broker(abc.ABC):
-    def __init__(self) -> None:
+    presence: Presence
+
+    def __init__(self, history: int = 1000) -> None:
         self._local: dict[str, set[Subscriber]] = {}
+        self.history = history  # events kept per user for resume
+        self.on_stop: Callable[[str], None] | None = None  # set by the generation service
 
     async def start(self) -> None:
-        pass
+        """Connect; the in-process engine has nothing to do."""
 
     async def stop(self) -> None:
-        pass
+        """Disconnect; the in-process engine has nothing to do."""
 
     async def ping(self) -> bool:
         return True
@@ -40,6 +70,9 @@ class Broker(abc.ABC):
             if not subs:
                 del self._local[sub.user_id]
 
+    def local_sockets(self) -> int:
+        return sum(len(subs) for subs in self._local.values())
+
     @abc.abstractmethod
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int: ...
 
@@ -52,15 +85,30 @@ class Broker(abc.ABC):
         """The seq of the user's latest event (0 before any)."""
 
     @abc.abstractmethod
+    async def replay(self, user_id: str, after: int) -> Backlog | None:
+        """Every kept event with seq > `after`, in order; None when some of them are gone."""
+
+    @abc.abstractmethod
     async def disconnect(self, user_id: str, code: int, reason: str) -> None: ...
 
-    def _deliver_local(self, user_id: str, seq: int, kind: str, fields: dict[str, Any]) -> None:
-        subs = self._local.get(user_id)
-        if not subs:
-            return
-        frame = encode(event(kind, seq, fields))  # encoded once, shared by every socket
-        for sub in tuple(subs):
-            sub.deliver(frame)
+    @abc.abstractmethod
+    async def signal_stop(self, instance_id: str, message_id: str) -> None:
+        """Ask the instance generating `message_id` to stop it."""
+
+    def _stop_here(self, message_id: str) -> None:
+        if self.on_stop is not None:
+            try:
+                self.on_stop(message_id)
+            except Exception:
+                log.exception("stopping %s failed", message_id)
+
+    @staticmethod
+    def _frame(seq: int, kind: str, fields: dict[str, Any]) -> bytes:
+        return encode(event(kind, seq, fields))
+
+    def _deliver_local(self, user_id: str, seq: int, frame: bytes) -> None:
+        for sub in tuple(self._local.get(user_id, ())):
+            sub.deliver(seq, frame)  # encoded once, shared by every socket
 
     def _close_local(self, user_id: str, code: int, reason: str) -> None:
         for sub in tuple(self._local.get(user_id, ())):

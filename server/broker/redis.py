@@ -1,32 +1,49 @@
 """Redis broker: several instances behind a load balancer, one event order per user.
 
-`INCR` of the user's seq and `PUBLISH` of the event run in one Lua script, so Redis orders the
-publishes exactly as it numbers them, whichever instance produced each event. Each instance
-subscribes to the channels of the users it has sockets for, and only those.
+One Lua script per event: `INCR` the user's seq, `XADD` the event to the user's stream (the resume
+history: capped length, expiring), `PUBLISH` it. Redis runs scripts one at a time, so every
+instance sees a user's events in the order they are numbered. Each instance subscribes to the
+channels of the users it has sockets for, and to its own (control signals: stop a reply).
 
 Every publish of this process goes through one FIFO drained by one task, which sends whatever has
-queued up as one pipeline: events keep the order they were published in, and a burst of deltas
-from many streams costs one round trip.
+queued up as one pipeline: events keep their order, and a burst of deltas costs one round trip.
+
+When Redis is unreachable the instance keeps serving: events are numbered locally and delivered
+to its own sockets (other instances and the resume history miss them; clients see a gap and
+resync), and Redis is retried every second. Each publish carries the latest seq this instance has
+seen for the user, and the script never numbers below it: after an outage, or a Redis that
+restarted empty, a user's seq still only goes up.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from .base import Broker, Subscriber
+from .base import Backlog, Broker, Subscriber
+from .redis_presence import RedisPresence
 
 log = logging.getLogger("chatwire.broker")
 
 PREFIX = "chatwire"
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
+if seq <= tonumber(ARGV[4]) then
+  seq = tonumber(ARGV[4]) + 1
+  redis.call('SET', KEYS[1], seq)
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'p', ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PUBLISH', KEYS[2], 'e' .. seq .. ' ' .. ARGV[1])
 return seq
 """
+RETRY_S = 1.0
+
+Outgoing = tuple[str, str, dict[str, Any], bytes, "asyncio.Future[int] | None"]
 
 
 def _channel(user_id: str) -> str:
@@ -37,37 +54,55 @@ def _seq_key(user_id: str) -> str:
     return f"{PREFIX}:seq:{user_id}"
 
 
+def _stream(user_id: str) -> str:
+    return f"{PREFIX}:events:{user_id}"
+
+
+def _instance_channel(instance_id: str) -> str:
+    return f"{PREFIX}:instance:{instance_id}"
+
+
 class RedisBroker(Broker):
-    def __init__(self, url: str, instance_id: str) -> None:
-        super().__init__()
+    def __init__(self, url: str, instance_id: str, *, history: int = 1000,
+                 history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0) -> None:
+        super().__init__(history)
         self.url = url
         self.instance_id = instance_id
+        self.history_ttl_ms = int(history_ttl_s * 1000)
+        self.presence_ttl_s = presence_ttl_s
         self._redis: aioredis.Redis | None = None
         self._pubsub: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._script: Any = None
-        self._outbox: list[tuple[str, bytes, asyncio.Future[int] | None]] = []
+        self._outbox: list[Outgoing] = []
         self._wake = asyncio.Event()
+        self._last_seq: dict[str, int] = {}  # the latest seq seen per user: the floor of the next
+        self._retry_at = 0.0  # while Redis is away: when to try it again
+
+    @property
+    def degraded(self) -> bool:
+        return self._retry_at > 0.0
 
     async def start(self) -> None:
-        self._redis = aioredis.from_url(self.url, socket_connect_timeout=5)
+        self._redis = aioredis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5,
+                                        health_check_interval=10)
         await self._redis.ping()
+        self.presence = RedisPresence(self._redis, self.presence_ttl_s)
         self._script = self._redis.register_script(_PUBLISH)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        # A channel of our own keeps the subscription connection open while no user is online.
-        await self._pubsub.subscribe(f"{PREFIX}:instance:{self.instance_id}")
-        self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
-        self._writer = asyncio.create_task(self._write(), name="redis-broker-writer")
+        await self._pubsub.subscribe(_instance_channel(self.instance_id))
+        self._tasks = [asyncio.create_task(self._read(), name="redis-broker-reader"),
+                       asyncio.create_task(self._write(), name="redis-broker-writer"),
+                       asyncio.create_task(self._heartbeat(), name="redis-presence")]
 
     async def stop(self) -> None:
-        for task in (self._writer, self._reader):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
         if self._pubsub is not None:
             await self._pubsub.aclose()
         if self._redis is not None:
@@ -81,67 +116,146 @@ class RedisBroker(Broker):
         first = sub.user_id not in self._local
         await super().subscribe(sub)
         if first:
-            await self._pubsub.subscribe(_channel(sub.user_id))
+            try:
+                await self._pubsub.subscribe(_channel(sub.user_id))
+            except Exception:  # Redis is away: the reader re-subscribes every channel on return
+                log.warning("redis broker: subscribing %s deferred until Redis is back", sub.user_id)
 
     async def unsubscribe(self, sub: Subscriber) -> None:
         await super().unsubscribe(sub)
         if sub.user_id not in self._local and self._pubsub is not None:
-            await self._pubsub.unsubscribe(_channel(sub.user_id))
+            try:
+                await self._pubsub.unsubscribe(_channel(sub.user_id))
+            except Exception:
+                log.warning("redis broker: unsubscribing %s failed (Redis away)", sub.user_id)
+
+    # -- publishing --
 
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox.append((user_id, orjson.dumps([kind, fields]), done))
+        self._outbox.append((user_id, kind, fields, orjson.dumps([kind, fields]), done))
         self._wake.set()
         return await done
 
     def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
-        self._outbox.append((user_id, orjson.dumps([kind, fields]), None))
+        self._outbox.append((user_id, kind, fields, orjson.dumps([kind, fields]), None))
         self._wake.set()
 
     async def _write(self) -> None:
-        assert self._redis is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
             if not batch:
                 continue
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for user_id, payload, _ in batch:
-                        await self._script(keys=[_seq_key(user_id), _channel(user_id)],
-                                           args=[payload], client=pipe)
-                    seqs = await pipe.execute()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis is down: fail the waiters, drop fire-and-forget deltas
-                log.exception("redis broker: publishing %d events failed", len(batch))
-                for _, _, done in batch:
-                    if done is not None and not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, _, done), seq in zip(batch, seqs):
+            seqs = await self._send(batch) if time.monotonic() >= self._retry_at else None
+            if seqs is None:
+                seqs = self._number_locally(batch)
+            for (user_id, _, _, _, done), seq in zip(batch, seqs, strict=True):
+                self._last_seq[user_id] = max(seq, self._last_seq.get(user_id, 0))
                 if done is not None and not done.done():
-                    done.set_result(int(seq))
+                    done.set_result(seq)
+
+    async def _send(self, batch: list[Outgoing]) -> list[int] | None:
+        assert self._redis is not None
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, _, _, payload, _ in batch:
+                    floor = self._last_seq.get(user_id, 0)
+                    await self._script(keys=[_seq_key(user_id), _channel(user_id), _stream(user_id)],
+                                       args=[payload, self.history, self.history_ttl_ms, floor],
+                                       client=pipe)
+                results = await pipe.execute()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if self._retry_at == 0.0:
+                log.error("redis broker: Redis is unreachable (%s); delivering on this instance "
+                          "only and retrying every %.0f s", exc, RETRY_S)
+            self._retry_at = time.monotonic() + RETRY_S
+            return None
+        if self._retry_at:
+            log.warning("redis broker: Redis is back; publishing through it again")
+        self._retry_at = 0.0
+        return [int(seq) for seq in results]
+
+    def _number_locally(self, batch: list[Outgoing]) -> list[int]:
+        seqs = []
+        for user_id, kind, fields, _, _ in batch:
+            seq = self._last_seq.get(user_id, 0) + 1
+            self._last_seq[user_id] = seq
+            self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
+            seqs.append(seq)
+        return seqs
+
+    # -- reading back --
 
     async def current_seq(self, user_id: str) -> int:
         assert self._redis is not None
-        return int(await self._redis.get(_seq_key(user_id)) or 0)
+        try:
+            seq = int(await self._redis.get(_seq_key(user_id)) or 0)
+        except Exception:
+            log.warning("redis broker: reading the seq of %s failed (Redis away)", user_id)
+            return self._last_seq.get(user_id, 0)
+        return max(seq, self._last_seq.get(user_id, 0))
+
+    async def replay(self, user_id: str, after: int) -> Backlog | None:
+        assert self._redis is not None
+        try:
+            current = await self.current_seq(user_id)
+            if after > current:
+                return None
+            if after == current:
+                return []
+            entries = await self._redis.xrange(_stream(user_id), min=f"{after + 1}-0", max="+")
+        except Exception:
+            log.warning("redis broker: replay for %s failed (Redis away)", user_id)
+            return None
+        if not entries or int(entries[0][0].split(b"-")[0]) != after + 1:
+            return None  # trimmed or expired: the client must re-read state
+        backlog = []
+        for entry_id, data in entries:
+            seq = int(entry_id.split(b"-")[0])
+            kind, fields = orjson.loads(data[b"p"])
+            backlog.append((seq, self._frame(seq, kind, fields)))
+        return backlog
+
+    # -- control --
 
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         assert self._redis is not None
-        await self._redis.publish(_channel(user_id), b"c" + orjson.dumps([code, reason]))
+        try:
+            await self._redis.publish(_channel(user_id), b"c" + orjson.dumps([code, reason]))
+        except Exception:
+            log.warning("redis broker: could not reach other instances to close %s's sockets",
+                        user_id)
+            self._close_local(user_id, code, reason)
+
+    async def signal_stop(self, instance_id: str, message_id: str) -> None:
+        if instance_id == self.instance_id:
+            self._stop_here(message_id)
+            return
+        assert self._redis is not None
+        await self._redis.publish(_instance_channel(instance_id), b"s" + message_id.encode())
+
+    # -- the subscription --
 
     async def _read(self) -> None:
+        failing = False
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a dropped connection: redis-py reconnects on the next call
-                log.exception("redis broker: reading the subscription failed; retrying")
+            except Exception as exc:  # redis-py reconnects and re-subscribes on the next call
+                if not failing:
+                    log.error("redis broker: the subscription dropped (%s); reconnecting", exc)
+                failing = True
                 await asyncio.sleep(0.5)
                 continue
+            if failing:
+                failing = False
+                log.warning("redis broker: the subscription is back")
             if message is None or message.get("type") != "message":
                 continue
             try:
@@ -150,11 +264,28 @@ class RedisBroker(Broker):
                 log.exception("redis broker: could not deliver a message")
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
-        user_id = channel.decode().rsplit(":", 1)[1]
+        name = channel.decode()
+        if name.startswith(f"{PREFIX}:instance:"):
+            if data[:1] == b"s":
+                self._stop_here(data[1:].decode())
+            return
+        user_id = name.rsplit(":", 1)[1]
         if data[:1] == b"e":
             head, body = data[1:].split(b" ", 1)
+            seq = int(head)
+            self._last_seq[user_id] = max(seq, self._last_seq.get(user_id, 0))
             kind, fields = orjson.loads(body)
-            self._deliver_local(user_id, int(head), kind, fields)
+            self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
         elif data[:1] == b"c":
             code, reason = orjson.loads(data[1:])
             self._close_local(user_id, code, reason)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_ttl_s / 3)
+            try:
+                await self.presence.refresh()  # type: ignore[attr-defined]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("redis presence: refreshing failed (%s); retrying", exc)

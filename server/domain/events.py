@@ -19,3 +19,6 @@ class EventSink(Protocol):
 
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         """Close every socket of `user_id`, on every instance."""
+
+    async def signal_stop(self, instance_id: str, message_id: str) -> None:
+        """Ask the instance generating `message_id` to stop it."""

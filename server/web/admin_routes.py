@@ -34,5 +34,16 @@ async def deposit(request: web.Request) -> web.Response:
                              dumps=json_dumps)
 
 
+async def presence(request: web.Request) -> web.Response:
+    """`GET /api/v1/admin/presence`: users online across every instance, sockets on this one."""
+    identity = await require_identity(request)
+    if not identity.is_admin:
+        raise Forbidden("only an admin can see who is online")
+    ctx = request.app[CONTEXT]
+    return web.json_response({"online_users": await ctx.presence.online_users(),
+                              "sockets_here": len(ctx.sockets)}, dumps=json_dumps)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/admin/users/{user_id}/deposits", deposit)
+    app.router.add_get("/api/v1/admin/presence", presence)

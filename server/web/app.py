@@ -25,6 +25,7 @@ from server.domain.generation import GenerationSettings, Generations
 from server.domain.ledger import Ledger
 from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
+from server.domain.presence import Presence
 from server.domain.profile import Profiles
 from storage import open_database
 from storage.migrate import apply_migrations
@@ -61,7 +62,9 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
     db = await open_database(settings.database_url, pool_size=settings.db_pool_size)
-    broker = make_broker(settings.redis_url, settings.instance_id)
+    broker = make_broker(settings.redis_url, settings.instance_id, history=settings.event_history,
+                         history_ttl_s=settings.event_history_ttl_s,
+                         presence_ttl_s=settings.presence_ttl_s)
     try:
         await broker.start()
     except Exception:
@@ -79,22 +82,40 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     generations = Generations(db, broker, chats, messages, ledger, models, providers,
                               generation_settings(settings), personalize=profiles.personalize,
                               files=files)
+    broker.on_stop = generations.stop_here
     await generations.recover(single_instance=not settings.is_postgres)
     app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
                            chats=chats, messages=messages, generations=generations, ledger=ledger,
-                           profiles=profiles, files=files)
+                           profiles=profiles, files=files, presence=Presence(broker.presence, broker))
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     yield
-    ctx = app[CONTEXT]
     if sweeper is not None:
         sweeper.cancel()
-    for conn in list(ctx.sockets):
-        conn.close_soon(1001, "server shutting down")
-    await generations.close()
+    await drain(app, grace_s=0.0)
     for provider in providers.values():
         await provider.aclose()
     await broker.stop()
     await db.close()
+
+
+async def drain(app: web.Application, grace_s: float | None = None) -> None:
+    """Shut down without surprising anyone.
+
+    At once: `/readyz` answers 503, new sockets and new replies are refused (`unavailable`).
+    Replies already streaming get up to `SHUTDOWN_GRACE_S` to finish; the rest end `interrupted`
+    (text kept, nothing charged). Then every socket closes with 1001, after what is queued for it,
+    so clients reconnect — to another instance behind the load balancer — and resume.
+    """
+    ctx = app[CONTEXT]
+    ctx.draining = True
+    await ctx.generations.drain(ctx.settings.shutdown_grace_s if grace_s is None else grace_s)
+    await ctx.generations.close()
+    for conn in list(ctx.sockets):
+        conn.close_soon(1001, "server shutting down")
+    for _ in range(50):  # the writers flush their queues, then close
+        if not ctx.sockets:
+            break
+        await asyncio.sleep(0.05)
 
 
 async def _sweep(generations: Generations, every_s: float = 30.0) -> None:

@@ -3,6 +3,10 @@
 The broker and the request loop only ever enqueue, so one slow reader never stalls anyone else;
 a queue that overflows means the client cannot keep up, and the socket is closed with 1013 (try
 again later) for the client to reconnect and resume.
+
+Events carry the user's `seq`. A new socket's live events start after the `last_seq` of its
+`hello`; until the client's first frame (or a short grace) they are held, so that a `resume`
+can put the missed ones first and every event still arrives once, in order.
 """
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from aiohttp import WSMsgType, web
 from protocol import encode
 from server.domain.accounts import Identity
 from storage import new_id
+from storage.base import utcnow
 
 log = logging.getLogger("chatwire.ws")
 
 CLOSE_TRY_AGAIN_LATER = 1013
 _CLOSE = object()
+MAX_HELD = 1000
 
 
 class Connection:
@@ -30,11 +36,53 @@ class Connection:
         self.identity = identity
         self.user_id = identity.user_id
         self.user_agent = user_agent
+        self.connected_since = utcnow()
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         self._close: tuple[int, str] | None = None
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
+        self.live_from = 0  # the hello's last_seq: live events are the ones after it
+        self.sent_seq = 0  # the latest event queued to this socket
+        self._held: list[tuple[int, bytes]] | None = []
+        self._grace: asyncio.TimerHandle | None = None
 
-    def deliver(self, frame: bytes) -> None:
+    def start_live(self, seq: int, grace_s: float) -> None:
+        """Events up to `seq` are history (resume fetches them); hold later ones for `grace_s`."""
+        self.live_from = self.sent_seq = seq
+        self._grace = asyncio.get_running_loop().call_later(grace_s, self.release)
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def deliver(self, seq: int, frame: bytes) -> None:
+        """A live event from the broker."""
+        if self._held is not None:
+            self._held.append((seq, frame))
+            if len(self._held) > MAX_HELD:
+                self.release()
+            return
+        self.push(seq, frame)
+
+    def push(self, seq: int, frame: bytes) -> None:
+        """Queue an event unless this socket already has it."""
+        if seq <= self.sent_seq:
+            return
+        self.sent_seq = seq
+        self._enqueue(frame)
+
+    def release(self) -> None:
+        """Stop holding: the held events follow whatever was queued, minus any already sent."""
+        if self._grace is not None:
+            self._grace.cancel()
+        held, self._held = self._held, None
+        for seq, frame in held or ():
+            self.push(seq, frame)
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """A reply or a frame of this socket alone (no seq)."""
+        self._enqueue(encode(frame))
+
+    def _enqueue(self, frame: bytes) -> None:
         if self._close is not None:
             return
         try:
@@ -43,8 +91,9 @@ class Connection:
             log.warning("socket %s fell behind; closing it", self.id)
             self.close_soon(CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self.deliver(encode(frame))
+    def device(self, instance_id: str) -> dict[str, Any]:
+        return {"connection_id": self.id, "instance": instance_id, "user_agent": self.user_agent[:300],
+                "connected_since": self.connected_since}
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after what is already queued; called from the broker, so never awaits."""
@@ -71,6 +120,8 @@ class Connection:
                 return  # the peer is gone; the reader loop notices and cleans up
 
     async def finish(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
         self._writer.cancel()
         try:
             await self._writer

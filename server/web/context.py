@@ -13,6 +13,7 @@ from server.domain.files import Files
 from server.domain.generation import Generations
 from server.domain.ledger import Ledger
 from server.domain.messages import Messages
+from server.domain.presence import Presence
 from server.domain.profile import Profiles
 from storage import Database
 
@@ -29,7 +30,9 @@ class Context:
     ledger: Ledger
     profiles: Profiles
     files: Files
+    presence: Presence
     sockets: set = field(default_factory=set)
+    draining: bool = False  # shutting down: not ready, no new sockets
 
 
 CONTEXT: web.AppKey[Context] = web.AppKey("chatwire_context", Context)

@@ -12,6 +12,7 @@ from storage.base import utcnow
 
 from .connection import Connection
 from .context import Context
+from .resume import resume as resume_events
 
 Handler = Callable[[Context, Connection, dict[str, Any]], Awaitable[Any]]
 
@@ -28,12 +29,7 @@ async def auth(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
 
 
 async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
-    """Replays nothing yet (no event buffer): a client that missed events must re-read state."""
-    current = await ctx.broker.current_seq(conn.user_id)
-    if p["last_seq"] >= current:
-        return {"replayed": 0, "last_seq": current}
-    conn.send({"type": "resync_required", "last_seq": current})
-    return {"replayed": 0, "last_seq": current, "resync_required": True}
+    return await resume_events(ctx, conn, p["last_seq"])
 
 
 async def models_list(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
@@ -72,4 +68,5 @@ HANDLERS: dict[str, Handler] = {
     "profile.analyze": _user(lambda ctx: ctx.profiles.analyze),
     "file.list": _user(lambda ctx: ctx.files.list),
     "file.delete": _user(lambda ctx: ctx.files.delete),
+    "presence.get": _user(lambda ctx: ctx.presence.get),
 }

@@ -13,6 +13,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database and the broker answer; 503 names what does not."""
     ctx = request.app[CONTEXT]
+    if ctx.draining:
+        return web.json_response({"ready": False, "draining": True}, status=503)
     checks: dict[str, bool] = {}
     for name, probe in (("database", ctx.db.ping), ("broker", ctx.broker.ping)):
         try:

@@ -4,6 +4,9 @@ Authentication, in order: `Authorization: Bearer` on the handshake; the session 
 an allowed Origin, against cross-site WebSocket hijacking); else a first frame `{"type":"auth"}`
 within a few seconds. Anything else gets an `unauthorized` error and close code 4401.
 Requests are handled in arrival order, so a person typing into wscat sees cause before effect.
+
+A reconnecting client resumes with `/ws?last_seq=N` (or a `resume` request as its first frame):
+the events it missed come first, then the live ones, each once.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from protocol import ChatwireError, encode, parse_request, reply_error, reply_ok
-from protocol.errors import BadRequest, InternalError, Unauthorized
+from protocol.errors import BadRequest, InternalError, Unauthorized, Unavailable
 from server.domain.accounts import Identity
 from server.domain.events import CLOSE_LOGGED_OUT
 from storage.base import utcnow
@@ -22,6 +25,7 @@ from .connection import Connection
 from .context import CONTEXT, Context
 from .handlers import HANDLERS
 from .identity import bearer_token, cookie_identity
+from .resume import resume
 
 log = logging.getLogger("chatwire.ws")
 
@@ -29,6 +33,9 @@ log = logging.getLogger("chatwire.ws")
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     ctx = request.app[CONTEXT]
     settings = ctx.settings
+    if ctx.draining:
+        raise Unavailable("this server is shutting down; connect again (to another instance)")
+    resume_from = _last_seq_param(request)
     ws = web.WebSocketResponse(
         heartbeat=settings.ws_heartbeat_s or None,
         max_msg_size=settings.ws_max_frame_bytes,
@@ -44,20 +51,34 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
     conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
     ctx.sockets.add(conn)
-    await ctx.broker.subscribe(conn)
+    await ctx.broker.subscribe(conn)  # before reading the seq: no event falls between the two
     try:
         user = await ctx.accounts.me(identity)
-        conn.send({"type": "hello", "connection_id": conn.id, "user": user,
-                   "last_seq": await ctx.broker.current_seq(identity.user_id),
+        last_seq = await ctx.broker.current_seq(identity.user_id)
+        conn.start_live(last_seq, settings.ws_resume_grace_s)
+        conn.send({"type": "hello", "connection_id": conn.id, "user": user, "last_seq": last_seq,
                    "server_time": utcnow()})
+        if resume_from is not None:
+            await resume(ctx, conn, resume_from)
+        await ctx.presence.connected(conn.user_id, conn.device(settings.instance_id))
         await _serve(ctx, conn)
     finally:
         await ctx.broker.unsubscribe(conn)
         ctx.sockets.discard(conn)
+        await ctx.presence.disconnected(conn.user_id, conn.id)
         await conn.finish()
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _last_seq_param(request: web.Request) -> int | None:
+    raw = request.query.get("last_seq")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 16:
+        raise BadRequest("last_seq must be a non-negative integer", field="last_seq")
+    return int(raw)
 
 
 async def _handshake_identity(request: web.Request) -> tuple[Identity | None, ChatwireError | None]:
@@ -114,6 +135,8 @@ async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
     try:
         req = parse_request(data)
         rid = req.id
+        if req.type != "resume":
+            conn.release()  # the client did not ask for history: live events flow now
         return reply_ok(rid, await HANDLERS[req.type](ctx, conn, req.params))
     except ChatwireError as exc:
         return reply_error(getattr(exc, "request_id", rid), exc)

@@ -73,3 +73,31 @@ def test_ids_sort_by_creation_time():
     first = new_id()
     time.sleep(0.002)
     assert new_id() > first and len(first) == 32
+
+
+async def test_a_lost_postgres_connection_is_unavailable_then_the_pool_recovers(tmp_path):
+    """PostgreSQL restarting looks like this to the pool: every connection cut under it."""
+    from protocol.errors import Unavailable
+    from storage import open_database
+    from tests.services import postgres_admin
+
+    admin, base = postgres_admin()
+    db = await open_database(base, pool_size=3)
+    try:
+        pids = set()
+        async with db.transaction() as tx:
+            pids.add(await tx.fetchval("SELECT pg_backend_pid()"))
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE pid = ANY(%s)", (list(pids),))
+        outcomes = []
+        for _ in range(5):
+            try:
+                outcomes.append(await db.fetchval("SELECT 41 + 1"))
+            except Unavailable as exc:
+                outcomes.append(exc.code)
+        assert outcomes[0] == "unavailable" and outcomes[-1] == 42 and set(outcomes) <= {
+            "unavailable", 42}
+    finally:
+        await db.close()
+        admin.close()

@@ -1,0 +1,26 @@
+"""Open N WebSockets to URL (with a bearer TOKEN if given), wait for each one's first frame, print
+"ready", and hold them until stdin closes. Run as a separate process so the client's memory and
+CPU are not the server's."""
+import asyncio
+import sys
+
+import aiohttp
+
+
+async def main(url: str, n: int, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        sockets = []
+        for start in range(0, n, 200):
+            batch = await asyncio.gather(*[session.ws_connect(url, headers=headers, heartbeat=None)
+                                           for _ in range(start, min(n, start + 200))])
+            for ws in batch:
+                await ws.receive(timeout=30)
+            sockets += batch
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        for ws in sockets:
+            await ws.close()
+
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else ""))

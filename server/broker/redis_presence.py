@@ -1,0 +1,94 @@
+"""Presence in Redis: devices expire on their own, so a crashed instance's sockets disappear.
+
+Per user, a sorted set of connection ids scored by when each expires, and a hash of their details.
+`chatwire:online` scores each user by their latest expiry, for counting who is online. Each
+instance refreshes the expiry of its own sockets every TTL/3 (`refresh`).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from .base import Presence
+
+PREFIX = "chatwire"
+ONLINE = f"{PREFIX}:online"
+
+
+def _ids(user_id: str) -> str:
+    return f"{PREFIX}:presence:{user_id}"
+
+
+def _details(user_id: str) -> str:
+    return f"{PREFIX}:devices:{user_id}"
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RedisPresence(Presence):
+    def __init__(self, redis: Any, ttl_s: float) -> None:
+        self.redis = redis
+        self.ttl_ms = int(ttl_s * 1000)
+        self.local: dict[str, tuple[str, dict[str, Any]]] = {}  # connection id -> (user, device)
+
+    async def add(self, user_id: str, device: dict[str, Any]) -> None:
+        self.local[device["connection_id"]] = (user_id, device)
+        expires = _ms() + self.ttl_ms
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(_ids(user_id), {device["connection_id"]: expires})
+            pipe.hset(_details(user_id), device["connection_id"], orjson.dumps(device))
+            pipe.zadd(ONLINE, {user_id: expires}, gt=True)
+            pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
+            pipe.pexpire(_details(user_id), self.ttl_ms * 2)
+            await pipe.execute()
+
+    async def remove(self, user_id: str, connection_id: str) -> None:
+        self.local.pop(connection_id, None)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(_ids(user_id), connection_id)
+            pipe.hdel(_details(user_id), connection_id)
+            pipe.zcount(_ids(user_id), _ms(), "+inf")
+            left = (await pipe.execute())[-1]
+        if not left:
+            await self.redis.zrem(ONLINE, user_id)
+
+    async def devices(self, user_id: str) -> list[dict[str, Any]]:
+        now = _ms()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(_ids(user_id), now, "+inf")
+            pipe.zrangebyscore(_ids(user_id), "-inf", now - 1)
+            alive, expired = await pipe.execute()
+        if expired:  # a crashed instance's sockets: tidy them away
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zrem(_ids(user_id), *expired)
+                pipe.hdel(_details(user_id), *expired)
+                await pipe.execute()
+        if not alive:
+            return []
+        found = await self.redis.hmget(_details(user_id), alive)
+        devices = [orjson.loads(d) for d in found if d is not None]
+        return sorted(devices, key=lambda d: d["connected_since"])
+
+    async def online_users(self) -> int:
+        now = _ms()
+        await self.redis.zremrangebyscore(ONLINE, "-inf", now - 1)
+        return int(await self.redis.zcard(ONLINE))
+
+    async def refresh(self) -> None:
+        """Keep this instance's sockets alive for another TTL (written whole: Redis may have
+        restarted empty)."""
+        if not self.local:
+            return
+        expires = _ms() + self.ttl_ms
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for connection_id, (user_id, device) in self.local.items():
+                pipe.zadd(_ids(user_id), {connection_id: expires})
+                pipe.hset(_details(user_id), connection_id, orjson.dumps(device))
+                pipe.zadd(ONLINE, {user_id: expires}, gt=True)
+                pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
+                pipe.pexpire(_details(user_id), self.ttl_ms * 2)
+            await pipe.execute()

@@ -1,0 +1,52 @@
+"""Which of a user's devices are connected, and telling their other devices when that changes.
+
+The registry lives in the broker (Redis with expiring entries, or in process). Presence is a
+courtesy, not a ledger: when Redis is away it degrades (logged) and never fails a connection.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from .events import EventSink
+
+log = logging.getLogger("chatwire.presence")
+
+
+class DeviceRegistry(Protocol):
+    async def add(self, user_id: str, device: dict[str, Any]) -> None: ...
+
+    async def remove(self, user_id: str, connection_id: str) -> None: ...
+
+    async def devices(self, user_id: str) -> list[dict[str, Any]]: ...
+
+    async def online_users(self) -> int: ...
+
+
+class Presence:
+    def __init__(self, registry: DeviceRegistry, events: EventSink) -> None:
+        self.registry = registry
+        self.events = events
+
+    async def get(self, user_id: str) -> dict[str, Any]:
+        return {"devices": await self.registry.devices(user_id)}
+
+    async def connected(self, user_id: str, device: dict[str, Any]) -> None:
+        await self._change(user_id, "connected", device["connection_id"],
+                           self.registry.add(user_id, device))
+
+    async def disconnected(self, user_id: str, connection_id: str) -> None:
+        await self._change(user_id, "disconnected", connection_id,
+                           self.registry.remove(user_id, connection_id))
+
+    async def _change(self, user_id: str, change: str, connection_id: str, write: Any) -> None:
+        try:
+            await write
+            devices = await self.registry.devices(user_id)
+            await self.events.publish(user_id, "presence.changed", {
+                "change": change, "connection_id": connection_id, "devices": devices})
+        except Exception as exc:
+            log.warning("presence of %s not updated (%s): %s", user_id, change, exc)
+
+    async def online_users(self) -> int:
+        return await self.registry.online_users()
