@@ -1,19 +1,22 @@
-"""Open N WebSockets to URL (with a bearer TOKEN if given), wait for each one's first frame, print
-"ready", and hold them until stdin closes. Run as a separate process so the client's memory and
-CPU are not the server's."""
+"""Open N WebSockets to URL (socket i with the bearer token on line i of TOKENS_FILE, if given),
+wait for each one's first frame, print "ready", and hold them until stdin closes. Run as a
+separate process so the client's memory and CPU are not the server's."""
 import asyncio
 import sys
 
 import aiohttp
 
 
-async def main(url: str, n: int, token: str) -> None:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def main(url: str, n: int, tokens_file: str) -> None:
+    tokens = open(tokens_file).read().split() if tokens_file else []
+
+    def headers(i: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = []
         for start in range(0, n, 200):
-            batch = await asyncio.gather(*[session.ws_connect(url, headers=headers, heartbeat=None)
-                                           for _ in range(start, min(n, start + 200))])
+            batch = await asyncio.gather(*[session.ws_connect(url, headers=headers(i), heartbeat=None)
+                                           for i in range(start, min(n, start + 200))])
             for ws in batch:
                 await ws.receive(timeout=30)
             sockets += batch

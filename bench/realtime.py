@@ -45,7 +45,10 @@ async def register(session: aiohttp.ClientSession, base: str) -> str:
     async with session.post(f"{base}/api/v1/auth/register", json={
             "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
             "password": "correct horse battery"}) as resp:
-        return (await resp.json())["access_token"]
+        body = await resp.json()
+        if resp.status != 201:
+            raise RuntimeError(f"register: {resp.status} {body}")
+        return body["access_token"]
 
 
 async def open_ws(session, base: str, token: str) -> aiohttp.ClientWebSocketResponse:
@@ -134,8 +137,8 @@ async def publishes(base: str, client: redis.Redis, words: int) -> dict:
             "publishes_per_token": round(calls / tokens, 3), "target": 0.2}
 
 
-async def hold_sockets(url: str, n: int, token: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "bench/idle_clients.py", url, str(n), token],
+async def hold_sockets(url: str, n: int, tokens_file: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "bench/idle_clients.py", url, str(n), tokens_file],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parent.parent)
     line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
@@ -144,30 +147,40 @@ async def hold_sockets(url: str, n: int, token: str) -> subprocess.Popen:
     return proc
 
 
-async def per_socket(server_pid: int, url: str, n: int, token: str) -> float:
+async def per_socket(server_pid: int, url: str, n: int, tokens_file: str,
+                     settle_s: float = 22.0) -> float:
     await asyncio.sleep(1.0)
     before = rss_bytes(server_pid)
-    clients = await hold_sockets(url, n, token)
-    await asyncio.sleep(2.0)  # grace timers fire, buffers settle
+    clients = await hold_sockets(url, n, tokens_file)
+    await asyncio.sleep(settle_s)  # idle: resume grace over, quiet writers parked
     after = rss_bytes(server_pid)
     clients.stdin.close()
     clients.wait(timeout=60)
     return (after - before) / n
 
 
-async def idle_memory(base: str, server_pid: int, n: int) -> dict:
+async def idle_memory(base: str, server_pid: int, n: int, tmp: Path) -> dict:
     bare_port = free_port()
     bare = spawn(["bench/bare_ws.py", str(bare_port)])
     try:
         await wait_http(f"http://127.0.0.1:{bare_port}/healthz", bare)
+        await per_socket(bare.pid, f"http://127.0.0.1:{bare_port}/ws", min(n, 200), "", settle_s=2)
         bare_bytes = await per_socket(bare.pid, f"http://127.0.0.1:{bare_port}/ws", n, "")
     finally:
         stop(bare)
+    users = min(n, 1000)  # one socket or a few per user, as in real life
     async with aiohttp.ClientSession() as session:
-        token = await register(session, base)
-    ours = await per_socket(server_pid, f"{base}/ws", n, token)
+        tokens = []
+        for start in range(0, users, 50):
+            tokens += await asyncio.gather(*[register(session, base)
+                                             for _ in range(start, min(users, start + 50))])
+    tokens_file = tmp / "tokens.txt"
+    tokens_file.write_text("\n".join(tokens))
+    # a warm-up round first: the server's first sockets also pay for its own lazy imports and pools
+    await per_socket(server_pid, f"{base}/ws", min(n, 200), str(tokens_file), settle_s=2)
+    ours = await per_socket(server_pid, f"{base}/ws", n, str(tokens_file))
     return {"figure": "idle_memory", "sockets": n, "bare_aiohttp_bytes_per_socket": round(bare_bytes),
-            "chatwire_bytes_per_socket": round(ours), "ratio": round(ours / bare_bytes, 3),
+            "chatwire_bytes_per_socket": round(ours), "users": users, "ratio": round(ours / bare_bytes, 3),
             "target_ratio": 1.3}
 
 
@@ -199,7 +212,7 @@ async def main() -> None:
         print(json.dumps({"database": "postgresql" if schema else "sqlite",
                           **await delivery(base_a, base_b, args.events)}), flush=True)
         print(json.dumps(await publishes(base_a, client, args.words)), flush=True)
-        print(json.dumps(await idle_memory(base_b, b.pid, args.sockets)), flush=True)
+        print(json.dumps(await idle_memory(base_b, b.pid, args.sockets, tmp)), flush=True)
     finally:
         for proc in servers:
             stop(proc)

@@ -64,8 +64,10 @@ def _instance_channel(instance_id: str) -> str:
 
 class RedisBroker(Broker):
     def __init__(self, url: str, instance_id: str, *, history: int = 1000,
-                 history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0) -> None:
+                 history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0,
+                 max_connections: int = 50) -> None:
         super().__init__(history)
+        self.max_connections = max_connections
         self.url = url
         self.instance_id = instance_id
         self.history_ttl_ms = int(history_ttl_s * 1000)
@@ -84,8 +86,12 @@ class RedisBroker(Broker):
         return self._retry_at > 0.0
 
     async def start(self) -> None:
-        self._redis = aioredis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5,
-                                        health_check_interval=10)
+        # A bounded pool that makes callers wait for a free connection, rather than fail: a
+        # thousand sockets closing at once (an instance restarting) is a queue, not an outage.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url, max_connections=self.max_connections, timeout=10, socket_connect_timeout=5,
+            socket_timeout=5, health_check_interval=10)
+        self._redis = aioredis.Redis(connection_pool=pool)
         await self._redis.ping()
         self.presence = RedisPresence(self._redis, self.presence_ttl_s)
         self._script = self._redis.register_script(_PUBLISH)

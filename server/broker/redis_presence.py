@@ -15,6 +15,7 @@ from .base import Presence
 
 PREFIX = "chatwire"
 ONLINE = f"{PREFIX}:online"
+REFRESH_BATCH = 500
 
 
 def _ids(user_id: str) -> str:
@@ -33,14 +34,15 @@ class RedisPresence(Presence):
     def __init__(self, redis: Any, ttl_s: float) -> None:
         self.redis = redis
         self.ttl_ms = int(ttl_s * 1000)
-        self.local: dict[str, tuple[str, dict[str, Any]]] = {}  # connection id -> (user, device)
+        self.local: dict[str, tuple[str, bytes]] = {}  # connection id -> (user, device as JSON)
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
-        self.local[device["connection_id"]] = (user_id, device)
+        encoded = orjson.dumps(device)
+        self.local[device["connection_id"]] = (user_id, encoded)
         expires = _ms() + self.ttl_ms
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(_ids(user_id), {device["connection_id"]: expires})
-            pipe.hset(_details(user_id), device["connection_id"], orjson.dumps(device))
+            pipe.hset(_details(user_id), device["connection_id"], encoded)
             pipe.zadd(ONLINE, {user_id: expires}, gt=True)
             pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
             pipe.pexpire(_details(user_id), self.ttl_ms * 2)
@@ -81,14 +83,14 @@ class RedisPresence(Presence):
     async def refresh(self) -> None:
         """Keep this instance's sockets alive for another TTL (written whole: Redis may have
         restarted empty)."""
-        if not self.local:
-            return
         expires = _ms() + self.ttl_ms
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for connection_id, (user_id, device) in self.local.items():
-                pipe.zadd(_ids(user_id), {connection_id: expires})
-                pipe.hset(_details(user_id), connection_id, orjson.dumps(device))
-                pipe.zadd(ONLINE, {user_id: expires}, gt=True)
-                pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
-                pipe.pexpire(_details(user_id), self.ttl_ms * 2)
-            await pipe.execute()
+        devices = list(self.local.items())
+        for start in range(0, len(devices), REFRESH_BATCH):  # bounded pipelines, even at 20k sockets
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for connection_id, (user_id, device) in devices[start:start + REFRESH_BATCH]:
+                    pipe.zadd(_ids(user_id), {connection_id: expires})
+                    pipe.hset(_details(user_id), connection_id, device)
+                    pipe.zadd(ONLINE, {user_id: expires}, gt=True)
+                    pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
+                    pipe.pexpire(_details(user_id), self.ttl_ms * 2)
+                await pipe.execute()

@@ -77,6 +77,9 @@ class Accounts:
         if settings.argon2_memory_cost:
             params["memory_cost"] = settings.argon2_memory_cost
         self._hasher = argon2.using(**params)
+        # passlib picks its backend lazily on first use, and that is not thread-safe: the first
+        # hashes of a fresh server run in threads at once. Pick it now, on the event loop.
+        self._hasher.get_backend()
         self._throttle = FailureThrottle(settings.login_max_failures, settings.login_window_s)
         self._dummy_hash: str | None = None
 

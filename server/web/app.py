@@ -88,9 +88,11 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
                            chats=chats, messages=messages, generations=generations, ledger=ledger,
                            profiles=profiles, files=files, presence=Presence(broker.presence, broker))
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
+    parker = asyncio.create_task(_park_idle_writers(app[CONTEXT]))
     yield
     if sweeper is not None:
         sweeper.cancel()
+    parker.cancel()
     await drain(app, grace_s=0.0)
     for provider in providers.values():
         await provider.aclose()
@@ -116,6 +118,16 @@ async def drain(app: web.Application, grace_s: float | None = None) -> None:
         if not ctx.sockets:
             break
         await asyncio.sleep(0.05)
+
+
+async def _park_idle_writers(ctx: Context, idle_s: float = 10.0) -> None:
+    """Quiet sockets give back their writer task (most of an idle socket's memory)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(idle_s / 2)
+        now = loop.time()
+        for conn in list(ctx.sockets):
+            conn.park_if_idle(now, idle_s)
 
 
 async def _sweep(generations: Generations, every_s: float = 30.0) -> None:

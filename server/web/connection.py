@@ -2,7 +2,9 @@
 
 The broker and the request loop only ever enqueue, so one slow reader never stalls anyone else;
 a queue that overflows means the client cannot keep up, and the socket is closed with 1013 (try
-again later) for the client to reconnect and resume.
+again later) for the client to reconnect and resume. An idle socket keeps neither a queue nor a
+task: the writer starts with the first frame and is parked after a quiet spell (`park_if_idle`),
+which is most of what an idle socket would otherwise cost in memory.
 
 Events carry the user's `seq`. A new socket's live events start after the `last_seq` of its
 `hello`; until the client's first frame (or a short grace) they are held, so that a `resume`
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -25,6 +28,7 @@ log = logging.getLogger("chatwire.ws")
 
 CLOSE_TRY_AGAIN_LATER = 1013
 _CLOSE = object()
+_PARK = object()
 MAX_HELD = 1000
 
 
@@ -37,9 +41,12 @@ class Connection:
         self.user_id = identity.user_id
         self.user_agent = user_agent
         self.connected_since = utcnow()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        self._limit = queue_size
+        self._pending: deque[Any] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Future[Any] | None = None
+        self._quiet_since = 0.0
         self._close: tuple[int, str] | None = None
-        self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
         self.live_from = 0  # the hello's last_seq: live events are the ones after it
         self.sent_seq = 0  # the latest event queued to this socket
         self._held: list[tuple[int, bytes]] | None = []
@@ -74,6 +81,7 @@ class Connection:
         """Stop holding: the held events follow whatever was queued, minus any already sent."""
         if self._grace is not None:
             self._grace.cancel()
+            self._grace = None
         held, self._held = self._held, None
         for seq, frame in held or ():
             self.push(seq, frame)
@@ -82,48 +90,71 @@ class Connection:
         """A reply or a frame of this socket alone (no seq)."""
         self._enqueue(encode(frame))
 
-    def _enqueue(self, frame: bytes) -> None:
-        if self._close is not None:
-            return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            log.warning("socket %s fell behind; closing it", self.id)
-            self.close_soon(CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
-
     def device(self, instance_id: str) -> dict[str, Any]:
         return {"connection_id": self.id, "instance": instance_id, "user_agent": self.user_agent[:300],
                 "connected_since": self.connected_since}
+
+    def _enqueue(self, item: Any) -> None:
+        if self._close is not None and item is not _CLOSE:
+            return
+        if self._pending is None:
+            self._pending = deque()
+        elif len(self._pending) >= self._limit and item is not _CLOSE:
+            log.warning("socket %s fell behind; closing it", self.id)
+            self._pending.clear()  # it will resume: what it could not read is replayed then
+            self.close_soon(CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
+            return
+        self._pending.append(item)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+        elif self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after what is already queued; called from the broker, so never awaits."""
         if self._close is not None:
             return
         self._close = (code, reason)
-        try:
-            self._queue.put_nowait(_CLOSE)
-        except asyncio.QueueFull:
-            self._writer.cancel()
-            asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
+        self._enqueue(_CLOSE)
+
+    def park_if_idle(self, now: float, idle_s: float) -> None:
+        """Let the writer task of a socket that has been quiet for `idle_s` go (see the module)."""
+        waiting = self._wakeup
+        if waiting is not None and not waiting.done() and now - self._quiet_since >= idle_s:
+            waiting.set_result(_PARK)
 
     async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        pending = self._pending
+        assert pending is not None
         while True:
-            item = await self._queue.get()
-            if item is _CLOSE:
-                assert self._close is not None
-                code, reason = self._close
-                await self.ws.close(code=code, message=reason.encode())
+            while pending:
+                item = pending.popleft()
+                if item is _CLOSE:
+                    assert self._close is not None
+                    code, reason = self._close
+                    await self.ws.close(code=code, message=reason.encode())
+                    return
+                try:
+                    await self.ws.send_frame(item, WSMsgType.TEXT)
+                except (ConnectionError, RuntimeError):
+                    return  # the peer is gone; the reader loop notices and cleans up
+            self._quiet_since = loop.time()
+            self._wakeup = loop.create_future()
+            signal = await self._wakeup
+            self._wakeup = None
+            if signal is _PARK and not pending:
+                self._writer = None
+                self._pending = None
                 return
-            try:
-                await self.ws.send_frame(item, WSMsgType.TEXT)
-            except (ConnectionError, RuntimeError):
-                return  # the peer is gone; the reader loop notices and cleans up
 
     async def finish(self) -> None:
         if self._grace is not None:
             self._grace.cancel()
-        self._writer.cancel()
-        try:
-            await self._writer
-        except asyncio.CancelledError:
-            pass
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            try:
+                await writer
+            except asyncio.CancelledError:
+                pass

@@ -191,3 +191,14 @@ async def test_a_chunked_body_over_the_limit_is_refused(client):
     resp = await client.post(f"{AUTH}/register", data=flood())
     assert resp.status == 413 and (await resp.json())["error"]["code"] == "too_large"
     assert await count_users(client) == 0
+
+
+async def test_many_people_signing_up_at_once_on_a_fresh_server_all_succeed(make_client):
+    """The password hasher's backend loads lazily; the first hashes run in threads at once."""
+    import asyncio
+    fresh = await make_client()
+    results = await asyncio.gather(*[
+        fresh.post("/api/v1/auth/register", json={"email": f"rush{i}@example.com",
+                                                  "password": "correct horse battery"})
+        for i in range(24)])
+    assert [r.status for r in results] == [201] * 24
