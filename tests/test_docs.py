@@ -5,7 +5,7 @@ from pathlib import Path
 from protocol import ERROR_CODES, REQUESTS
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "PROTOCOL.md").read_text()
-EVENTS_IN_CODE = re.compile(r"""(?:publish\([^,]+,\s*|_announce\([^,]+,\s*|event=|"type":\s*)"([a-z_]+(?:\.[a-z_]+)?)\"""")
+EVENTS_IN_CODE = re.compile(r"""(?:publish\([^,]+,\s*|notify\([^,]+,\s*|_announce\([^,]+,\s*|event=|"type":\s*)"([a-z_]+(?:\.[a-z_]+)?)\"""")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -15,6 +15,7 @@ from protocol import encode, event
 log = logging.getLogger("chatwire.broker")
 
 Backlog = list[tuple[int, bytes]]  # (seq, encoded frame), oldest first
+NO_SEQ = 0  # the seq of a notice: not numbered, not kept, never a duplicate
 
 
 class Subscriber(Protocol):
@@ -22,7 +23,8 @@ class Subscriber(Protocol):
 
     user_id: str
 
-    def deliver(self, seq: int, frame: bytes) -> None: ...
+    def deliver(self, seq: int, frame: bytes) -> None:
+        """`seq` is NO_SEQ for a notice."""
 
     def close_soon(self, code: int, reason: str) -> None: ...
 
@@ -81,6 +83,10 @@ class Broker(abc.ABC):
         """Publish without waiting: the hot path of streamed deltas. Keeps order with `publish`."""
 
     @abc.abstractmethod
+    async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """A passing notice: delivered now to every socket, with no seq, not kept for resume."""
+
+    @abc.abstractmethod
     async def current_seq(self, user_id: str) -> int:
         """The seq of the user's latest event (0 before any)."""
 
@@ -105,6 +111,10 @@ class Broker(abc.ABC):
     @staticmethod
     def _frame(seq: int, kind: str, fields: dict[str, Any]) -> bytes:
         return encode(event(kind, seq, fields))
+
+    @staticmethod
+    def _notice(kind: str, fields: dict[str, Any]) -> bytes:
+        return encode({"type": kind, **fields})
 
     def _deliver_local(self, user_id: str, seq: int, frame: bytes) -> None:
         for sub in tuple(self._local.get(user_id, ())):

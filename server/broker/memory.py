@@ -5,7 +5,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .base import Backlog, Broker, Presence
+from .base import NO_SEQ, Backlog, Broker, Presence
 
 
 class MemoryPresence(Presence):
@@ -62,6 +62,9 @@ class MemoryBroker(Broker):
         for user_id in [u for u, t in self._touched.items() if t < cutoff]:
             self._kept.pop(user_id, None)
             self._touched.pop(user_id, None)
+
+    async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        self._deliver_local(user_id, NO_SEQ, self._notice(kind, fields))
 
     async def current_seq(self, user_id: str) -> int:
         return self._seq.get(user_id, 0)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from .base import Backlog, Broker, Subscriber
+from .base import NO_SEQ, Backlog, Broker, Subscriber
 from .redis_presence import RedisPresence
 
 log = logging.getLogger("chatwire.broker")
@@ -146,6 +146,14 @@ class RedisBroker(Broker):
     def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         self._outbox.append((user_id, kind, fields, orjson.dumps([kind, fields]), None))
         self._wake.set()
+
+    async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        assert self._redis is not None
+        payload = orjson.dumps([kind, fields])
+        try:
+            await self._redis.publish(_channel(user_id), b"x" + payload)
+        except Exception:  # Redis is away: this instance's sockets still hear it
+            self._deliver_local(user_id, NO_SEQ, self._notice(kind, fields))
 
     async def _write(self) -> None:
         while True:
@@ -282,6 +290,9 @@ class RedisBroker(Broker):
             self._last_seq[user_id] = max(seq, self._last_seq.get(user_id, 0))
             kind, fields = orjson.loads(body)
             self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
+        elif data[:1] == b"x":
+            kind, fields = orjson.loads(data[1:])
+            self._deliver_local(user_id, NO_SEQ, self._notice(kind, fields))
         elif data[:1] == b"c":
             code, reason = orjson.loads(data[1:])
             self._close_local(user_id, code, reason)

@@ -34,11 +34,13 @@ class RedisPresence(Presence):
     def __init__(self, redis: Any, ttl_s: float) -> None:
         self.redis = redis
         self.ttl_ms = int(ttl_s * 1000)
-        self.local: dict[str, tuple[str, bytes]] = {}  # connection id -> (user, device as JSON)
+        # connection id -> (user id, device): the device dict holds the socket's own strings, so
+        # an idle socket costs a few pointers here (an encoded copy would cost kilobytes).
+        self.local: dict[str, tuple[str, dict[str, Any]]] = {}
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
         encoded = orjson.dumps(device)
-        self.local[device["connection_id"]] = (user_id, encoded)
+        self.local[device["connection_id"]] = (user_id, device)
         expires = _ms() + self.ttl_ms
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(_ids(user_id), {device["connection_id"]: expires})
@@ -89,7 +91,7 @@ class RedisPresence(Presence):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for connection_id, (user_id, device) in devices[start:start + REFRESH_BATCH]:
                     pipe.zadd(_ids(user_id), {connection_id: expires})
-                    pipe.hset(_details(user_id), connection_id, device)
+                    pipe.hset(_details(user_id), connection_id, orjson.dumps(device))
                     pipe.zadd(ONLINE, {user_id: expires}, gt=True)
                     pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
                     pipe.pexpire(_details(user_id), self.ttl_ms * 2)

@@ -17,6 +17,9 @@ class EventSink(Protocol):
     def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         """Like `publish`, without waiting for it; order with `publish` is kept."""
 
+    async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """A passing notice (presence): to every socket now, with no `seq`, never replayed."""
+
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         """Close every socket of `user_id`, on every instance."""
 

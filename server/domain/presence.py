@@ -43,7 +43,7 @@ class Presence:
         try:
             await write
             devices = await self.registry.devices(user_id)
-            await self.events.publish(user_id, "presence.changed", {
+            await self.events.notify(user_id, "presence.changed", {
                 "change": change, "connection_id": connection_id, "devices": devices})
         except Exception as exc:
             log.warning("presence of %s not updated (%s): %s", user_id, change, exc)

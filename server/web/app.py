@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from aiohttp import web
-from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from server.broker import make_broker
@@ -33,7 +32,8 @@ from storage.migrate import apply_migrations
 from . import admin_routes, auth_routes, file_routes, health
 from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
-from .middlewares import cors_middleware, error_middleware, security_headers
+from .middlewares import (WS_PATH, cors_middleware, error_middleware, passing_sockets, security_headers,
+                          sessions)
 from .ws import websocket
 
 log = logging.getLogger("chatwire")
@@ -181,21 +181,23 @@ def generation_settings(settings: Settings) -> GenerationSettings:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers, cors_middleware, error_middleware],
-                          client_max_size=(settings.max_upload_mb + 1) * 1024 * 1024)
-    app[SETTINGS] = settings
-    app[COOKIE_NAME] = SESSION_COOKIE
-    setup_session(app, EncryptedCookieStorage(
+    cookies = EncryptedCookieStorage(
         hashlib.sha256(settings.secret_key.encode()).digest(),
         cookie_name=SESSION_COOKIE, httponly=True, samesite="Lax",
         secure=settings.cookie_secure, max_age=settings.refresh_token_ttl_s,
-    ))
+    )
+    app = web.Application(
+        middlewares=[passing_sockets(m) for m in (security_headers, cors_middleware, error_middleware)]
+        + [sessions(cookies)],
+        client_max_size=(settings.max_upload_mb + 1) * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[COOKIE_NAME] = SESSION_COOKIE
     app.cleanup_ctx.append(_lifespan)
     auth_routes.add_routes(app)
     admin_routes.add_routes(app)
     file_routes.add_routes(app)
     health.add_routes(app)
-    app.router.add_get("/ws", websocket)
+    app.router.add_get(WS_PATH, websocket)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR)
     return app

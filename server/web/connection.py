@@ -33,6 +33,10 @@ MAX_HELD = 1000
 
 
 class Connection:
+    __slots__ = ("id", "ws", "identity", "user_id", "user_agent", "connected_since", "_limit",
+                 "_pending", "_writer", "_wakeup", "_quiet_since", "_close", "live_from", "sent_seq",
+                 "_held", "_grace", "__weakref__")
+
     def __init__(self, ws: web.WebSocketResponse, identity: Identity, queue_size: int,
                  user_agent: str = "") -> None:
         self.id = new_id()
@@ -71,10 +75,11 @@ class Connection:
         self.push(seq, frame)
 
     def push(self, seq: int, frame: bytes) -> None:
-        """Queue an event unless this socket already has it."""
-        if seq <= self.sent_seq:
-            return
-        self.sent_seq = seq
+        """Queue an event unless this socket already has it (a notice, seq 0, always goes)."""
+        if seq:
+            if seq <= self.sent_seq:
+                return
+            self.sent_seq = seq
         self._enqueue(frame)
 
     def release(self) -> None:

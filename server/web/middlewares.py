@@ -46,6 +46,34 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(e.InternalError("internal error"))
 
 
+WS_PATH = "/ws"
+
+
+def passing_sockets(middleware: Handler | object) -> object:
+    """A socket's handler runs for hours, and a middleware that awaits it keeps its own frame
+    alive all that time — memory per idle socket. `/ws` needs none of these (it answers its own
+    errors), so it is handed the route's coroutine directly."""
+    def wrapped(request: web.Request, handler: Handler) -> object:
+        if request.path == WS_PATH:
+            return handler(request)
+        return middleware(request, handler)  # type: ignore[operator]
+    return web.middleware(wrapped)  # type: ignore[arg-type]
+
+
+def sessions(storage: object) -> object:
+    """aiohttp-session's middleware, except on `/ws`, which only reads the cookie."""
+    from aiohttp_session import STORAGE_KEY, session_middleware
+
+    full = session_middleware(storage)  # type: ignore[arg-type]
+
+    def wrapped(request: web.Request, handler: Handler) -> object:
+        if request.path == WS_PATH:
+            request[STORAGE_KEY] = storage
+            return handler(request)
+        return full(request, handler)
+    return web.middleware(wrapped)  # type: ignore[arg-type]
+
+
 def origin_allowed(request: web.Request, origin: str | None) -> bool:
     """Same host as the request, or listed in CORS_ORIGINS."""
     if not origin:

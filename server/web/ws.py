@@ -25,17 +25,21 @@ from .connection import Connection
 from .context import CONTEXT, Context
 from .handlers import HANDLERS
 from .identity import bearer_token, cookie_identity
+from .middlewares import error_response
 from .resume import resume
 
 log = logging.getLogger("chatwire.ws")
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
+async def websocket(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     settings = ctx.settings
-    if ctx.draining:
-        raise Unavailable("this server is shutting down; connect again (to another instance)")
-    resume_from = _last_seq_param(request)
+    try:  # this route runs without the error middleware (see middlewares.passing_sockets)
+        if ctx.draining:
+            raise Unavailable("this server is shutting down; connect again (to another instance)")
+        resume_from = _last_seq_param(request)
+    except ChatwireError as exc:
+        return error_response(exc)
     ws = web.WebSocketResponse(
         heartbeat=settings.ws_heartbeat_s or None,
         max_msg_size=settings.ws_max_frame_bytes,
@@ -51,16 +55,19 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
     conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
     ctx.sockets.add(conn)
-    await ctx.broker.subscribe(conn)  # before reading the seq: no event falls between the two
     try:
         user = await ctx.accounts.me(identity)
+        # Announced to the user's other sockets; this one's events start after it, so an idle
+        # socket is sent nothing and keeps no writer task.
+        await ctx.presence.connected(conn.user_id, conn.device(settings.instance_id))
+        await ctx.broker.subscribe(conn)  # before reading the seq: no event falls between the two
         last_seq = await ctx.broker.current_seq(identity.user_id)
         conn.start_live(last_seq, settings.ws_resume_grace_s)
-        conn.send({"type": "hello", "connection_id": conn.id, "user": user, "last_seq": last_seq,
-                   "server_time": utcnow()})
+        await ws.send_frame(encode({"type": "hello", "connection_id": conn.id, "user": user,
+                                    "last_seq": last_seq, "server_time": utcnow()}), WSMsgType.TEXT)
+        del user  # this frame lives as long as the socket: keep nothing it does not need
         if resume_from is not None:
             await resume(ctx, conn, resume_from)
-        await ctx.presence.connected(conn.user_id, conn.device(settings.instance_id))
         await _serve(ctx, conn)
     finally:
         await ctx.broker.unsubscribe(conn)
