@@ -99,8 +99,10 @@ async def delivery(base_a: str, base_b: str, events: int) -> dict:
             await ws.close()
     ms = lambda v: round(v * 1000, 3)  # noqa: E731
     return {"figure": "delivery", "events": events,
-            "same_instance_p50_ms": ms(percentile(same, 50)), "same_instance_p99_ms": ms(percentile(same, 99)),
-            "other_instance_p50_ms": ms(percentile(other, 50)), "other_instance_p99_ms": ms(percentile(other, 99)),
+            "same_instance_p50_ms": ms(percentile(same, 50)),
+            "same_instance_p99_ms": ms(percentile(same, 99)),
+            "other_instance_p50_ms": ms(percentile(other, 50)),
+            "other_instance_p99_ms": ms(percentile(other, 99)),
             "added_p50_ms": ms(percentile(other, 50) - percentile(same, 50)), "target_added_p50_ms": 2.0}
 
 

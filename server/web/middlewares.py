@@ -5,6 +5,7 @@ import logging
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp_session import STORAGE_KEY, AbstractStorage, session_middleware
 
 from protocol import errors as e
 from server import errors
@@ -47,26 +48,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 WS_PATH = "/ws"
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def passing_sockets(middleware: Handler | object) -> object:
+def passing_sockets(middleware: Middleware) -> Middleware:
     """A socket's handler runs for hours, and a middleware that awaits it keeps its own frame
     alive all that time — memory per idle socket. `/ws` needs none of these (it answers its own
-    errors), so it is handed the route's coroutine directly."""
-    def wrapped(request: web.Request, handler: Handler) -> object:
+    errors), so it is handed the route's coroutine itself, with no frame in between."""
+    def wrapped(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         if request.path == WS_PATH:
             return handler(request)
-        return middleware(request, handler)  # type: ignore[operator]
+        return middleware(request, handler)
     return web.middleware(wrapped)  # type: ignore[arg-type]
 
 
-def sessions(storage: object) -> object:
-    """aiohttp-session's middleware, except on `/ws`, which only reads the cookie."""
-    from aiohttp_session import STORAGE_KEY, session_middleware
+def sessions(storage: AbstractStorage) -> Middleware:
+    """aiohttp-session's middleware, passing `/ws` by the same way (it only reads the cookie)."""
+    full = session_middleware(storage)
 
-    full = session_middleware(storage)  # type: ignore[arg-type]
-
-    def wrapped(request: web.Request, handler: Handler) -> object:
+    def wrapped(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         if request.path == WS_PATH:
             request[STORAGE_KEY] = storage
             return handler(request)

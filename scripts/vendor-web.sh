@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Copy the web client's third-party libraries from the npm registry into static/vendor/, with
+# their licences. Re-run to update (change the versions below); the files are committed, so
+# neither `make run` nor the tests need the network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MARKED=18.2.1
+DOMPURIFY=3.4.18
+HIGHLIGHT=11.12.0
+out=static/vendor
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fetch() {  # name version -> unpacked in $tmp/<name>/package
+  local dir="$tmp/$1"
+  mkdir -p "$dir"
+  curl -fsSL "https://registry.npmjs.org/$2/-/$(basename "$2")-$3.tgz" | tar -xz -C "$dir"
+}
+
+fetch marked marked "$MARKED"
+fetch dompurify dompurify "$DOMPURIFY"
+fetch highlight @highlightjs/cdn-assets "$HIGHLIGHT"
+
+rm -rf "$out" && mkdir -p "$out"
+cp "$tmp/marked/package/lib/marked.esm.js" "$out/marked.esm.js"
+cp "$tmp/marked/package/LICENSE" "$out/marked.LICENSE"
+cp "$tmp/dompurify/package/dist/purify.es.mjs" "$out/purify.es.mjs"
+cp "$tmp/dompurify/package/LICENSE" "$out/dompurify.LICENSE"
+cp "$tmp/highlight/package/es/highlight.min.js" "$out/highlight.min.js"
+cp "$tmp/highlight/package/styles/github.min.css" "$out/highlight-light.css"
+cp "$tmp/highlight/package/styles/github-dark.min.css" "$out/highlight-dark.css"
+cp "$tmp/highlight/package/LICENSE" "$out/highlight.LICENSE"
+cat > "$out/VERSIONS" <<VERSIONS
+marked $MARKED (MIT)
+dompurify $DOMPURIFY (MPL-2.0 OR Apache-2.0)
+@highlightjs/cdn-assets $HIGHLIGHT (BSD-3-Clause)
+VERSIONS
+echo "vendored into $out:"; ls "$out"

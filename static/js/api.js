@@ -1,0 +1,52 @@
+// The REST side: sign-up, log-in, log-out (the session cookie is the credential: no token is kept
+// in the page or in storage) and file uploads with progress.
+
+export class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = data.error || {};
+    throw new ApiError(error.code || "internal", error.message || response.statusText, response.status);
+  }
+  return data;
+}
+
+export const me = () => request("GET", "/api/v1/auth/me");
+export const login = (email, password) => request("POST", "/api/v1/auth/login", { email, password });
+export const register = (email, password, displayName) =>
+  request("POST", "/api/v1/auth/register", { email, password, display_name: displayName || null });
+export const logout = () => request("POST", "/api/v1/auth/logout", {});
+
+export function upload(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/files");
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status === 201) resolve(data.file);
+      else reject(new ApiError(data.error?.code || "internal", data.error?.message || xhr.statusText, xhr.status));
+    };
+    xhr.onerror = () => reject(new ApiError("unavailable", "network error", 0));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}

@@ -1,0 +1,214 @@
+// One chat: the active branch, replies streaming in as markdown, stop (Esc), regenerate, edit,
+// ‹ 2/3 › branch switching, per-message tokens and cost, the model picker and attachments.
+import { upload } from "./api.js";
+import { clear, h } from "./dom.js";
+import { credits, formatNumber, t } from "./i18n.js";
+import { render } from "./markdown.js";
+
+export class Conversation {
+  constructor(app) {
+    this.app = app;
+    this.messages = [];  // the active branch, oldest first
+    this.attachments = [];  // uploaded files waiting for the next send
+    this.list = h("div", { class: "messages", "data-testid": "messages", "aria-live": "polite" });
+    this.models = h("select", { class: "model", "aria-label": t("model"), "data-testid": "model" });
+    this.input = h("textarea", { rows: 2, placeholder: t("placeholder"), "aria-label": t("placeholder"),
+      "data-testid": "composer", onKeydown: (e) => this._key(e) });
+    this.fileInput = h("input", { type: "file", hidden: true, multiple: true, onChange: () => this._attach() });
+    this.tray = h("div", { class: "tray", "data-testid": "attachments" });
+    this.sendButton = h("button", { class: "primary", "data-testid": "send", onClick: () => this.send() }, t("send"));
+    this.stopButton = h("button", { class: "danger", hidden: true, "data-testid": "stop", onClick: () => this.stop() }, t("stop"));
+    this.personal = h("input", { type: "checkbox", onChange: () => this.app.socket.call("chat.update",
+      { chat_id: this.app.chatId, personalize: this.personal.checked }) });
+    this.el = h("section", { class: "conversation" }, this.list,
+      h("div", { class: "composer" }, this.tray,
+        h("div", { class: "composer-row" },
+          h("button", { class: "icon attach", title: t("attach"), "aria-label": t("attach"),
+            onClick: () => this.fileInput.click() }, "+"),
+          this.input, this.sendButton, this.stopButton),
+        h("div", { class: "composer-options" }, this.models,
+          h("label", { class: "personal" }, this.personal, t("personalize"))),
+        this.fileInput));
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.streaming()) { e.preventDefault(); this.stop(); }
+    });
+  }
+
+  setModels(models) {
+    clear(this.models);
+    for (const m of models) {
+      this.models.append(h("option", { value: m.id, selected: m.default, dataset: { vision: m.vision } },
+        `${m.name} — ${t("pricePerM", { input: credits(m.input_price), output: credits(m.output_price) })}`));
+    }
+  }
+
+  show(chat) {
+    this.chat = chat;
+    this.messages = chat.messages;
+    this.personal.checked = chat.personalize;
+    if (chat.model) this.models.value = chat.model;
+    this.renderAll();
+  }
+
+  streaming() {
+    return this.messages.find((m) => m.role === "assistant" && m.status === "streaming");
+  }
+
+  renderAll() {
+    clear(this.list);
+    if (!this.messages.length) this.list.append(h("p", { class: "hint" }, t("startChatting")));
+    for (const message of this.messages) this.list.append(this._message(message));
+    this._controls();
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // -- events --
+
+  created(message) {
+    const index = this.messages.findIndex((m) => m.id === message.id);
+    if (index >= 0) this.messages[index] = message;
+    else if (!this.messages.length || message.parent_id === this.messages.at(-1).id) this.messages.push(message);
+    else return this.app.reloadChat();  // a new branch elsewhere in the tree: read it again
+    this.renderAll();
+  }
+
+  delta(event) {
+    const message = this.messages.find((m) => m.id === event.message_id);
+    if (!message) return;
+    message.content += event.delta;
+    if (!this._frame) {  // one repaint per animation frame, whatever the number of deltas
+      this._frame = requestAnimationFrame(() => {
+        this._frame = null;
+        const node = this.list.querySelector(`[data-message-id="${message.id}"] .body`);
+        if (node) render(node, message.content);
+        this.list.scrollTop = this.list.scrollHeight;
+      });
+    }
+  }
+
+  finished(event) {
+    const index = this.messages.findIndex((m) => m.id === event.message_id);
+    if (index < 0) return;
+    this.messages[index] = { ...this.messages[index], ...event.message };
+    this.renderAll();
+  }
+
+  // -- rendering --
+
+  _message(m) {
+    const body = h("div", { class: "body" });
+    if (m.role === "assistant") render(body, m.content);
+    else body.textContent = m.content;
+    const files = (m.files || []).map((f) => f.kind === "image"
+      ? h("img", { class: "thumb", src: `/api/v1/files/${f.id}`, alt: f.name, title: f.name })
+      : h("span", { class: "chip" }, `▤ ${f.name}`));
+    const meta = [];
+    if (m.role === "assistant" && m.status !== "streaming") {
+      meta.push(t("tokens", { prompt: formatNumber(m.prompt_tokens), completion: formatNumber(m.completion_tokens) }),
+        t("cost", { cost: credits(m.cost) }));
+      if (m.status !== "complete") meta.push(t(m.status));
+    }
+    return h("article", { class: `message ${m.role} ${m.status}`, "data-message-id": m.id, "data-status": m.status },
+      files.length ? h("div", { class: "files" }, files) : null,
+      body,
+      h("footer", {}, this._branches(m), h("span", { class: "meta" }, meta.join(" · ")), this._actions(m)));
+  }
+
+  _branches(m) {
+    const siblings = m.sibling_ids || [m.id];
+    if (siblings.length < 2) return null;
+    const index = siblings.indexOf(m.id);
+    const go = (i) => this.app.socket.call("message.switch", { message_id: siblings[i] });
+    return h("span", { class: "branches", title: t("branch", { index: index + 1, count: siblings.length }) },
+      h("button", { class: "icon", disabled: index === 0, "aria-label": "‹", onClick: () => go(index - 1) }, "‹"),
+      h("span", { "data-testid": "branch" }, `${index + 1}/${siblings.length}`),
+      h("button", { class: "icon", disabled: index === siblings.length - 1, "aria-label": "›", onClick: () => go(index + 1) }, "›"));
+  }
+
+  _actions(m) {
+    if (m.status === "streaming") return null;
+    if (m.role === "assistant") {
+      return h("span", { class: "actions" },
+        h("button", { class: "link", "data-testid": "regenerate", onClick: () => this._run("message.regenerate",
+          { message_id: m.id, model: this.models.value }) }, t("regenerate")));
+    }
+    return h("span", { class: "actions" },
+      h("button", { class: "link", "data-testid": "edit", onClick: (e) => this._edit(e.target.closest("article"), m) }, t("edit")),
+      h("button", { class: "link", onClick: () => this.app.analyze(m.content) }, t("analyze")));
+  }
+
+  _edit(article, m) {
+    const box = h("textarea", { class: "edit-box", rows: 3 });
+    box.value = m.content;
+    const body = article.querySelector(".body");
+    body.replaceWith(h("div", { class: "editing" }, box,
+      h("button", { class: "primary", "data-testid": "save-edit", onClick: () => this._run("message.edit",
+        { message_id: m.id, content: box.value, model: this.models.value }) }, t("save")),
+      h("button", { onClick: () => this.renderAll() }, t("cancel"))));
+    box.focus();
+  }
+
+  _controls() {
+    const busy = Boolean(this.streaming());
+    this.stopButton.hidden = !busy;
+    this.sendButton.hidden = busy;
+  }
+
+  // -- actions --
+
+  _key(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.send();
+    }
+  }
+
+  async send() {
+    const content = this.input.value.trim();
+    if (!content || this.streaming()) return;
+    const params = { chat_id: this.app.chatId, content, model: this.models.value,
+      client_msg_id: crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}` };
+    if (this.attachments.length) params.file_ids = this.attachments.map((f) => f.id);
+    if (await this._run("message.send", params)) {
+      this.input.value = "";
+      this.attachments = [];
+      clear(this.tray);
+    }
+  }
+
+  async stop() {
+    const streaming = this.streaming();
+    if (streaming) await this._run("message.stop", { message_id: streaming.id });
+  }
+
+  async _run(type, params) {
+    try {
+      return await this.app.socket.call(type, params);
+    } catch (error) {
+      this.app.toast(error.message);
+      return null;
+    }
+  }
+
+  async _attach() {
+    for (const file of this.fileInput.files) {
+      const bar = h("progress", { max: 1, value: 0 });
+      const chip = h("span", { class: "chip uploading" }, t("uploading", { name: file.name }), bar);
+      this.tray.append(chip);
+      try {
+        const info = await upload(file, (share) => { bar.value = share; });
+        this.attachments.push(info);
+        const preview = info.kind === "image"
+          ? h("img", { class: "thumb", src: URL.createObjectURL(file), alt: info.name }) : `▤ ${info.name}`;
+        chip.replaceWith(h("span", { class: "chip", "data-file-id": info.id }, preview,
+          h("button", { class: "icon", title: t("remove"), "aria-label": t("remove"), onClick: (e) => {
+            this.attachments = this.attachments.filter((f) => f.id !== info.id);
+            e.target.closest(".chip").remove();
+          } }, "✕")));
+      } catch (error) {
+        chip.replaceWith(h("span", { class: "chip error", role: "alert" }, `${file.name}: ${error.message}`));
+      }
+    }
+    this.fileInput.value = "";
+  }
+}

@@ -1,0 +1,88 @@
+// Every string of the interface, in Russian and English. The language comes from the browser,
+// with a switch in the header (remembered in localStorage); dates and numbers go through Intl.
+const CATALOGUE = {
+  en: {
+    appName: "Chatwire", login: "Log in", signup: "Sign up", logout: "Log out",
+    email: "Email", password: "Password", displayName: "Name (optional)",
+    haveAccount: "Have an account? Log in", noAccount: "New here? Sign up",
+    newChat: "New chat", search: "Search chats…", favorites: "Favorites", trash: "Trash",
+    allChats: "All chats", untitled: "New chat", rename: "Rename", delete: "Move to trash",
+    restore: "Restore", purge: "Delete forever", favorite: "Favorite", tags: "Tags",
+    emptyChats: "No chats yet", emptyTrash: "The trash is empty",
+    placeholder: "Message… (Enter to send, Shift+Enter for a new line)",
+    send: "Send", stop: "Stop", regenerate: "Regenerate", edit: "Edit", save: "Save",
+    cancel: "Cancel", copy: "Copy", copied: "Copied", analyze: "Analyze for my profile",
+    model: "Model", pricePerM: "{input} / {output} credits per 1M tokens",
+    tokens: "{prompt} + {completion} tokens", cost: "{cost} credits",
+    balance: "Balance", transactions: "Transactions", profile: "Profile",
+    connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline",
+    attach: "Attach a file", uploading: "Uploading {name}…", remove: "Remove",
+    stopped: "stopped", interrupted: "interrupted", error: "error",
+    values: "Values", beliefs: "Beliefs", interests: "Interests", skills: "Skills",
+    desires: "Desires", intentions: "Intentions", addItem: "Add", weight: "Weight",
+    suggestions: "Suggestions", applyAll: "Add to my profile", nothingFound: "Nothing found",
+    close: "Close", theme: "Theme", language: "Язык: русский", kind: "Kind", amount: "Amount",
+    date: "Date", startChatting: "Start a conversation: type a message below.",
+    confirmPurge: "Delete this chat forever?", branch: "Version {index} of {count}",
+    newItem: "New item…", personalize: "Use my profile in this chat",
+  },
+  ru: {
+    appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
+    email: "Эл. почта", password: "Пароль", displayName: "Имя (необязательно)",
+    haveAccount: "Уже есть аккаунт? Войти", noAccount: "Впервые здесь? Регистрация",
+    newChat: "Новый чат", search: "Поиск по чатам…", favorites: "Избранное", trash: "Корзина",
+    allChats: "Все чаты", untitled: "Новый чат", rename: "Переименовать", delete: "В корзину",
+    restore: "Восстановить", purge: "Удалить навсегда", favorite: "В избранное", tags: "Метки",
+    emptyChats: "Чатов пока нет", emptyTrash: "Корзина пуста",
+    placeholder: "Сообщение… (Enter — отправить, Shift+Enter — новая строка)",
+    send: "Отправить", stop: "Остановить", regenerate: "Ответить заново", edit: "Изменить",
+    save: "Сохранить", cancel: "Отмена", copy: "Копировать", copied: "Скопировано",
+    analyze: "Разобрать для профиля", model: "Модель",
+    pricePerM: "{input} / {output} кредитов за 1 млн токенов",
+    tokens: "{prompt} + {completion} токенов", cost: "{cost} кредитов",
+    balance: "Баланс", transactions: "Операции", profile: "Профиль",
+    connected: "Подключено", reconnecting: "Переподключение…", offline: "Нет связи",
+    attach: "Прикрепить файл", uploading: "Загрузка {name}…", remove: "Убрать",
+    stopped: "остановлено", interrupted: "прервано", error: "ошибка",
+    values: "Ценности", beliefs: "Убеждения", interests: "Интересы", skills: "Навыки",
+    desires: "Желания", intentions: "Намерения", addItem: "Добавить", weight: "Вес",
+    suggestions: "Предложения", applyAll: "Добавить в профиль", nothingFound: "Ничего не найдено",
+    close: "Закрыть", theme: "Тема", language: "Language: English", kind: "Тип", amount: "Сумма",
+    date: "Дата", startChatting: "Начните разговор: напишите сообщение ниже.",
+    confirmPurge: "Удалить этот чат навсегда?", branch: "Вариант {index} из {count}",
+    newItem: "Новый пункт…", personalize: "Учитывать мой профиль в этом чате",
+  },
+};
+
+const saved = localStorage.getItem("chatwire.lang");
+let lang = saved || ((navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en");
+
+export function language() { return lang; }
+
+export function setLanguage(next) {
+  lang = next in CATALOGUE ? next : "en";
+  localStorage.setItem("chatwire.lang", lang);
+  document.documentElement.lang = lang;
+}
+
+export function t(key, vars = {}) {
+  const text = CATALOGUE[lang][key] ?? CATALOGUE.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : `{${name}}`));
+}
+
+export function formatNumber(value, digits = 0) {
+  return new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(value);
+}
+
+// Micro-credits to credits, as people read money.
+export function credits(micro) {
+  return new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 6 })
+    .format(micro / 1_000_000);
+}
+
+export function formatDate(iso) {
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" })
+    .format(new Date(iso));
+}
+
+setLanguage(lang);

@@ -1,0 +1,76 @@
+// Dialogs: the profile editor (values with weight sliders, the other lists), profile suggestions
+// from "analyze this message", and the transactions list.
+import { clear, h } from "./dom.js";
+import { credits, formatDate, t } from "./i18n.js";
+
+const CATEGORIES = ["values", "beliefs", "interests", "skills", "desires", "intentions"];
+
+export function dialog(title, ...content) {
+  const box = h("dialog", { class: "panel", "data-testid": "dialog" },
+    h("header", {}, h("h2", {}, title),
+      h("button", { class: "icon", "aria-label": t("close"), onClick: () => box.close() }, "✕")),
+    ...content);
+  box.addEventListener("close", () => box.remove());
+  document.body.append(box);
+  box.showModal();
+  return box;
+}
+
+export async function profileEditor(app) {
+  const { profile } = await app.socket.call("profile.get");
+  const draft = Object.fromEntries(CATEGORIES.map((c) => [c, profile[c].map((i) => ({ ...i }))]));
+  const sections = h("div", { class: "profile" });
+  const paint = () => {
+    clear(sections);
+    for (const category of CATEGORIES) {
+      const rows = draft[category].map((item, index) => h("li", {},
+        h("span", { class: "item-text" }, item.text),
+        category === "values" ? h("input", { type: "range", min: 0, max: 1, step: 0.05,
+          value: item.weight ?? 0.5, "aria-label": `${t("weight")}: ${item.text}`,
+          onInput: (e) => { item.weight = Number(e.target.value); } }) : null,
+        h("button", { class: "icon", "aria-label": t("remove"), onClick: () => { draft[category].splice(index, 1); paint(); } }, "✕")));
+      const field = h("input", { placeholder: t("newItem"), "aria-label": `${t(category)}: ${t("newItem")}`,
+        "data-testid": `add-${category}` });
+      const add = () => {
+        const text = field.value.trim();
+        if (text) draft[category].push({ text, weight: category === "values" ? 0.5 : null, note: null });
+        paint();
+      };
+      field.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); add(); } });
+      sections.append(h("section", {}, h("h3", {}, t(category)), h("ul", {}, rows),
+        h("div", { class: "add" }, field, h("button", { onClick: add }, t("addItem")))));
+    }
+  };
+  paint();
+  const box = dialog(t("profile"), sections, h("footer", {},
+    h("button", { class: "primary", "data-testid": "save-profile", onClick: async () => {
+      try {
+        await app.socket.call("profile.update", draft);
+        box.close();
+      } catch (error) { app.toast(error.message); }
+    } }, t("save"))));
+}
+
+export async function analyze(app, text) {
+  const result = await app.socket.call("profile.analyze", { text });
+  const found = CATEGORIES.filter((c) => result.suggestions[c].length);
+  const list = found.length
+    ? h("ul", { class: "suggestions" }, found.flatMap((c) => result.suggestions[c].map((i) =>
+      h("li", {}, h("strong", {}, `${t(c)}: `), i.text))))
+    : h("p", {}, t("nothingFound"));
+  const box = dialog(t("suggestions"), list, found.length ? h("footer", {},
+    h("button", { class: "primary", onClick: async () => {
+      await app.socket.call("profile.analyze", { text, apply: true });
+      box.close();
+    } }, t("applyAll"))) : null);
+}
+
+export async function transactions(app) {
+  const { transactions: rows } = await app.socket.call("transactions.list", { limit: 100 });
+  dialog(t("transactions"), h("table", { class: "transactions" },
+    h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("amount")),
+      h("th", {}, t("balance")))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, formatDate(r.created_at)), h("td", {}, r.kind),
+      h("td", { class: r.amount < 0 ? "negative" : "positive" }, credits(r.amount)),
+      h("td", {}, credits(r.balance_after)))))));
+}

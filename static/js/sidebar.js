@@ -1,0 +1,128 @@
+// The chat list: newest first, full-text search, favorites, tags, trash with restore and purge,
+// rename inline.
+import { clear, h } from "./dom.js";
+import { t } from "./i18n.js";
+
+export class Sidebar {
+  constructor(app) {
+    this.app = app;
+    this.filter = { q: "", favorite: null, tag: null, trashed: false };
+    this.list = h("ul", { class: "chat-list", "data-testid": "chat-list" });
+    this.search = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search"),
+      onInput: () => { clearTimeout(this._typing); this._typing = setTimeout(() => this.load(), 200); } });
+    this.tabs = h("div", { class: "tabs" },
+      this._tab("all", t("allChats")), this._tab("favorites", t("favorites")), this._tab("trash", t("trash")));
+    this.tagBar = h("div", { class: "tag-bar" });
+    this.el = h("aside", { class: "sidebar" },
+      h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => app.newChat() }, t("newChat")),
+      this.search, this.tabs, this.tagBar, this.list);
+    this.chats = [];
+  }
+
+  _tab(name, label) {
+    return h("button", { class: name === "all" ? "tab active" : "tab", "data-tab": name, onClick: (e) => {
+      for (const b of this.tabs.children) b.classList.toggle("active", b === e.currentTarget);
+      this.filter.favorite = name === "favorites" ? true : null;
+      this.filter.trashed = name === "trash";
+      this.load();
+    } }, label);
+  }
+
+  async load() {
+    const params = { trashed: this.filter.trashed, limit: 100 };
+    const q = this.search.value.trim();
+    if (q) params.q = q;
+    if (this.filter.favorite) params.favorite = true;
+    if (this.filter.tag) params.tag = this.filter.tag;
+    const { chats } = await this.app.socket.call("chat.list", params);
+    this.chats = chats;
+    this.render();
+  }
+
+  upsert(chat) {
+    const matches = Boolean(chat.deleted_at) === this.filter.trashed &&
+      (!this.filter.favorite || chat.favorite) && (!this.filter.tag || chat.tags.includes(this.filter.tag));
+    this.chats = this.chats.filter((c) => c.id !== chat.id);
+    if (matches && !this.search.value.trim()) this.chats.unshift(chat);
+    this.chats.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+    this.render();
+  }
+
+  remove(chatId) {
+    this.chats = this.chats.filter((c) => c.id !== chatId);
+    this.render();
+  }
+
+  render() {
+    clear(this.list);
+    const tags = new Set(this.chats.flatMap((c) => c.tags));
+    clear(this.tagBar);
+    for (const tag of [...tags].sort()) {
+      this.tagBar.append(h("button", { class: this.filter.tag === tag ? "chip active" : "chip", onClick: () => {
+        this.filter.tag = this.filter.tag === tag ? null : tag;
+        this.load();
+      } }, `#${tag}`));
+    }
+    if (!this.chats.length) {
+      this.list.append(h("li", { class: "empty" }, this.filter.trashed ? t("emptyTrash") : t("emptyChats")));
+      return;
+    }
+    for (const chat of this.chats) this.list.append(this._item(chat));
+  }
+
+  _item(chat) {
+    const title = h("span", { class: "title", title: t("rename") }, chat.title || t("untitled"));
+    const item = h("li", { class: chat.id === this.app.chatId ? "chat active" : "chat", "data-chat-id": chat.id },
+      h("button", { class: "open", onClick: () => this.app.openChat(chat.id),
+        onDblclick: () => !chat.deleted_at && this._rename(item, chat) }, title),
+      chat.deleted_at
+        ? h("span", { class: "actions" },
+          h("button", { class: "icon", title: t("restore"), "aria-label": t("restore"),
+            onClick: () => this.app.socket.call("chat.restore", { chat_id: chat.id }) }, "↺"),
+          h("button", { class: "icon danger", title: t("purge"), "aria-label": t("purge"), onClick: () => {
+            if (confirm(t("confirmPurge"))) this.app.socket.call("chat.purge", { chat_id: chat.id });
+          } }, "✕"))
+        : h("span", { class: "actions" },
+          h("button", { class: chat.favorite ? "icon star on" : "icon star", title: t("favorite"), "aria-label": t("favorite"),
+            onClick: () => this.app.socket.call("chat.update", { chat_id: chat.id, favorite: !chat.favorite }) }, "★"),
+          h("button", { class: "icon", title: t("rename"), "aria-label": t("rename"), onClick: () => this._rename(item, chat) }, "✎"),
+          h("button", { class: "icon", title: t("tags"), "aria-label": t("tags"), onClick: () => this._tags(item, chat) }, "#"),
+          h("button", { class: "icon", title: t("delete"), "aria-label": t("delete"),
+            onClick: () => this.app.socket.call("chat.delete", { chat_id: chat.id }) }, "⌫")));
+    return item;
+  }
+
+  _tags(item, chat) {
+    const input = h("input", { class: "rename", value: chat.tags.join(", "), "aria-label": t("tags"),
+      placeholder: "travel, work" });
+    const done = async (save) => {
+      const tags = input.value.split(",").map((tag) => tag.trim()).filter(Boolean);
+      if (save) await this.app.socket.call("chat.update", { chat_id: chat.id, tags }).catch((e) => this.app.toast(e.message));
+      this.render();
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") done(true);
+      if (e.key === "Escape") done(false);
+    });
+    item.firstChild.replaceWith(input);
+    input.focus();
+  }
+
+  _rename(item, chat) {
+    const input = h("input", { class: "rename", value: chat.title, "aria-label": t("rename") });
+    const done = async (save) => {
+      if (save && input.value.trim() !== chat.title) {
+        await this.app.socket.call("chat.update", { chat_id: chat.id, title: input.value.trim() || null });
+      }
+      this.render();
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") done(true);
+      if (e.key === "Escape") done(false);
+    });
+    input.addEventListener("blur", () => done(true));
+    item.firstChild.replaceWith(input);
+    input.focus();
+    input.select();
+  }
+}

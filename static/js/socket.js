@@ -1,0 +1,103 @@
+// One WebSocket to /ws (the session cookie authenticates it). Requests get promises resolved by
+// their reply; events go to the listener, in seq order. When the connection drops the client
+// reconnects with ?last_seq=N, so the server replays what was missed before anything live: a reply
+// that was streaming continues with no lost and no repeated text.
+
+export class Socket {
+  constructor({ onEvent, onState, onResync, onLoggedOut }) {
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.onResync = onResync;
+    this.onLoggedOut = onLoggedOut;
+    this.lastSeq = null;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.retry = 0;
+    this.closedByUs = false;
+    this.ready = null;
+  }
+
+  connect() {
+    this.closedByUs = false;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const resume = this.lastSeq !== null ? `?last_seq=${this.lastSeq}` : "";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
+    this.ws = ws;
+    this.onState(this.lastSeq === null ? "connecting" : "reconnecting");
+    this.ready = new Promise((resolve) => { this._resolveReady = resolve; });
+    ws.onmessage = (message) => this._frame(JSON.parse(message.data));
+    ws.onclose = (event) => this._closed(ws, event);
+    return this.ready;
+  }
+
+  close() {
+    this.closedByUs = true;
+    this.ws?.close();
+  }
+
+  call(type, params = {}) {
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(Object.assign(new Error("not connected"), { code: "unavailable" }));
+        return;
+      }
+      const id = String(this.nextId++);
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ type, id, ...params }));
+    });
+  }
+
+  _frame(frame) {
+    if (frame.type === "hello") {
+      const resumed = this.lastSeq !== null;
+      if (!resumed) this.lastSeq = frame.last_seq;
+      this.retry = 0;
+      this.onState("connected");
+      this._resolveReady(frame);
+      return;
+    }
+    if (frame.type === "reply") {
+      const waiting = this.pending.get(frame.id);
+      if (!waiting) return;
+      this.pending.delete(frame.id);
+      if (frame.ok) waiting.resolve(frame.data);
+      else waiting.reject(Object.assign(new Error(frame.error.message), frame.error));
+      return;
+    }
+    if (frame.type === "resync_required") {
+      this.lastSeq = frame.last_seq;
+      this.onResync();
+      return;
+    }
+    if (frame.type === "error") return;  // followed by a 4401 close
+    if (typeof frame.seq === "number") {
+      if (frame.seq <= this.lastSeq) return;  // already handled
+      if (frame.seq > this.lastSeq + 1) {  // a gap: fetch what is missing, in order
+        this.ws.close(4000, "gap");
+        return;
+      }
+      this.lastSeq = frame.seq;
+    }
+    this.onEvent(frame);
+  }
+
+  _closed(ws, event) {
+    if (ws !== this.ws) return;
+    for (const { reject } of this.pending.values()) {
+      reject(Object.assign(new Error("connection lost"), { code: "unavailable" }));
+    }
+    this.pending.clear();
+    if (event.code === 4401) {
+      this.onState("offline");
+      this.onLoggedOut();
+      return;
+    }
+    if (this.closedByUs) {
+      this.onState("offline");
+      return;
+    }
+    this.onState("reconnecting");
+    const delay = Math.min(5000, 300 * 2 ** this.retry++);
+    setTimeout(() => this.connect(), delay);
+  }
+}

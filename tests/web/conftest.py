@@ -1,0 +1,115 @@
+"""The web client in a real headless Chromium (Debian's, at /usr/bin/chromium) against a real
+server with the offline echo model. Screenshots of failing tests go to a temporary folder."""
+from __future__ import annotations
+
+import asyncio
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from providers.factory import ProviderSettings
+from server.config import Settings
+from server.web import create_app
+from tests import services
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(tempfile.gettempdir()) / "chatwire-screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
+@pytest.fixture
+async def web(aiohttp_server, tmp_path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
+        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
+        argon2_memory_cost=1024, providers=ProviderSettings(echo_tokens_per_second=40),
+        signup_credits=100_000_000, ws_heartbeat_s=5)
+    server = await aiohttp_server(create_app(settings))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        services.unavailable("Chromium", f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def context(browser, request):
+    context = await browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
+    context.set_default_timeout(8000)
+    yield context
+    if getattr(request.node, "failed_call", False):
+        SHOTS.mkdir(exist_ok=True)
+        for i, page in enumerate(context.pages):
+            await page.screenshot(path=str(SHOTS / f"{request.node.name}-{i}.png"), full_page=True)
+        print(f"screenshots in {SHOTS}")
+    await context.close()
+
+
+@pytest.fixture
+async def page(context, web):
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.dialogs = []
+
+    def answer(dialog):  # confirm() is answered yes, and remembered
+        page.dialogs.append(dialog.message)
+        asyncio.ensure_future(dialog.accept())
+    page.on("dialog", answer)
+    page.errors = errors
+    await page.goto(web)
+    return page
+
+
+async def sign_up(page, email="anna@example.com", name="Анна"):
+    await page.get_by_test_id("switch-auth").click()
+    await page.get_by_test_id("email").fill(email)
+    await page.get_by_test_id("password").fill("correct horse battery")
+    await page.get_by_test_id("name").fill(name)
+    await page.get_by_test_id("submit").click()
+    await page.get_by_test_id("composer").wait_for()
+    await page.wait_for_selector('[data-testid="connection"][data-state="connected"]')
+
+
+async def send(page, text):
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("composer").press("Enter")
+
+
+async def last_reply(page, status="complete"):
+    selector = f'article.assistant[data-status="{status}"]'
+    await page.wait_for_selector(selector)
+    return page.locator(selector).last
+
+
+async def until(page, expression, timeout=8.0):
+    """Poll a JavaScript expression until it is truthy (the page's CSP forbids Playwright's own
+    string-evaluating wait_for_function)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if await page.evaluate(expression):
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        await asyncio.sleep(0.05)
