@@ -173,6 +173,11 @@ export class Conversation {
       this.input.value = "";
       this.attachments = [];
       clear(this.tray);
+      if (!this.chat.title) {  // an untitled chat is named after its first message
+        const title = content.split("\n")[0].slice(0, 60).trim();
+        this.chat.title = title;
+        this._run("chat.update", { chat_id: this.chat.id, title });
+      }
     }
   }
 

@@ -16,6 +16,16 @@ export function dialog(title, ...content) {
   return box;
 }
 
+function weight(item) {
+  const shown = h("output", { class: "weight" }, (item.weight ?? 0.5).toFixed(2));
+  const slider = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: item.weight ?? 0.5,
+    "aria-label": `${t("weight")}: ${item.text}`, onInput: (e) => {
+      item.weight = Number(e.target.value);
+      shown.textContent = item.weight.toFixed(2);
+    } });
+  return [slider, shown];
+}
+
 export async function profileEditor(app) {
   const { profile } = await app.socket.call("profile.get");
   const draft = Object.fromEntries(CATEGORIES.map((c) => [c, profile[c].map((i) => ({ ...i }))]));
@@ -25,9 +35,7 @@ export async function profileEditor(app) {
     for (const category of CATEGORIES) {
       const rows = draft[category].map((item, index) => h("li", {},
         h("span", { class: "item-text" }, item.text),
-        category === "values" ? h("input", { type: "range", min: 0, max: 1, step: 0.05,
-          value: item.weight ?? 0.5, "aria-label": `${t("weight")}: ${item.text}`,
-          onInput: (e) => { item.weight = Number(e.target.value); } }) : null,
+        ...(category === "values" ? weight(item) : []),
         h("button", { class: "icon", "aria-label": t("remove"), onClick: () => { draft[category].splice(index, 1); paint(); } }, "✕")));
       const field = h("input", { placeholder: t("newItem"), "aria-label": `${t(category)}: ${t("newItem")}`,
         "data-testid": `add-${category}` });
