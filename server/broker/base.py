@@ -29,6 +29,18 @@ class Subscriber(Protocol):
     def close_soon(self, code: int, reason: str) -> None: ...
 
 
+DEVICE_FIELDS = ("connection_id", "instance", "user_agent", "connected_since")
+
+
+def compact(device: dict[str, Any]) -> tuple[str, ...]:
+    """A device as a tuple of the socket's own strings: a few pointers per idle socket."""
+    return tuple(device[k] for k in DEVICE_FIELDS)
+
+
+def expand(device: tuple[str, ...]) -> dict[str, Any]:
+    return dict(zip(DEVICE_FIELDS, device, strict=True))
+
+
 class Presence(abc.ABC):
     """The user's connected devices: connection id, instance, user agent, connected since."""
 
@@ -49,7 +61,7 @@ class Broker(abc.ABC):
     presence: Presence
 
     def __init__(self, history: int = 1000) -> None:
-        self._local: dict[str, set[Subscriber]] = {}
+        self._local: dict[str, list[Subscriber]] = {}
         self.history = history  # events kept per user for resume
         self.on_stop: Callable[[str], None] | None = None  # set by the generation service
 
@@ -63,12 +75,13 @@ class Broker(abc.ABC):
         return True
 
     async def subscribe(self, sub: Subscriber) -> None:
-        self._local.setdefault(sub.user_id, set()).add(sub)
+        # A list, not a set: most users have one or two sockets, and a set costs 216 bytes.
+        self._local.setdefault(sub.user_id, []).append(sub)
 
     async def unsubscribe(self, sub: Subscriber) -> None:
         subs = self._local.get(sub.user_id)
-        if subs is not None:
-            subs.discard(sub)
+        if subs is not None and sub in subs:
+            subs.remove(sub)
             if not subs:
                 del self._local[sub.user_id]
 

@@ -5,15 +5,15 @@ import time
 from collections import deque
 from typing import Any
 
-from .base import NO_SEQ, Backlog, Broker, Presence
+from .base import NO_SEQ, Backlog, Broker, Presence, compact, expand
 
 
 class MemoryPresence(Presence):
     def __init__(self) -> None:
-        self._devices: dict[str, dict[str, dict[str, Any]]] = {}
+        self._devices: dict[str, dict[str, tuple[str, ...]]] = {}
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
-        self._devices.setdefault(user_id, {})[device["connection_id"]] = device
+        self._devices.setdefault(user_id, {})[device["connection_id"]] = compact(device)
 
     async def remove(self, user_id: str, connection_id: str) -> None:
         devices = self._devices.get(user_id, {})
@@ -22,7 +22,8 @@ class MemoryPresence(Presence):
             self._devices.pop(user_id, None)
 
     async def devices(self, user_id: str) -> list[dict[str, Any]]:
-        return sorted(self._devices.get(user_id, {}).values(), key=lambda d: d["connected_since"])
+        found = [expand(d) for d in self._devices.get(user_id, {}).values()]
+        return sorted(found, key=lambda d: d["connected_since"])
 
     async def online_users(self) -> int:
         return len(self._devices)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .base import Presence
+from .base import Presence, compact, expand
 
 PREFIX = "chatwire"
 ONLINE = f"{PREFIX}:online"
@@ -36,11 +36,11 @@ class RedisPresence(Presence):
         self.ttl_ms = int(ttl_s * 1000)
         # connection id -> (user id, device): the device dict holds the socket's own strings, so
         # an idle socket costs a few pointers here (an encoded copy would cost kilobytes).
-        self.local: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.local: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
         encoded = orjson.dumps(device)
-        self.local[device["connection_id"]] = (user_id, device)
+        self.local[device["connection_id"]] = (user_id, compact(device))
         expires = _ms() + self.ttl_ms
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(_ids(user_id), {device["connection_id"]: expires})
@@ -91,7 +91,7 @@ class RedisPresence(Presence):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for connection_id, (user_id, device) in devices[start:start + REFRESH_BATCH]:
                     pipe.zadd(_ids(user_id), {connection_id: expires})
-                    pipe.hset(_details(user_id), connection_id, orjson.dumps(device))
+                    pipe.hset(_details(user_id), connection_id, orjson.dumps(expand(device)))
                     pipe.zadd(ONLINE, {user_id: expires}, gt=True)
                     pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
                     pipe.pexpire(_details(user_id), self.ttl_ms * 2)

@@ -43,7 +43,7 @@ class AuthSettings:
     signup_credits: int = 0  # micro-credits granted to each new account, as a ledger deposit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Who is on the other end of a request: the user, their role and the session it came from."""
 

@@ -68,7 +68,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         del user  # this frame lives as long as the socket: keep nothing it does not need
         if resume_from is not None:
             await resume(ctx, conn, resume_from)
-        await _serve(ctx, conn)
+        async for msg in ws:  # inline, not a helper: one coroutine frame less per idle socket
+            if msg.type == WSMsgType.TEXT:
+                conn.send(await _answer(ctx, conn, msg.data))
+            elif msg.type == WSMsgType.BINARY:
+                conn.send(reply_error(None, BadRequest("binary frames are not supported; send JSON text")))
+            elif msg.type == WSMsgType.ERROR:
+                log.info("socket %s closed with an error: %s", conn.id, ws.exception())
+                break
     finally:
         await ctx.broker.unsubscribe(conn)
         ctx.sockets.discard(conn)
@@ -124,17 +131,6 @@ async def _refuse(ws: web.WebSocketResponse, error: ChatwireError) -> None:
     if not ws.closed:
         await ws.send_frame(encode({"type": "error", "error": error.as_dict()}), WSMsgType.TEXT)
         await ws.close(code=CLOSE_LOGGED_OUT, message=b"unauthorized")
-
-
-async def _serve(ctx: Context, conn: Connection) -> None:
-    async for msg in conn.ws:
-        if msg.type == WSMsgType.TEXT:
-            conn.send(await _answer(ctx, conn, msg.data))
-        elif msg.type == WSMsgType.BINARY:
-            conn.send(reply_error(None, BadRequest("binary frames are not supported; send JSON text")))
-        elif msg.type == WSMsgType.ERROR:
-            log.info("socket %s closed with an error: %s", conn.id, conn.ws.exception())
-            break
 
 
 async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
