@@ -37,7 +37,8 @@ def chatwire(database_url: str, redis_url: str, var_dir: Path, port: int, name: 
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "VAR_DIR": str(var_dir),
            "PORT": str(port), "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48,
            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING",
-           "INSTANCE_ID": name, "SIGNUP_CREDITS": "1000000000", "DB_POOL_SIZE": "20", **extra}
+           "INSTANCE_ID": name, "SIGNUP_CREDITS": "1000000000", "DB_POOL_SIZE": "20",
+           "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0", **extra}
     return spawn(["run.py", "serve"], env=env)
 
 

@@ -157,7 +157,7 @@ def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int)
             "OPENAI_API_KEY": "bench", "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
             "MAX_CONCURRENT_GENERATIONS": "1000", "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench",
-            "SIGNUP_CREDITS": "1000000000"}
+            "SIGNUP_CREDITS": "1000000000", "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0"}
 
 
 def pg_schema(base_url: str) -> tuple[str, callable] | None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiopg
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from protocol.errors import Unavailable
 
@@ -104,6 +105,8 @@ class PostgresDatabase(Database):
             raise Unavailable(f"the database connection was lost; try again ({_first_line(exc)})") \
                 from None
         finally:
+            if not conn.closed and conn.raw.get_transaction_status() != TRANSACTION_STATUS_IDLE:
+                conn.close()  # a transaction cut short (cancelled mid-rollback): never reuse it
             await self._pool.release(conn)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:

@@ -86,6 +86,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         db_pool_size=5,
         providers=ProviderSettings(echo_tokens_per_second=0),
         signup_credits=100_000_000,  # 100 credits; the ledger's own tests set exact amounts
+        # Scenarios sign up and send far faster than people; the limits' own tests set them.
+        rate_send_per_minute=0, rate_uploads_per_hour=0, rate_auth_per_minute=0,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import time
 from typing import Any, Callable, Protocol
 
 from protocol import encode, event
@@ -57,6 +58,22 @@ class Presence(abc.ABC):
     async def online_users(self) -> int: ...
 
 
+class LocalCounter:
+    """Fixed-window counters in this process: the rate limits without Redis (or while it is away)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+
+    def count(self, key: str, window_s: int) -> tuple[int, float]:
+        now = time.time()
+        start = int(now // window_s) * window_s
+        if len(self._counts) > 10_000:  # forget finished windows
+            self._counts = {k: v for k, v in self._counts.items() if k[1] + window_s > now}
+        slot = (f"{key}:{window_s}", start)
+        self._counts[slot] = self._counts.get(slot, 0) + 1
+        return self._counts[slot], start + window_s - now
+
+
 class Broker(abc.ABC):
     presence: Presence
 
@@ -64,6 +81,7 @@ class Broker(abc.ABC):
         self._local: dict[str, list[Subscriber]] = {}
         self.history = history  # events kept per user for resume
         self.on_stop: Callable[[str], None] | None = None  # set by the generation service
+        self._counter = LocalCounter()
 
     async def start(self) -> None:
         """Connect; the in-process engine has nothing to do."""
@@ -106,6 +124,11 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def replay(self, user_id: str, after: int) -> Backlog | None:
         """Every kept event with seq > `after`, in order; None when some of them are gone."""
+
+    async def count(self, key: str, window_s: int) -> tuple[int, float]:
+        """Count a hit in the current window of `window_s` seconds: (hits so far, seconds left).
+        Shared by every instance with Redis; per process without."""
+        return self._counter.count(key, window_s)
 
     @abc.abstractmethod
     async def disconnect(self, user_id: str, code: int, reason: str) -> None: ...

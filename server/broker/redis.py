@@ -234,6 +234,21 @@ class RedisBroker(Broker):
             backlog.append((seq, self._frame(seq, kind, fields)))
         return backlog
 
+    async def count(self, key: str, window_s: int) -> tuple[int, float]:
+        assert self._redis is not None
+        now = time.time()
+        start = int(now // window_s) * window_s
+        name = f"{PREFIX}:rate:{key}:{window_s}:{start}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, window_s + 1)
+                hits, _ = await pipe.execute()
+        except Exception as exc:  # Redis is away: count on this instance alone
+            log.warning("redis broker: counting %s on this instance only (%s)", key, exc)
+            return await super().count(key, window_s)
+        return int(hits), start + window_s - now
+
     # -- control --
 
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:

@@ -23,6 +23,7 @@ from storage import ledger as account_rows
 from . import cursors
 from .events import EventSink
 from .filetypes import clean_name, inspect
+from .limits import Limits
 
 log = logging.getLogger("chatwire.files")
 
@@ -46,10 +47,12 @@ class Attachment:
 
 
 class Files:
-    def __init__(self, db: Database, events: EventSink, settings: FileSettings) -> None:
+    def __init__(self, db: Database, events: EventSink, settings: FileSettings,
+                 limits: Limits | None = None) -> None:
         self.db = db
         self.events = events
         self.settings = settings
+        self.limits = limits
         self.incoming = settings.upload_dir / ".incoming"
 
     def temp_path(self) -> Path:
@@ -58,7 +61,9 @@ class Files:
         return self.incoming / secrets.token_hex(16)
 
     async def check_room(self, user_id: str, size: int) -> None:
-        """Refuse early an upload that cannot fit, before its body is read."""
+        """Refuse early an upload that cannot fit (or one too many), before its body is read."""
+        if self.limits is not None:
+            await self.limits.upload(user_id)
         if size > self.settings.max_upload_bytes:
             raise TooLarge(f"files may be at most {self.settings.max_upload_bytes // (1024 * 1024)} MB")
         used = await file_rows.used_bytes(self.db, user_id)

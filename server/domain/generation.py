@@ -28,6 +28,7 @@ from .branches import Tree
 from .chats import Chats
 from .events import EventSink
 from .files import Files
+from .limits import Limits
 from .ledger import Ledger, worst_case
 from .messages import Messages
 from .runner import Job, Runner, StreamSettings
@@ -60,7 +61,7 @@ class Generations:
     def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
                  ledger: Ledger, models: dict[str, Model], providers: dict[str, Provider],
                  settings: GenerationSettings, personalize: context.Personalizer | None = None,
-                 files: Files | None = None) -> None:
+                 files: Files | None = None, limits: Limits | None = None) -> None:
         self.db = db
         self.events = events
         self.chats = chats
@@ -70,6 +71,7 @@ class Generations:
         self.settings = settings
         self.personalize = personalize
         self.files = files
+        self.limits = limits
         self.runner = Runner(db, events, ledger, settings.stream)
         self.jobs: dict[str, Job] = {}
         self.accepting = True  # false while the server drains for shutdown
@@ -111,7 +113,7 @@ class Generations:
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
         await self._check_files(user_id, file_ids or [], chosen)
-        self._check_capacity(user_id)
+        await self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, chat_id))
         path = tree.active_path(chat["current_message_id"])
         turn = await self._turn(user_id, chat, tree, chosen, path, content, file_ids or [])
@@ -134,7 +136,7 @@ class Generations:
         context.check_fits(chosen, content)
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
         await self._check_files(user_id, kept_files, chosen)
-        self._check_capacity(user_id)
+        await self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
         turn = await self._turn(user_id, chat, tree, chosen, path, content, kept_files)
@@ -150,7 +152,7 @@ class Generations:
             raise BadRequest("this message has no user message to answer", field="message_id")
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, old["model"], chat["model"])
-        self._check_capacity(user_id)
+        await self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         turn = await self._turn(user_id, chat, tree, chosen, tree.path_to(old["parent_id"]), None, [])
         answered = await self._message(user_id, old["parent_id"])
@@ -263,9 +265,11 @@ class Generations:
         rows = await file_rows.get_many(self.db, user_id, file_ids)
         return file_rows.summary([rows[i] for i in file_ids if i in rows])
 
-    def _check_capacity(self, user_id: str) -> None:
+    async def _check_capacity(self, user_id: str) -> None:
         if not self.accepting:
             raise Unavailable("this server is shutting down; reconnect and try again")
+        if self.limits is not None:
+            await self.limits.send(user_id)
         running = sum(1 for job in self.jobs.values() if job.user_id == user_id)
         if running >= self.settings.max_concurrent_per_user:
             raise RateLimited(f"{running} replies are already streaming; wait for one to finish",

@@ -13,6 +13,7 @@ from protocol.errors import BadRequest, Conflict, NotFound
 from providers.base import GenerationRequest
 from providers.registry import Model
 from providers.tokens import estimate_request
+from server import metrics
 from storage import Database, Executor, IntegrityError, new_id, utcnow
 from storage import ledger as rows
 
@@ -61,6 +62,7 @@ class Ledger:
     async def reserve(self, tx: Executor, user_id: str, message_id: str, amount: int) -> dict | None:
         """Inside the caller's transaction; None when the available balance does not cover it."""
         row = await rows.reserve(tx, user_id, message_id, amount, utcnow())
+        metrics.LEDGER.labels("reserve" if row is not None else "reserve_refused").inc()
         return account_view(row) if row is not None else None
 
     async def settle(self, tx: Executor, user_id: str, message_id: str, cost: int) -> tuple[int, dict]:
@@ -75,6 +77,7 @@ class Ledger:
         hold = await rows.take_hold(tx, message_id)
         if hold is None:
             return 0, account_view(account)
+        metrics.LEDGER.labels("settle").inc()
         held = int(hold["amount"])
         spare = int(account["balance"]) - (int(account["reserved"]) - held)
         charge = max(0, min(cost, spare))
@@ -138,6 +141,7 @@ class Ledger:
 
         The one place a deposit or adjustment is written (the sign-up grant uses it too).
         """
+        metrics.LEDGER.labels(kind).inc()
         account = await rows.lock_account(tx, user_id)
         if account is None:
             raise NotFound(f"user {user_id} does not exist", user_id=user_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
 from providers.registry import Model
 from providers.tokens import estimate, estimate_request
+from server import metrics
 from storage import Database, utcnow
 from storage import chats as chat_rows
 from storage import messages as message_rows
@@ -92,11 +94,16 @@ class Runner:
     async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
                       deltas: "_Deltas") -> StreamEnd:
         watchdog = _Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
+        started, first = time.monotonic(), True
         try:
             async with aclosing(provider.stream(request)) as stream:
                 async for item in stream:
                     watchdog.fed()
+                    if first:
+                        first = False
+                        metrics.TTFT.labels(provider.name).observe(time.monotonic() - started)
                     if isinstance(item, StreamEnd):
+                        metrics.PROVIDER_LATENCY.labels(provider.name).observe(time.monotonic() - started)
                         return item
                     job.parts.append(item)
                     deltas.push(item)
@@ -133,6 +140,10 @@ class Runner:
             await self.ledger.announce(job.user_id, account)
             stored = await message_rows.get(self.db, job.user_id, job.message_id)
             return message_rows.shape(stored) if stored is not None else {}
+        metrics.GENERATIONS.labels(job.model.id, status).inc()
+        metrics.TOKENS.labels(job.model.id, "prompt").inc(usage.prompt_tokens)
+        metrics.TOKENS.labels(job.model.id, "completion").inc(usage.completion_tokens)
+        metrics.COST.labels(job.model.id).inc(charged)
         message = message_rows.shape(row)
         fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
                                   "message": message}

@@ -22,6 +22,7 @@ from server.domain.chats import Chats
 from server.domain.files import Files, FileSettings
 from server.domain.generation import GenerationSettings, Generations
 from server.domain.ledger import Ledger
+from server.domain.limits import Limits, LimitSettings
 from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
 from server.domain.presence import Presence
@@ -78,26 +79,32 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     models = registry.load(settings.models_file)
     profiles = Profiles(db, broker, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
-    files = Files(db, broker, file_settings(settings))
+    limits = Limits(broker, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
+                                          uploads_per_hour=settings.rate_uploads_per_hour,
+                                          auth_per_minute=settings.rate_auth_per_minute))
+    files = Files(db, broker, file_settings(settings), limits)
     generations = Generations(db, broker, chats, messages, ledger, models, providers,
                               generation_settings(settings), personalize=profiles.personalize,
-                              files=files)
+                              files=files, limits=limits)
     broker.on_stop = generations.stop_here
     await generations.recover(single_instance=not settings.is_postgres)
     app[CONTEXT] = Context(settings=settings, db=db, broker=broker, accounts=accounts,
                            chats=chats, messages=messages, generations=generations, ledger=ledger,
-                           profiles=profiles, files=files, presence=Presence(broker.presence, broker))
+                           profiles=profiles, files=files, presence=Presence(broker.presence, broker),
+                           limits=limits)
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     parker = asyncio.create_task(_park_idle_writers(app[CONTEXT]))
     yield
     if sweeper is not None:
         sweeper.cancel()
     parker.cancel()
-    await drain(app, grace_s=0.0)
-    for provider in providers.values():
-        await provider.aclose()
-    await broker.stop()
-    await db.close()
+    # Each step runs even if one before it failed: an unclosed database keeps its threads alive.
+    for step in (lambda: drain(app, grace_s=0.0), *(p.aclose for p in providers.values()),
+                 broker.stop, db.close):
+        try:
+            await step()
+        except Exception:
+            log.exception("shutting down: a step failed; carrying on")
 
 
 async def drain(app: web.Application, grace_s: float | None = None) -> None:
@@ -118,6 +125,13 @@ async def drain(app: web.Application, grace_s: float | None = None) -> None:
         if not ctx.sockets:
             break
         await asyncio.sleep(0.05)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """aiohttp waits for every request handler before the cleanup context runs, and a socket's
+    handler only ends when the socket closes: so sockets are closed here, at shutdown's start."""
+    if CONTEXT in app:
+        await drain(app, grace_s=0.0)
 
 
 async def _park_idle_writers(ctx: Context, idle_s: float = 10.0) -> None:
@@ -193,6 +207,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[COOKIE_NAME] = SESSION_COOKIE
     app.cleanup_ctx.append(_lifespan)
+    app.on_shutdown.append(_close_sockets)
     auth_routes.add_routes(app)
     admin_routes.add_routes(app)
     file_routes.add_routes(app)

@@ -54,6 +54,7 @@ def _user_agent(request: web.Request) -> str:
 
 
 async def register(request: web.Request) -> web.Response:
+    await request.app[CONTEXT].limits.auth(request.remote or "unknown")
     body = await read_json(request, "register", REGISTER)
     tokens, identity = await request.app[CONTEXT].accounts.register(
         body["email"], body["password"], body.get("display_name"), _user_agent(request))
@@ -62,6 +63,7 @@ async def register(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
+    await request.app[CONTEXT].limits.auth(request.remote or "unknown")
     body = await read_json(request, "login", LOGIN)
     tokens, identity = await request.app[CONTEXT].accounts.login(
         body["email"], body["password"], _user_agent(request))

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from protocol import encode
+from server import metrics
 from server.domain.accounts import Identity
 from storage import new_id
 from storage.base import utcnow
@@ -110,6 +111,7 @@ class Connection:
             self.close_soon(CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
             return
         self._pending.append(item)
+        metrics.EVENTS_SENT.inc()
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
         elif self._wakeup is not None and not self._wakeup.done():

@@ -12,6 +12,7 @@ from server.domain.chats import Chats
 from server.domain.files import Files
 from server.domain.generation import Generations
 from server.domain.ledger import Ledger
+from server.domain.limits import Limits
 from server.domain.messages import Messages
 from server.domain.presence import Presence
 from server.domain.profile import Profiles
@@ -31,6 +32,7 @@ class Context:
     profiles: Profiles
     files: Files
     presence: Presence
+    limits: Limits
     sockets: set = field(default_factory=set)
     draining: bool = False  # shutting down: not ready, no new sockets
 

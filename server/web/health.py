@@ -1,7 +1,13 @@
 """Liveness and readiness for load balancers and orchestrators."""
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from protocol.errors import Unauthorized
+from server import metrics
 
 from .context import CONTEXT
 
@@ -25,6 +31,20 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
+async def metrics_route(request: web.Request) -> web.Response:
+    """Prometheus text format. With METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
+    ctx = request.app[CONTEXT]
+    token = ctx.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        raise Unauthorized("metrics need 'Authorization: Bearer <METRICS_TOKEN>'")
+    metrics.OPEN_SOCKETS.set(len(ctx.sockets))
+    response = web.Response(body=generate_latest())
+    response.content_type = "text/plain"
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_route)

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp_session import STORAGE_KEY, AbstractStorage, session_middleware
 
 from protocol import errors as e
-from server import errors
+from server import errors, metrics
 
 from .context import SETTINGS
 
@@ -20,6 +20,7 @@ _HTTP_CODES = {400: e.BAD_REQUEST, 401: e.UNAUTHORIZED, 403: e.FORBIDDEN, 404: e
 
 
 def error_response(error: e.ChatwireError) -> web.Response:
+    metrics.ERRORS.labels(error.code, "http").inc()
     response = web.json_response(errors.body(error), status=errors.http_status(error))
     if isinstance(error, e.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 
 from protocol import ChatwireError, encode, parse_request, reply_error, reply_ok
 from protocol.errors import BadRequest, InternalError, Unauthorized, Unavailable
+from server import metrics
 from server.domain.accounts import Identity
 from server.domain.events import CLOSE_LOGGED_OUT
 from storage.base import utcnow
@@ -142,7 +143,9 @@ async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
             conn.release()  # the client did not ask for history: live events flow now
         return reply_ok(rid, await HANDLERS[req.type](ctx, conn, req.params))
     except ChatwireError as exc:
+        metrics.ERRORS.labels(exc.code, "ws").inc()
         return reply_error(getattr(exc, "request_id", rid), exc)
     except Exception:
         log.exception("request failed on socket %s", conn.id)
+        metrics.ERRORS.labels("internal", "ws").inc()
         return reply_error(rid, InternalError("internal error"))

@@ -1,0 +1,88 @@
+"""Rate limits and metrics as an operator sees them."""
+import asyncio
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import PASSWORD, register
+from tests.server.test_files import upload
+from tests.server.test_ws_generation import reply_events
+
+
+async def inside_one_window(window_s=60, margin_s=8):
+    """Limits count in fixed windows: start where the whole scenario fits in one."""
+    left = window_s - time.time() % window_s
+    if left < margin_s:
+        await asyncio.sleep(left + 0.05)
+
+
+async def test_sending_faster_than_the_limit_is_refused_with_a_retry_after(make_client, alice_on,
+                                                                          connect):
+    strict = await make_client(rate_send_per_minute=3)
+    await inside_one_window()
+    alice = await alice_on(strict)
+    sock = await connect(alice, on=strict)
+    chat = await sock.ok("chat.create")
+    for i in range(3):
+        sent = await sock.ok("message.send", chat_id=chat["id"], content=f"m{i}")
+        await reply_events(sock, sent["assistant_message"]["id"])
+    error = await sock.error("message.send", chat_id=chat["id"], content="one too many")
+    assert error["code"] == "rate_limited" and 1 <= error["retry_after"] <= 60
+    assert len((await sock.ok("message.list", chat_id=chat["id"]))["messages"]) == 6  # nothing stored
+
+
+async def test_uploads_and_sign_ups_have_their_own_limits(make_client):
+    strict = await make_client(rate_uploads_per_hour=2, rate_auth_per_minute=3)
+    await inside_one_window(3600)
+    await inside_one_window(60)
+    users = [await register(strict, f"u{i}@example.com") for i in range(2)]
+    resp = await strict.post("/api/v1/auth/login", json={"email": "u0@example.com",
+                                                         "password": PASSWORD})
+    assert resp.status == 200
+    resp = await strict.post("/api/v1/auth/register", json={"email": "u9@example.com",
+                                                            "password": PASSWORD})
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    for _ in range(2):
+        assert (await upload(strict, users[0], "a.txt", b"hello"))[0] == 201
+    status, body = await upload(strict, users[0], "a.txt", b"hello")
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    assert (await upload(strict, users[1], "a.txt", b"hello"))[0] == 201  # per user
+
+
+@pytest.mark.redis
+async def test_a_limit_holds_across_instances_with_redis(make_client, redis_url):
+    a = await make_client(redis_url=redis_url, rate_send_per_minute=2)
+    b = await make_client(redis_url=redis_url, rate_send_per_minute=2)
+    await inside_one_window()
+    user = await register(a, f"limit-{uuid.uuid4().hex[:8]}@example.com")
+    from tests.server.test_ws_resume import open_socket
+    on_a, on_b = await open_socket(a, user), await open_socket(b, user)
+    chat = await on_a.ok("chat.create")
+    await on_a.ok("message.send", chat_id=chat["id"], content="one")
+    await on_b.ok("message.send", chat_id=chat["id"], content="two")
+    assert (await on_a.error("message.send", chat_id=chat["id"], content="three"))[
+        "code"] == "rate_limited"
+
+
+async def test_metrics_show_the_tokens_of_a_streamed_reply(client, alice, connect):
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content="count these words please")
+    await reply_events(sock, sent["assistant_message"]["id"])
+    body = await (await client.get("/metrics")).text()
+    lines = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines()
+             if line and not line.startswith("#")}
+    assert lines['chatwire_tokens_total{kind="completion",model="echo"}'] >= 4
+    assert lines['chatwire_generations_total{model="echo",status="complete"}'] >= 1
+    assert lines["chatwire_open_sockets"] >= 1
+    assert any(k.startswith("chatwire_provider_first_token_seconds_bucket") for k in lines)
+    assert lines['chatwire_ledger_operations_total{kind="settle"}'] >= 1
+
+
+async def test_metrics_can_require_a_token(make_client):
+    guarded = await make_client(metrics_token="m" * 32)
+    assert (await guarded.get("/metrics")).status == 401
+    resp = await guarded.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32})
+    assert resp.status == 200 and "chatwire_open_sockets" in await resp.text()
