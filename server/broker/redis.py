@@ -112,7 +112,7 @@ class RedisBroker(Broker):
         if self._pubsub is not None:
             await self._pubsub.aclose()
         if self._redis is not None:
-            await self._redis.aclose()
+            await self._redis.aclose(close_connection_pool=True)  # we built the pool: closing it is ours to do
 
     async def ping(self) -> bool:
         assert self._redis is not None
