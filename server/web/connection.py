@@ -106,9 +106,15 @@ class Connection:
         if self._pending is None:
             self._pending = deque()
         elif len(self._pending) >= self._limit and item is not _CLOSE:
+            # The writer may be stuck in a send the peer does not read: close now, not after it.
             log.warning("socket %s fell behind; closing it", self.id)
             self._pending.clear()  # it will resume: what it could not read is replayed then
-            self.close_soon(CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
+            self._close = (CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
+            if self._writer is not None:
+                self._writer.cancel()
+                self._writer = None
+            asyncio.ensure_future(self.ws.close(code=CLOSE_TRY_AGAIN_LATER,
+                                                message=b"too slow: reconnect and resume"))
             return
         self._pending.append(item)
         metrics.EVENTS_SENT.inc()

@@ -127,3 +127,4 @@ async def test_a_bad_last_seq_in_the_url_is_refused(client, alice):
     resp = await client.get("/ws?last_seq=-1", headers={
         "Authorization": f"Bearer {alice['access_token']}"})
     assert resp.status == 400 and (await resp.json())["error"]["field"] == "last_seq"
+
