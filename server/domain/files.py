@@ -134,8 +134,9 @@ class Files:
 
     # -- attachments --
 
-    async def check_attachable(self, user_id: str, file_ids: list[str], model: Model) -> None:
-        """Every id is the user's own file, and images only go to a model that can see them."""
+    async def attachable(self, user_id: str, file_ids: list[str], model: Model) -> list[dict[str, Any]]:
+        """The files, in the order given, once every id is the user's own file and images only go
+        to a model that can see them."""
         rows = await file_rows.get_many(self.db, user_id, file_ids)
         for file_id in file_ids:
             if file_id not in rows:
@@ -143,10 +144,11 @@ class Files:
             if rows[file_id]["kind"] == "image" and not model.vision:
                 raise BadRequest(f"{model.id} cannot read images; pick a model with vision",
                                  field="file_ids", file_id=file_id)
+        return [rows[file_id] for file_id in file_ids]
 
-    async def load(self, user_id: str, file_ids: list[str]) -> list[Attachment]:
-        rows = await file_rows.get_many(self.db, user_id, file_ids)
-        return [await self._attachment(rows[i]) for i in file_ids if i in rows]
+    async def load(self, rows: list[dict[str, Any]]) -> list[Attachment]:
+        """What the model gets from files already read (by `attachable`)."""
+        return [await self._attachment(row) for row in rows]
 
     async def attachments(self, message_ids: list[str]) -> dict[str, list[Attachment]]:
         rows = await file_rows.attached(self.db, message_ids)

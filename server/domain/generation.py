@@ -54,7 +54,7 @@ class Turn:
     parent_id: str | None  # the new user message's parent (send, edit) — or the answered message
     request: GenerationRequest
     hold: int
-    file_ids: list[str]  # attached to the new user message
+    files: list[dict[str, Any]]  # the rows of the files attached to the new user message
 
 
 class Generations:
@@ -112,11 +112,11 @@ class Generations:
         chat = await self._open_chat(user_id, chat_id)
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
-        await self._check_files(user_id, file_ids or [], chosen)
+        files = await self._attachable(user_id, file_ids or [], chosen)
         await self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, chat_id))
         path = tree.active_path(chat["current_message_id"])
-        turn = await self._turn(user_id, chat, tree, chosen, path, content, file_ids or [])
+        turn = await self._turn(user_id, chat, tree, chosen, path, content, files)
         try:
             return await self._new_user_turn(user_id, turn, content, client_msg_id)
         except IntegrityError:  # the same client_msg_id raced in on another socket
@@ -135,11 +135,11 @@ class Generations:
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
-        await self._check_files(user_id, kept_files, chosen)
+        files = await self._attachable(user_id, kept_files, chosen)
         await self._check_capacity(user_id)
         tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
-        turn = await self._turn(user_id, chat, tree, chosen, path, content, kept_files)
+        turn = await self._turn(user_id, chat, tree, chosen, path, content, files)
         return await self._new_user_turn(user_id, turn, content, None)
 
     async def regenerate(self, user_id: str, message_id: str,
@@ -168,12 +168,12 @@ class Generations:
         return await self._start(user_id, turn, answered, reply, new_user_message=False)
 
     async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, model: Model,
-                    path: list[str], content: str | None, file_ids: list[str]) -> Turn:
+                    path: list[str], content: str | None, files: list[dict[str, Any]]) -> Turn:
         """The exact request the model will get, and its worst-case cost, before anything is stored."""
         rows = await message_rows.get_many(self.db, path)
         attached = await self.files.attachments(path) if self.files is not None else {}
         history = [{**rows[i], "attachments": attached.get(i)} for i in path if i in rows]
-        new_files = await self.files.load(user_id, file_ids) if self.files and file_ids else []
+        new_files = await self.files.load(files) if self.files is not None and files else []
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
                             "attachments": new_files})
@@ -183,7 +183,7 @@ class Generations:
         system = context.system_prompt(chat.get("system_prompt"), personal)
         request = context.build_request(model, history, system)
         return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request),
-                    file_ids)
+                    files)
 
     async def _new_user_turn(self, user_id: str, turn: Turn, content: str,
                              client_msg_id: str | None) -> dict[str, Any]:
@@ -198,7 +198,7 @@ class Generations:
                 tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=turn.parent_id,
                 role="user", content=content, model=None, status="complete",
                 client_msg_id=client_msg_id, now=now)
-            await file_rows.attach(tx, user_msg["id"], turn.file_ids)
+            await file_rows.attach(tx, user_msg["id"], [f["id"] for f in turn.files])
             account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
             reply = None
             if account is not None:
@@ -206,7 +206,7 @@ class Generations:
                                                  reply_id, now)
             else:
                 await chat_rows.touch(tx, chat_id, now, current_message_id=user_msg["id"])
-        user_msg["files"] = await self._file_summaries(user_id, turn.file_ids)
+        user_msg["files"] = file_rows.summary(turn.files)
         if reply is None:
             turn.tree.add(user_msg["id"], user_msg["parent_id"])
             shaped = message_rows.shape(user_msg, turn.tree.siblings(user_msg["id"]))
@@ -252,18 +252,14 @@ class Generations:
             raise NotFound(f"message {message_id} does not exist", message_id=message_id)
         return row
 
-    async def _check_files(self, user_id: str, file_ids: list[str], model: Model) -> None:
-        if file_ids and self.files is None:
-            raise BadRequest("file uploads are not enabled on this server", field="file_ids")
-        if file_ids:
-            assert self.files is not None
-            await self.files.check_attachable(user_id, file_ids, model)
-
-    async def _file_summaries(self, user_id: str, file_ids: list[str]) -> list[dict[str, Any]]:
+    async def _attachable(self, user_id: str, file_ids: list[str],
+                          model: Model) -> list[dict[str, Any]]:
+        """The files to attach, read once: checked here, then sent, linked and summarised."""
         if not file_ids:
             return []
-        rows = await file_rows.get_many(self.db, user_id, file_ids)
-        return file_rows.summary([rows[i] for i in file_ids if i in rows])
+        if self.files is None:
+            raise BadRequest("file uploads are not enabled on this server", field="file_ids")
+        return await self.files.attachable(user_id, file_ids, model)
 
     async def _check_capacity(self, user_id: str) -> None:
         if not self.accepting:
