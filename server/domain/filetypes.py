@@ -82,8 +82,9 @@ def inspect(path: Path, name: str, *, max_image_pixels: int) -> Inspected:
     family = _sniff(head)
     if family == "zip":
         family = "docx"
+    text = None
     if family is None:
-        family = _text_family(path, promised)
+        family, text = _text_family(path, promised)
     if promised is not None and promised != family and not _compatible(promised, family):
         raise UnsupportedFileType(f"the file's content is {_describe(family)}, but its name says "
                                   f".{name.rsplit('.', 1)[1].lower()}")
@@ -94,7 +95,7 @@ def inspect(path: Path, name: str, *, max_image_pixels: int) -> Inspected:
         return Inspected("document", "application/pdf", _pdf_text(path))
     if family == "docx":
         return Inspected("document", DOCX_MIME, _docx_text(path))
-    text = path.read_bytes().decode("utf-8-sig")
+    assert text is not None  # read and decoded once, by _text_family
     return Inspected("document", TEXT_MIME[family], text[:MAX_TEXT_CHARS])
 
 
@@ -123,7 +124,8 @@ def _describe(family: str) -> str:
     return {"markup": "HTML/SVG markup", "binary": "binary data"}.get(family, family)
 
 
-def _text_family(path: Path, promised: str | None) -> str:
+def _text_family(path: Path, promised: str | None) -> tuple[str, str]:
+    """Which text kind the file is, and its text."""
     data = path.read_bytes()
     if b"\x00" in data:
         raise UnsupportedFileType("the file's content is binary data of a kind not accepted")
@@ -136,13 +138,13 @@ def _text_family(path: Path, promised: str | None) -> str:
     if promised == "json" or (promised is None and text.lstrip()[:1] in ("{", "[")):
         try:
             json.loads(text)
-            return "json"
+            return "json", text
         except ValueError:
             if promised == "json":
                 raise BadRequest("the .json file is not valid JSON", field="file") from None
     if promised in TEXT_MIME:
-        return promised
-    return "text"
+        return promised, text
+    return "text", text
 
 
 def _check_image(path: Path, family: str, max_pixels: int) -> None:
