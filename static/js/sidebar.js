@@ -93,34 +93,33 @@ export class Sidebar {
   }
 
   _tags(item, chat) {
-    const input = h("input", { class: "rename", value: chat.tags.join(", "), "aria-label": t("tags"),
-      placeholder: "travel, work" });
-    const done = async (save) => {
-      const tags = input.value.split(",").map((tag) => tag.trim()).filter(Boolean);
-      if (save) await this.app.socket.call("chat.update", { chat_id: chat.id, tags }).catch((e) => this.app.toast(e.message));
-      this.render();
-    };
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") done(true);
-      if (e.key === "Escape") done(false);
-    });
-    item.firstChild.replaceWith(input);
-    input.focus();
+    this._inline(item, chat.tags.join(", "), t("tags"), (value) => this.app.socket.call("chat.update",
+      { chat_id: chat.id, tags: value.split(",").map((tag) => tag.trim()).filter(Boolean) }),
+    { placeholder: "travel, work" });
   }
 
   _rename(item, chat) {
-    const input = h("input", { class: "rename", value: chat.title, "aria-label": t("rename") });
-    const done = async (save) => {
-      if (save && input.value.trim() !== chat.title) {
-        await this.app.socket.call("chat.update", { chat_id: chat.id, title: input.value.trim() || null });
-      }
+    this._inline(item, chat.title, t("rename"), (value) => value.trim() === chat.title ? null
+      : this.app.socket.call("chat.update", { chat_id: chat.id, title: value.trim() || null }),
+    { saveOnBlur: true });
+  }
+
+  // An input in place of the chat's title: Enter saves (so does leaving it, with saveOnBlur),
+  // Escape cancels; whichever comes first wins.
+  _inline(item, value, label, save, { placeholder, saveOnBlur = false }) {
+    const input = h("input", { class: "rename", value, "aria-label": label, placeholder });
+    let done = false;
+    const finish = async (keep) => {
+      if (done) return;
+      done = true;
+      if (keep) await save(input.value)?.catch?.((e) => this.app.toast(e.message));
       this.render();
     };
     input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") done(true);
-      if (e.key === "Escape") done(false);
+      if (e.key === "Enter") finish(true);
+      if (e.key === "Escape") finish(false);
     });
-    input.addEventListener("blur", () => done(true));
+    input.addEventListener("blur", () => finish(saveOnBlur));
     item.firstChild.replaceWith(input);
     input.focus();
     input.select();
