@@ -9,6 +9,8 @@ import aiohttp
 
 from protocol import decode, encode, request
 
+from .frame_schema import check_accepted, check_received
+
 TIMEOUT = 5.0
 
 
@@ -22,8 +24,17 @@ class WSClient:
         self.events: list[dict[str, Any]] = []
         self.frames: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self._sent: dict[Any, dict[str, Any]] = {}  # requests awaiting their reply, by id
+
+    def _remember(self, frame: Any) -> None:
+        if isinstance(frame, dict) and isinstance(frame.get("id"), (str, int)):
+            self._sent[frame["id"]] = frame
 
     async def send_raw(self, data: str | bytes) -> None:
+        try:
+            self._remember(decode(data))
+        except Exception:
+            pass  # not JSON: nothing to check it against
         if isinstance(data, bytes):
             await self.ws.send_bytes(data)
         else:
@@ -35,6 +46,9 @@ class WSClient:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"socket closed: {msg.type} {self.ws.close_code} {msg.extra}")
             frame = decode(msg.data)
+            check_received(frame)
+            if frame.get("type") == "reply" and frame.get("id") in self._sent:
+                check_accepted(self._sent.pop(frame["id"]), frame)
             self.frames.append(frame)
             if frame.get("type") not in self.ignore:
                 return frame
@@ -42,7 +56,9 @@ class WSClient:
     async def send(self, request_type: str, /, **params: Any) -> str:
         """Send a request without waiting; return its id (pipelining)."""
         rid = str(next(self._ids))
-        await self.ws.send_str(encode(request(request_type, rid, **params)).decode())
+        frame = request(request_type, rid, **params)
+        self._remember(frame)
+        await self.ws.send_str(encode(frame).decode())
         return rid
 
     async def call(self, request_type: str, /, **params: Any) -> dict[str, Any]:
@@ -107,4 +123,6 @@ class WSClient:
                             aiohttp.WSMsgType.CLOSING):
                 return self.ws.close_code
             if msg.type == aiohttp.WSMsgType.TEXT:
-                self.frames.append(decode(msg.data))
+                frame = decode(msg.data)
+                check_received(frame)
+                self.frames.append(frame)

@@ -168,3 +168,12 @@ def vendor_providers(url: str, **overrides: Any) -> Any:
                   first_token_timeout_s=2.0, idle_timeout_s=2.0, connect_timeout_s=2.0)
     values.update(overrides)
     return ProviderSettings(**values)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.frame_schema import checked
+
+    if any(checked.values()):
+        terminalreporter.write_line(
+            f"frame schema: {checked['received']} received and {checked['sent']} accepted frames "
+            f"matched docs/frames.schema.json")
