@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 MARKED=18.2.1
 DOMPURIFY=3.4.18
 HIGHLIGHT=11.12.0
+SWAGGER_UI=5.35.0
 out=static/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,6 +21,7 @@ fetch() {  # name version -> unpacked in $tmp/<name>/package
 fetch marked marked "$MARKED"
 fetch dompurify dompurify "$DOMPURIFY"
 fetch highlight @highlightjs/cdn-assets "$HIGHLIGHT"
+fetch swagger swagger-ui-dist "$SWAGGER_UI"
 
 rm -rf "$out" && mkdir -p "$out"
 cp "$tmp/marked/package/lib/marked.esm.js" "$out/marked.esm.js"
@@ -30,9 +32,13 @@ cp "$tmp/highlight/package/es/highlight.min.js" "$out/highlight.min.js"
 cp "$tmp/highlight/package/styles/github.min.css" "$out/highlight-light.css"
 cp "$tmp/highlight/package/styles/github-dark.min.css" "$out/highlight-dark.css"
 cp "$tmp/highlight/package/LICENSE" "$out/highlight.LICENSE"
+mkdir -p "$out/swagger-ui"  # for /api/docs
+cp "$tmp/swagger/package/swagger-ui-bundle.js" "$tmp/swagger/package/swagger-ui.css" \
+   "$tmp/swagger/package/LICENSE" "$out/swagger-ui/"
 cat > "$out/VERSIONS" <<VERSIONS
 marked $MARKED (MIT)
 dompurify $DOMPURIFY (MPL-2.0 OR Apache-2.0)
 @highlightjs/cdn-assets $HIGHLIGHT (BSD-3-Clause)
+swagger-ui-dist $SWAGGER_UI (Apache-2.0)
 VERSIONS
 echo "vendored into $out:"; ls "$out"

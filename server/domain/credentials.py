@@ -10,7 +10,8 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_DISPLAY_NAME = 100
 
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]{2,}$")
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]{2,}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 # The handful every breach list opens with; a length rule alone lets these through.
 COMMON_PASSWORDS = frozenset({

@@ -30,7 +30,7 @@ from server.domain.profile import Profiles
 from storage import open_database
 from storage.migrate import apply_migrations
 
-from . import admin_routes, auth_routes, file_routes, health
+from . import admin_routes, auth_routes, file_routes, health, openapi
 from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (WS_PATH, cors_middleware, error_middleware, passing_sockets, security_headers,
@@ -212,6 +212,7 @@ def create_app(settings: Settings) -> web.Application:
     admin_routes.add_routes(app)
     file_routes.add_routes(app)
     health.add_routes(app)
+    openapi.add_routes(app)
     app.router.add_get(WS_PATH, websocket)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR)

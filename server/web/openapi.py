@@ -1,0 +1,235 @@
+"""The REST surface as OpenAPI 3.1 (`/api/openapi.json`), and Swagger UI for it (`/api/docs`).
+
+Request bodies come from the same field tables the routes validate with (`protocol.wire_schema`
+turns them into JSON Schema), so the document and the code cannot disagree on what is accepted.
+Swagger UI is vendored under `static/vendor/swagger-ui/` and works offline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from protocol.errors import ERROR_CODES
+from protocol.wire_schema import ROWS, object_schema
+from server.domain import credentials
+
+from .admin_routes import DEPOSIT
+from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
+
+Schema = dict[str, Any]
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "static" / "api-docs.html"
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _rows() -> dict[str, Schema]:
+    """The rows shared with the WebSocket schema, their references rewritten for OpenAPI."""
+    text = orjson.dumps(ROWS).decode().replace("#/$defs/", "#/components/schemas/")
+    return orjson.loads(text)
+
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"enum": list(ERROR_CODES)}, "message": {"type": "string"},
+                   "retry_after": {"type": "integer"}}}}}
+TOKENS = {"type": "object", "required": ["access_token", "refresh_token", "token_type", "expires_in",
+                                         "user"],
+          "properties": {"access_token": {"type": "string"}, "refresh_token": {"type": "string"},
+                         "token_type": {"const": "bearer"}, "expires_in": {"type": "integer"},
+                         "user": _ref("user")}}
+ACCOUNT = {"balance": {"type": "integer"}, "reserved": {"type": "integer"},
+           "available": {"type": "integer"}}
+TRANSACTION = {"type": "object", "required": ["id", "kind", "amount", "balance_after", "created_at"],
+               "properties": {"id": {"type": "string"}, "kind": {"type": "string"},
+                              "amount": {"type": "integer"}, "balance_after": {"type": "integer"},
+                              "message_id": {"type": ["string", "null"]},
+                              "idempotency_key": {"type": ["string", "null"]},
+                              "created_by": {"type": ["string", "null"]},
+                              "note": {"type": ["string", "null"]},
+                              "created_at": {"type": "string", "format": "date-time"}}}
+
+ERRORS = {
+    "400": "malformed: not JSON, an unknown, missing or wrongly typed field (`bad_request`)",
+    "401": "not logged in, or the token is invalid or expired (`unauthorized`)",
+    "403": "logged in but not allowed (`forbidden`)",
+    "404": "no such row, or it is someone else's (`not_found`)",
+    "409": "clashes with the current state (`conflict`)",
+    "413": "over a size limit (`too_large`)",
+    "415": "the file's content is not an accepted type (`unsupported_file_type`)",
+    "429": "too many requests (`rate_limited`); see the Retry-After header",
+    "503": "the database or Redis did not answer in time (`unavailable`); retry",
+}
+BEARER = [{"bearer": []}, {"cookie": []}]
+
+
+def _errors(*statuses: int) -> dict[str, Schema]:
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in (*statuses, 503)}
+
+
+def _body(spec: dict, required: bool = True) -> Schema:
+    return {"required": required,
+            "content": {"application/json": {"schema": object_schema(spec)}}}
+
+
+def _register_body() -> Schema:
+    """REGISTER's table checks types and sizes; the account rules are narrower, and said here."""
+    body = _body(REGISTER)
+    fields = body["content"]["application/json"]["schema"]["properties"]
+    fields["email"].update(maxLength=credentials.MAX_EMAIL, pattern=credentials.EMAIL_PATTERN)
+    fields["password"].update(minLength=credentials.MIN_PASSWORD,
+                              maxLength=credentials.MAX_PASSWORD,
+                              description="at least 8 characters and 4 different ones; not a "
+                                          "common password, not the email")
+    fields["display_name"]["anyOf"][0]["maxLength"] = credentials.MAX_DISPLAY_NAME
+    return body
+
+
+def _op(summary: str, responses: dict[str, Schema], *, tag: str, body: Schema | None = None,
+        security: list | None = None, params: list | None = None) -> Schema:
+    op: Schema = {"summary": summary, "tags": [tag], "responses": responses}
+    if body is not None:
+        op["requestBody"] = body
+    op["security"] = security if security is not None else []
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_id(name: str) -> Schema:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+
+
+def document() -> Schema:
+    schemas = {**_rows(), "Error": ERROR, "Tokens": TOKENS, "Transaction": TRANSACTION}
+    auth = "auth"
+    paths: Schema = {
+        "/api/v1/auth/register": {"post": _op(
+            "Create an account; answers tokens and sets the session cookie",
+            {"201": _json(_ref("Tokens"), "the account and its first tokens"),
+             **_errors(400, 409, 413, 429)}, tag=auth, body=_register_body())},
+        "/api/v1/auth/login": {"post": _op(
+            "Log in; answers tokens and sets the session cookie",
+            {"200": _json(_ref("Tokens"), "a new session"), **_errors(400, 401, 413, 429)},
+            tag=auth, body=_body(LOGIN))},
+        "/api/v1/auth/refresh": {"post": _op(
+            "Trade a refresh token for a new pair (the old one is spent; reusing it ends the "
+            "session)", {"200": _json(_ref("Tokens"), "a new token pair"),
+                         **_errors(400, 401, 413)}, tag=auth, body=_body(REFRESH))},
+        "/api/v1/auth/logout": {"post": _op(
+            "End the session (and its sockets)", {"204": {"description": "logged out"},
+                                                  **_errors(400, 401, 413)},
+            tag=auth, body=_body(LOGOUT, required=False), security=BEARER)},
+        "/api/v1/auth/me": {"get": _op(
+            "The logged-in user", {"200": _json(_ref("user"), "the user"), **_errors(401)},
+            tag=auth, security=BEARER)},
+        "/api/v1/files": {"post": _op(
+            "Upload a file (multipart, field `file`); its type is read from its bytes",
+            {"201": _json({"type": "object", "required": ["file"],
+                           "properties": {"file": _ref("file")}}, "stored"),
+             **_errors(400, 401, 403, 413, 415, 429)}, tag="files", security=BEARER,
+            body={"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "contentMediaType":
+                                        "application/octet-stream"}}}}}})},
+        "/api/v1/files/{file_id}": {
+            "get": _op("Download one of your files (as an attachment)",
+                       {"200": {"description": "the bytes", "content": {
+                           "application/octet-stream": {"schema": {}}}},
+                        "410": {"description": "the stored bytes are gone"},
+                        **_errors(401, 404)},
+                       tag="files", security=BEARER, params=[_path_id("file_id")]),
+            "delete": _op("Delete one of your files",
+                          {"200": _json({"type": "object", "required": ["file_id", "deleted"],
+                                         "properties": {"file_id": {"type": "string"},
+                                                        "deleted": {"const": True}}}, "deleted"),
+                           **_errors(401, 403, 404)},
+                          tag="files", security=BEARER, params=[_path_id("file_id")])},
+        "/api/v1/admin/users/{user_id}/deposits": {"post": _op(
+            "Deposit (or adjust) a user's credits, idempotent on Idempotency-Key (admin)",
+            {"200": _json({"type": "object", "required": ["transaction", *ACCOUNT],
+                           "properties": {"transaction": _ref("Transaction"), **ACCOUNT}},
+                          "the same key and body again: the first result, nothing written"),
+             "201": _json({"type": "object", "required": ["transaction", *ACCOUNT],
+                           "properties": {"transaction": _ref("Transaction"), **ACCOUNT}},
+                          "written"),
+             **_errors(400, 401, 403, 404, 409, 413)},
+            tag="admin", security=BEARER, body=_body(DEPOSIT),
+            params=[_path_id("user_id"),
+                    {"name": "Idempotency-Key", "in": "header", "required": False,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 200}}])},
+        "/api/v1/admin/presence": {"get": _op(
+            "Users online on every instance, sockets on this one (admin)",
+            {"200": _json({"type": "object", "required": ["online_users", "sockets_here"],
+                           "properties": {"online_users": {"type": "integer"},
+                                          "sockets_here": {"type": "integer"}}}, "counts"),
+             **_errors(401, 403)}, tag="admin", security=BEARER)},
+        "/healthz": {"get": _op("Liveness", {"200": _json(
+            {"type": "object", "properties": {"status": {"const": "ok"}}}, "alive")}, tag="ops")},
+        "/readyz": {"get": _op("Readiness: database and broker answer, not shutting down", {
+            "200": _json({"type": "object", "required": ["ready"],
+                          "properties": {"ready": {"const": True}, "checks": {"type": "object"}}},
+                         "ready"),
+            "503": _json({"type": "object", "required": ["ready"],
+                          "properties": {"ready": {"const": False}, "checks": {"type": "object"},
+                                         "draining": {"type": "boolean"}}}, "not ready")},
+            tag="ops")},
+        "/metrics": {"get": _op("Prometheus metrics", {
+            "200": {"description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "401": {"$ref": "#/components/responses/E401"}}, tag="ops",
+            security=[{}, {"metrics": []}])},
+    }
+    responses = {f"E{status}": _json(_ref("Error"), text)
+                 for status, text in ((int(s), t) for s, t in ERRORS.items())}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Chatwire REST API", "version": "1",
+                 "description": "Auth, files and operations. Everything else (chats, messages, "
+                                "streaming, credits, profile) is on the WebSocket at `/ws`: see "
+                                "docs/PROTOCOL.md and docs/frames.schema.json."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": responses,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "chatwire_session",
+                           "description": "the web client's session; state changes also need a "
+                                          "same-origin Origin header"},
+                "metrics": {"type": "http", "scheme": "bearer",
+                            "description": "METRICS_TOKEN, when the server sets one"},
+            },
+        },
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI])
+
+
+async def docs_page(request: web.Request) -> web.FileResponse:
+    response = web.FileResponse(DOCS_PAGE)
+    # Swagger UI sets inline styles; no inline scripts, nothing from another origin.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return response
+
+
+OPENAPI = web.AppKey("openapi", dict)
+
+
+def add_routes(app: web.Application) -> None:
+    app[OPENAPI] = document()
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/docs", docs_page)
