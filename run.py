@@ -13,6 +13,7 @@ from aiohttp import web
 
 from protocol.errors import ChatwireError
 from server.config import ConfigError, Settings, load_settings
+from server.logs import configure as configure_logs
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -28,7 +29,9 @@ async def _serve_until_signalled(app: web.Application, settings: Settings) -> No
 
     from server.web.app import drain
 
-    runner = web.AppRunner(app, handle_signals=False)
+    from server.web.access import AccessLogger
+
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
@@ -212,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logs(settings.log_level, settings.log_format)
     func = getattr(args, "func", _serve)
     return func(settings, args)
 

@@ -6,6 +6,7 @@ ones stop the server at startup rather than run it insecurely.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
@@ -32,6 +33,7 @@ class Settings:
     jwt_secret_key: str
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ()
+    forwarded_allow_ips: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 8080
     var_dir: Path = Path("var")
@@ -65,6 +67,7 @@ class Settings:
     migrate_on_start: bool = True
     db_pool_size: int = 10
     log_level: str = "INFO"
+    log_format: str = "json"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     providers: ProviderSettings = field(default_factory=ProviderSettings)
     models_file: Path | None = None
@@ -123,6 +126,26 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network (or *)") from None
+    return items
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip()
+    value = value.upper() if allowed[0].isupper() else value.lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _kept_secret(var_dir: Path, name: str) -> str:
     """A secret generated on first use and kept in var/<name> (mode 0600)."""
     path = var_dir / name
@@ -171,6 +194,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         redis_url=env.get("REDIS_URL") or None,
         cors_origins=tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",")
                            if o.strip()),
+        forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
         host=env.get("HOST", "127.0.0.1"),
         port=port,
         var_dir=var_dir,
@@ -199,7 +223,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5) or 5,
         cookie_secure=_bool(env.get("COOKIE_SECURE"), False),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10) or 10,
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_format=_choice(env, "LOG_FORMAT", "json", ("json", "text")),
         instance_id=env.get("INSTANCE_ID") or f"{socket.gethostname()}:{port}",
         providers=_provider_settings(env),
         models_file=Path(env["MODELS_FILE"]) if env.get("MODELS_FILE") else None,

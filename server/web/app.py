@@ -33,8 +33,15 @@ from storage.migrate import apply_migrations
 from . import admin_routes, auth_routes, file_routes, health, openapi
 from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
-from .middlewares import (WS_PATH, cors_middleware, error_middleware, passing_sockets, security_headers,
-                          sessions)
+from .middlewares import (
+    WS_PATH,
+    cors_middleware,
+    error_middleware,
+    passing_sockets,
+    request_ids,
+    security_headers,
+    sessions,
+)
 from .ws import websocket
 
 log = logging.getLogger("chatwire")
@@ -201,7 +208,8 @@ def create_app(settings: Settings) -> web.Application:
         secure=settings.cookie_secure, max_age=settings.refresh_token_ttl_s,
     )
     app = web.Application(
-        middlewares=[passing_sockets(m) for m in (security_headers, cors_middleware, error_middleware)]
+        middlewares=[passing_sockets(m) for m in (request_ids, security_headers, cors_middleware,
+                                                 error_middleware)]
         + [sessions(cookies)],
         client_max_size=(settings.max_upload_mb + 1) * 1024 * 1024)
     app[SETTINGS] = settings

@@ -10,6 +10,7 @@ from protocol.errors import BadRequest, TooLarge
 from protocol.schema import Field, Str, validate
 
 from .context import CONTEXT
+from .forwarded import client_address
 from .identity import forget, remember, require_identity
 
 MAX_BODY = 16 * 1024
@@ -54,7 +55,7 @@ def _user_agent(request: web.Request) -> str:
 
 
 async def register(request: web.Request) -> web.Response:
-    await request.app[CONTEXT].limits.auth(request.remote or "unknown")
+    await request.app[CONTEXT].limits.auth(client_address(request))
     body = await read_json(request, "register", REGISTER)
     tokens, identity = await request.app[CONTEXT].accounts.register(
         body["email"], body["password"], body.get("display_name"), _user_agent(request))
@@ -63,7 +64,7 @@ async def register(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    await request.app[CONTEXT].limits.auth(request.remote or "unknown")
+    await request.app[CONTEXT].limits.auth(client_address(request))
     body = await read_json(request, "login", LOGIN)
     tokens, identity = await request.app[CONTEXT].accounts.login(
         body["email"], body["password"], _user_agent(request))

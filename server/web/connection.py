@@ -107,7 +107,8 @@ class Connection:
             self._pending = deque()
         elif len(self._pending) >= self._limit and item is not _CLOSE:
             # The writer may be stuck in a send the peer does not read: close now, not after it.
-            log.warning("socket %s fell behind; closing it", self.id)
+            log.warning("socket %s fell behind; closing it", self.id,
+                        extra={"connection_id": self.id, "user_id": self.user_id})
             self._pending.clear()  # it will resume: what it could not read is replayed then
             self._close = (CLOSE_TRY_AGAIN_LATER, "too slow: reconnect and resume")
             if self._writer is not None:

@@ -9,6 +9,7 @@ from aiohttp_session import STORAGE_KEY, AbstractStorage, session_middleware
 
 from protocol import errors as e
 from server import errors, metrics
+from server.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_for
 
 from .context import SETTINGS
 
@@ -24,6 +25,21 @@ def error_response(error: e.ChatwireError) -> web.Response:
     response = web.json_response(errors.body(error), status=errors.http_status(error))
     if isinstance(error, e.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of a request carries its id, and the answer names it for a bug report."""
+    request["request_id"] = request_id = request_id_for(request)
+    REQUEST_ID.set(request_id)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers[REQUEST_ID_HEADER] = request_id
+        raise
+    if not response.prepared:
+        response.headers[REQUEST_ID_HEADER] = request_id
     return response
 
 

@@ -75,7 +75,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             elif msg.type == WSMsgType.BINARY:
                 conn.send(reply_error(None, BadRequest("binary frames are not supported; send JSON text")))
             elif msg.type == WSMsgType.ERROR:
-                log.info("socket %s closed with an error: %s", conn.id, ws.exception())
+                log.info("socket %s closed with an error: %s", conn.id, ws.exception(),
+                         extra={"connection_id": conn.id, "user_id": conn.user_id})
                 break
     finally:
         await ctx.broker.unsubscribe(conn)
@@ -146,6 +147,7 @@ async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
         metrics.ERRORS.labels(exc.code, "ws").inc()
         return reply_error(getattr(exc, "request_id", rid), exc)
     except Exception:
-        log.exception("request failed on socket %s", conn.id)
+        log.exception("request failed on socket %s", conn.id,
+                      extra={"connection_id": conn.id, "user_id": conn.user_id})
         metrics.ERRORS.labels("internal", "ws").inc()
         return reply_error(rid, InternalError("internal error"))

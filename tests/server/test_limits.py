@@ -86,3 +86,24 @@ async def test_metrics_can_require_a_token(make_client):
     assert (await guarded.get("/metrics")).status == 401
     resp = await guarded.get("/metrics", headers={"Authorization": "Bearer " + "m" * 32})
     assert resp.status == 200 and "chatwire_open_sockets" in await resp.text()
+
+
+async def _log_in_from(client, address):
+    return (await client.post("/api/v1/auth/login", headers={"X-Forwarded-For": address},
+                              json={"email": "nobody@example.com", "password": PASSWORD})).status
+
+
+async def test_behind_a_trusted_proxy_each_client_address_has_its_own_auth_limit(make_client):
+    proxied = await make_client(rate_auth_per_minute=2, forwarded_allow_ips=("127.0.0.1",))
+    await inside_one_window()
+    assert [await _log_in_from(proxied, "203.0.113.7") for _ in range(3)] == [401, 401, 429]
+    assert await _log_in_from(proxied, "198.51.100.2") == 401  # another user behind the proxy
+    # A client cannot pose as someone else by prepending a forged hop: the proxy's own hop counts.
+    assert await _log_in_from(proxied, "198.51.100.99, 203.0.113.7") == 429
+
+
+async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(make_client):
+    direct = await make_client(rate_auth_per_minute=2)
+    await inside_one_window()
+    statuses = [await _log_in_from(direct, f"203.0.113.{i}") for i in range(3)]
+    assert statuses == [401, 401, 429]  # a made-up address per request changes nothing

@@ -1,0 +1,25 @@
+"""The access log: one structured line per HTTP request (see `server.logs` for the format)."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from .forwarded import client_address
+
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: at DEBUG, not INFO
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Method, path without its query string, status, bytes, duration, the client's address."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, elapsed: float) -> None:
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        if not self.logger.isEnabledFor(level):
+            return
+        self.logger.log(level, "%s %s %s", request.method, request.path, response.status, extra={
+            "request_id": request.get("request_id"), "method": request.method,
+            "path": request.path, "status": response.status,
+            "duration_ms": round(elapsed * 1000, 2), "remote": client_address(request),
+            "bytes": response.body_length})

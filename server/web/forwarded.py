@@ -1,0 +1,51 @@
+"""The client's address behind a proxy: X-Forwarded-For, believed only from proxies we trust.
+
+Behind nginx, Caddy or a cloud load balancer every request comes from the proxy's address, so
+per-address limits would lump all users together. FORWARDED_ALLOW_IPS names the proxies (addresses
+or networks, or `*` when the app is reachable only through its proxy); from those, the nearest
+address in X-Forwarded-For that is not itself a trusted proxy is the client.
+"""
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from aiohttp import web
+
+from .context import SETTINGS
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=16)
+def networks(allowed: tuple[str, ...]) -> tuple[Network, ...] | None:
+    """The trusted networks; None means every peer is trusted (`*`)."""
+    if "*" in allowed:
+        return None
+    return tuple(ipaddress.ip_network(item, strict=False) for item in allowed)
+
+
+def _trusted(address: str, trusted: tuple[Network, ...] | None) -> bool:
+    if trusted is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def client_address(request: web.BaseRequest) -> str:
+    peer = request.remote or "unknown"
+    allowed = request.app[SETTINGS].forwarded_allow_ips
+    if not allowed:
+        return peer
+    trusted = networks(allowed)
+    if not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
