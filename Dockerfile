@@ -10,7 +10,7 @@ RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8080 VAR_DIR=/data
-RUN useradd --create-home --uid 10001 chatwire && mkdir -p /data && chown chatwire /data
+RUN useradd --create-home --uid 10001 chatwire && mkdir -p /data/uploads && chown -R chatwire /data
 COPY --from=build /install /usr/local
 WORKDIR /app
 # The app runs from its source tree (run.py's folder comes first on sys.path), so migrations/ and

@@ -179,7 +179,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if env_file and Path(env_file).is_file():
         env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     env.update(os.environ if environ is None else environ)
+    return settings_from(env)
 
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Settings from one mapping of variables (every read goes through `env`)."""
     var_dir = Path(env.get("VAR_DIR", "var"))
     database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'chatwire.db'}"
     postgres = database_url.startswith(("postgresql://", "postgres://"))
