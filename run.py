@@ -78,8 +78,11 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         apply_migrations(settings.database_url)
         db = await open_database(settings.database_url, pool_size=1)
         try:
+            from server.broker.memory import MemoryBroker
+
             events = _NoSockets()
-            accounts = Accounts(db, events, Ledger(db, events), auth_settings(settings))
+            accounts = Accounts(db, events, Ledger(db, events), auth_settings(settings),
+                                counter=MemoryBroker())  # no log-ins here: nothing to count
             return await accounts.create_user(args.email, password, args.display_name,
                                               role="admin" if args.admin else "user")
         finally:

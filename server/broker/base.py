@@ -64,14 +64,20 @@ class LocalCounter:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
 
-    def count(self, key: str, window_s: int) -> tuple[int, float]:
+    def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
         now = time.time()
         start = int(now // window_s) * window_s
         if len(self._counts) > 10_000:  # forget finished windows
             self._counts = {k: v for k, v in self._counts.items() if k[1] + window_s > now}
         slot = (f"{key}:{window_s}", start)
-        self._counts[slot] = self._counts.get(slot, 0) + 1
-        return self._counts[slot], start + window_s - now
+        hits = self._counts.get(slot, 0) + by
+        if hits:
+            self._counts[slot] = hits
+        return hits, start + window_s - now
+
+    def forget(self, key: str, window_s: int) -> None:
+        start = int(time.time() // window_s) * window_s
+        self._counts.pop((f"{key}:{window_s}", start), None)
 
 
 class Broker(abc.ABC):
@@ -125,10 +131,14 @@ class Broker(abc.ABC):
     async def replay(self, user_id: str, after: int) -> Backlog | None:
         """Every kept event with seq > `after`, in order; None when some of them are gone."""
 
-    async def count(self, key: str, window_s: int) -> tuple[int, float]:
-        """Count a hit in the current window of `window_s` seconds: (hits so far, seconds left).
-        Shared by every instance with Redis; per process without."""
-        return self._counter.count(key, window_s)
+    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
+        """Count `by` hits (0: just look) in the current window of `window_s` seconds: (hits so
+        far, seconds left). Shared by every instance with Redis; per process without."""
+        return self._counter.count(key, window_s, by)
+
+    async def forget(self, key: str, window_s: int) -> None:
+        """Start the current window of `key` over from zero."""
+        self._counter.forget(key, window_s)
 
     @abc.abstractmethod
     async def disconnect(self, user_id: str, code: int, reason: str) -> None: ...

@@ -46,6 +46,10 @@ RETRY_S = 1.0
 Outgoing = tuple[str, str, dict[str, Any], bytes, "asyncio.Future[int] | None"]
 
 
+def _window_key(key: str, window_s: int, start: int) -> str:
+    return f"{PREFIX}:rate:{key}:{window_s}:{start}"
+
+
 def _channel(user_id: str) -> str:
     return f"{PREFIX}:user:{user_id}"
 
@@ -234,20 +238,32 @@ class RedisBroker(Broker):
             backlog.append((seq, self._frame(seq, kind, fields)))
         return backlog
 
-    async def count(self, key: str, window_s: int) -> tuple[int, float]:
+    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
         assert self._redis is not None
         now = time.time()
         start = int(now // window_s) * window_s
-        name = f"{PREFIX}:rate:{key}:{window_s}:{start}"
+        name = _window_key(key, window_s, start)
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, window_s + 1)
-                hits, _ = await pipe.execute()
+            if not by:
+                hits = await self._redis.get(name)
+            else:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incrby(name, by)
+                    pipe.expire(name, window_s + 1)
+                    hits, _ = await pipe.execute()
         except Exception as exc:  # Redis is away: count on this instance alone
             log.warning("redis broker: counting %s on this instance only (%s)", key, exc)
-            return await super().count(key, window_s)
-        return int(hits), start + window_s - now
+            return await super().count(key, window_s, by)
+        return int(hits or 0), start + window_s - now
+
+    async def forget(self, key: str, window_s: int) -> None:
+        assert self._redis is not None
+        start = int(time.time() // window_s) * window_s
+        await super().forget(key, window_s)
+        try:
+            await self._redis.delete(_window_key(key, window_s, start))
+        except Exception as exc:
+            log.warning("redis broker: could not reset %s (%s)", key, exc)
 
     # -- control --
 

@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 from passlib.hash import argon2
 
-from protocol.errors import Conflict, RateLimited, Unauthorized
+from protocol.errors import Conflict, Unauthorized
 from storage import Database, IntegrityError, new_id, utcnow
 from storage import refresh_tokens, users
 from storage.base import iso
@@ -25,7 +25,7 @@ from storage.base import iso
 from . import credentials
 from .events import CLOSE_LOGGED_OUT, EventSink
 from .ledger import Ledger
-from .throttle import FailureThrottle
+from .limits import Counter, LoginThrottle
 
 JWT_ALGORITHM = "HS256"
 LOGIN_FAILED = "invalid email or password"
@@ -65,8 +65,8 @@ def public_user(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Accounts:
-    def __init__(self, db: Database, events: EventSink, ledger: Ledger,
-                 settings: AuthSettings) -> None:
+    def __init__(self, db: Database, events: EventSink, ledger: Ledger, settings: AuthSettings,
+                 counter: Counter) -> None:
         self.db = db
         self.events = events
         self.ledger = ledger
@@ -80,7 +80,7 @@ class Accounts:
         # passlib picks its backend lazily on first use, and that is not thread-safe: the first
         # hashes of a fresh server run in threads at once. Pick it now, on the event loop.
         self._hasher.get_backend()
-        self._throttle = FailureThrottle(settings.login_max_failures, settings.login_window_s)
+        self._throttle = LoginThrottle(counter, settings.login_max_failures, settings.login_window_s)
         self._dummy_hash: str | None = None
 
     # -- passwords (argon2 is deliberately slow: keep it off the event loop) --
@@ -121,9 +121,7 @@ class Accounts:
     async def login(self, email: str, password: str,
                     user_agent: str = "") -> tuple[dict[str, Any], Identity]:
         key = email.strip().casefold()
-        wait = self._throttle.retry_after(key)
-        if wait:
-            raise RateLimited("too many failed log-in attempts; try again later", retry_after=wait)
+        await self._throttle.check(key)
         row = await users.get_with_password(self.db, key)
         if row is None:
             # Same work as a real check, so timing does not reveal which emails exist.
@@ -132,9 +130,9 @@ class Accounts:
         else:
             ok = await self._verify(password, row["password_hash"])
         if not ok:
-            self._throttle.record_failure(key)
+            await self._throttle.failed(key)
             raise Unauthorized(LOGIN_FAILED)
-        self._throttle.reset(key)
+        await self._throttle.succeeded(key)
         assert row is not None
         if self._hasher.needs_update(row["password_hash"]):
             await users.set_password_hash(self.db, row["id"], await self._hash(password), utcnow())

@@ -1,4 +1,5 @@
-"""Rate limits per user (sending, uploading) and per address (signing up and in).
+"""Rate limits per user (sending, uploading), per address (signing up and in) and per account
+(failed log-ins).
 
 Fixed windows counted by the broker: in Redis, so a limit holds across every instance; in
 process without it. Going over answers `rate_limited` with `retry_after` (seconds to the next
@@ -6,6 +7,7 @@ window). A limit of 0 turns it off.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +17,9 @@ from server import metrics
 
 
 class Counter(Protocol):
-    async def count(self, key: str, window_s: int) -> tuple[int, float]: ...
+    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]: ...
+
+    async def forget(self, key: str, window_s: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,33 @@ class Limits:
             metrics.RATE_LIMITED.labels(name).inc()
             raise RateLimited(f"at most {limit} {what}; try again in {math.ceil(left)} s",
                               retry_after=max(1, math.ceil(left)), limit=name)
+
+
+class LoginThrottle:
+    """Failed log-ins per account: after `max_failures` in a window, `rate_limited` until it ends.
+
+    A success starts the count over. The account is named by a hash of its email, so Redis never
+    holds the address.
+    """
+
+    def __init__(self, counter: Counter, max_failures: int, window_s: int) -> None:
+        self.counter = counter
+        self.max_failures = max_failures
+        self.window_s = window_s
+
+    @staticmethod
+    def _key(email_key: str) -> str:
+        return "login-failures:" + hashlib.sha256(email_key.encode()).hexdigest()[:32]
+
+    async def check(self, email_key: str) -> None:
+        failures, left = await self.counter.count(self._key(email_key), self.window_s, by=0)
+        if failures >= self.max_failures:
+            metrics.RATE_LIMITED.labels("login").inc()
+            raise RateLimited("too many failed log-in attempts; try again later",
+                              retry_after=max(1, math.ceil(left)), limit="login")
+
+    async def failed(self, email_key: str) -> None:
+        await self.counter.count(self._key(email_key), self.window_s)
+
+    async def succeeded(self, email_key: str) -> None:
+        await self.counter.forget(self._key(email_key), self.window_s)

@@ -79,7 +79,7 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
         await db.close()
         raise
     ledger = Ledger(db, broker)
-    accounts = Accounts(db, broker, ledger, auth_settings(settings))
+    accounts = Accounts(db, broker, ledger, auth_settings(settings), counter=broker)
     chats = Chats(db, broker)
     messages = Messages(db, chats)
     providers = build_providers(settings.providers)

@@ -66,6 +66,33 @@ async def test_a_limit_holds_across_instances_with_redis(make_client, redis_url)
         "code"] == "rate_limited"
 
 
+@pytest.mark.redis
+async def test_failed_log_ins_count_across_instances_with_redis(make_client, redis_url):
+    a = await make_client(redis_url=redis_url)
+    b = await make_client(redis_url=redis_url)
+    await inside_one_window(15 * 60)
+    email = f"guessed-{uuid.uuid4().hex[:8]}@example.com"
+    await register(a, email)
+
+    async def log_in(client, password):
+        return (await client.post("/api/v1/auth/login",
+                                  json={"email": email, "password": password})).status
+    assert [await log_in(c, "wrong guess") for c in (a, b, a, b, a)] == [401] * 5
+    assert await log_in(b, PASSWORD) == 429  # five failures on two instances: locked on both
+    assert await log_in(a, PASSWORD) == 429
+
+
+async def test_a_successful_log_in_starts_the_failure_count_over(client, alice):
+    await inside_one_window(15 * 60)
+
+    async def log_in(password):
+        return (await client.post("/api/v1/auth/login", json={"email": "alice@example.com",
+                                                               "password": password})).status
+    assert [await log_in("wrong guess") for _ in range(4)] == [401] * 4
+    assert await log_in(PASSWORD) == 200
+    assert [await log_in("wrong guess") for _ in range(4)] == [401] * 4
+    assert await log_in(PASSWORD) == 200
+
 async def test_metrics_show_the_tokens_of_a_streamed_reply(client, alice, connect):
     sock = await connect(alice)
     chat = await sock.ok("chat.create")
