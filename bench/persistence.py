@@ -1,0 +1,199 @@
+"""Persistence cost: SQL statements per assistant message, and replies/s with and without the
+streaming writes, on SQLite and PostgreSQL.
+
+Chatwire runs in this process so the database drivers' `execute` can be counted (aiosqlite's
+Connection.execute, aiopg's Cursor.execute: every statement, BEGIN/COMMIT included).
+  statements  one reply at a time, of 10, 100 and 400 tokens (echo at 100 tokens/s): statements
+              per message, split into the send (user turn, reservation, reply row, events) and
+              the stream (partial saves, final write, charge). Target: not proportional to length.
+  throughput  N concurrent users, closed loop, 40-token replies at 400 tokens/s for S seconds:
+              replies/s with partial-text saves on (every STREAM_FLUSH_S = 1 s, one statement for
+              every reply in flight) ÷ off (no partial saves; the final write is the same).
+              Target ≥ 0.95.
+Prints one JSON line.
+
+    .venv/bin/python bench/persistence.py
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import aiopg
+import aiosqlite
+import orjson
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import free_port  # noqa: E402
+from bench.relay import pg_schema  # noqa: E402
+from server.config import load_settings  # noqa: E402
+from server.web import create_app  # noqa: E402
+
+STATEMENTS = {"count": 0}
+
+
+def count_statements() -> None:
+    """Wrap both drivers' execute once: every statement Chatwire sends passes through one."""
+    for cls in (aiosqlite.Connection, aiopg.Cursor):
+        original = cls.execute
+
+        def counted(self, *args, __original=original, **kwargs):
+            STATEMENTS["count"] += 1
+            return __original(self, *args, **kwargs)
+        cls.execute = counted
+
+
+async def serve(database_url: str, var_dir: Path, **env: str) -> tuple[web.AppRunner, str]:
+    port = free_port()
+    settings = load_settings({
+        "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
+        "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "SIGNUP_CREDITS": "1000000000",
+        "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0",
+        "MAX_CONCURRENT_GENERATIONS": "100", "INSTANCE_ID": f"persist-{uuid.uuid4().hex[:6]}",
+        **env}, env_file=None)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+class Client:
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url, self.rid = session, url, 0
+
+    async def open(self) -> None:
+        async with self.session.post(f"{self.url}/api/v1/auth/register", json={
+                "email": f"p-{uuid.uuid4().hex[:12]}@example.com",
+                "password": "correct horse battery"}) as resp:
+            token = (await resp.json())["access_token"]
+        self.ws = await self.session.ws_connect(f"{self.url}/ws",
+                                                headers={"Authorization": f"Bearer {token}"})
+        await self.ws.receive()
+        self.chat = (await self.call("chat.create"))["id"]
+
+    async def call(self, kind: str, **params) -> dict:
+        self.rid += 1
+        rid = str(self.rid)
+        await self.ws.send_str(orjson.dumps({"type": kind, "id": rid, **params}).decode())
+        while True:
+            frame = orjson.loads((await self.ws.receive()).data)
+            if frame.get("type") == "reply" and frame["id"] == rid:
+                assert frame["ok"], frame
+                return frame["data"]
+
+    async def reply(self, words: int) -> tuple[int, int]:
+        """Send; return (statements until the send's reply, statements until message.done)."""
+        before = STATEMENTS["count"]
+        sent = await self.call("message.send", chat_id=self.chat, content=" ".join(["слово"] * words))
+        at_reply = STATEMENTS["count"]
+        reply_id = sent["assistant_message"]["id"]
+        while True:
+            frame = orjson.loads((await self.ws.receive()).data)
+            if frame.get("type") == "message.done" and frame["message_id"] == reply_id:
+                break
+        await asyncio.sleep(0.2)  # the charge's balance event and any trailing write
+        return at_reply - before, STATEMENTS["count"] - at_reply
+
+
+async def statements(database_url: str, var_dir: Path) -> dict:
+    runner, url = await serve(database_url, var_dir, ECHO_TOKENS_PER_SECOND="100")
+    out = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, url)
+            await client.open()
+            await client.reply(5)  # warm
+            for words in (10, 100, 400):
+                send, stream = await client.reply(words)
+                out[f"{words}_tokens"] = {"send": send, "stream": stream, "total": send + stream,
+                                          "stream_seconds": words / 100}
+    finally:
+        await runner.cleanup()
+    return out
+
+
+async def throughput(database_url: str, var_dir: Path, users: int, seconds: float,
+                     flush_s: str) -> float:
+    runner, url = await serve(database_url, var_dir, ECHO_TOKENS_PER_SECOND="400",
+                              STREAM_FLUSH_S=flush_s)
+    done = 0
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            clients = [Client(session, url) for _ in range(users)]
+            await asyncio.gather(*(c.open() for c in clients))
+            until = time.monotonic() + seconds
+
+            async def loop(client: Client) -> None:
+                nonlocal done
+                while time.monotonic() < until:
+                    await client.reply(40)
+                    done += 1
+            started = time.monotonic()
+            await asyncio.gather(*(loop(c) for c in clients))
+            elapsed = time.monotonic() - started
+    finally:
+        await runner.cleanup()
+    return done / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rounds", type=int, default=2, help="on/off pairs, alternated")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
+                                                       "postgresql://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    count_statements()
+    tmp = Path(tempfile.mkdtemp(prefix="chatwire-persist-"))
+    result: dict = {"bench": "persistence", "users": args.users, "seconds": args.seconds,
+                    "cpus": os.cpu_count(), "engines": {}}
+    engines = [("sqlite", lambda name: (f"sqlite:///{tmp / name / 'p.db'}", None))]
+    probe = pg_schema(args.pg)
+    if probe is not None:
+        probe[1]()
+        engines.append(("postgres", lambda name: pg_schema(args.pg)))
+    for engine, make in engines:
+        figures: dict = {}
+        made = make("statements")
+        if made is None:
+            continue
+        (tmp / "statements").mkdir(exist_ok=True)
+        try:
+            figures["statements_per_message"] = await statements(made[0], tmp / "statements")
+        finally:
+            if made[1]:
+                made[1]()
+        on, off = [], []
+        for r in range(args.rounds):
+            for mode, bucket, flush in (("on", on, "1"), ("off", off, "100000")):
+                name = f"{engine}-{mode}-{r}"
+                (tmp / name).mkdir(exist_ok=True)
+                made = make(name)
+                try:
+                    bucket.append(await throughput(made[0], tmp / name, args.users, args.seconds,
+                                                   flush))
+                finally:
+                    if made[1]:
+                        made[1]()
+        figures["replies_per_s_on"] = round(sum(on) / len(on), 2)
+        figures["replies_per_s_off"] = round(sum(off) / len(off), 2)
+        figures["on_over_off"] = round(sum(on) / sum(off), 3)
+        result["engines"][engine] = figures
+        print(json.dumps({engine: figures}), file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

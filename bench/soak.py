@@ -1,0 +1,154 @@
+"""Soak: many users for a long time on one Chatwire process, with random drops and resumes.
+
+Users (default 1,000, in 4 client processes) send messages and stream echo replies at 30 tokens/s,
+think 5–15 s between messages, and cut their socket mid-reply 10% of the time, reconnecting with
+`?last_seq=N`. Checked at the end: no event lost or duplicated (by `seq`), every rebuilt reply equal
+to the stored message, `run.py ledger check` clean, no error beyond the injected drops. Server RSS
+is sampled every 5 s; the slope after warm-up (first quarter left out) says whether memory is flat.
+Prints one JSON line.
+
+    .venv/bin/python bench/soak.py                              # 1,000 users, 10 minutes
+    .venv/bin/python bench/soak.py --users 200 --seconds 120    # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, cpu_seconds, free_port, percentile, rss_bytes, stop, wait_http  # noqa: E402
+from bench.realtime import chatwire  # noqa: E402
+from bench.relay import pg_schema  # noqa: E402
+
+
+def slope_per_minute(samples: list[tuple[float, int]]) -> float:
+    """Least-squares slope of RSS over time, in KB per minute."""
+    if len(samples) < 3:
+        return float("nan")
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_r = sum(r for _, r in samples) / n
+    num = sum((t - mean_t) * (r - mean_r) for t, r in samples)
+    den = sum((t - mean_t) ** 2 for t, _ in samples) or 1e-9
+    return num / den * 60 / 1024
+
+
+def workers(urls: str, users: int, processes: int, args: argparse.Namespace,
+            extra: list[str]) -> list[subprocess.Popen]:
+    share = [users // processes + (1 if i < users % processes else 0) for i in range(processes)]
+    return [subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "load_clients.py"), "--urls", urls,
+         "--users", str(n), "--seconds", str(args.seconds), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) for n in share if n]
+
+
+def merge(outputs: list[dict]) -> dict:
+    merged: dict = {}
+    for out in outputs:
+        for key, value in out.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                merged[key] = merged.get(key, 0) + value
+            elif isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+    return merged
+
+
+async def collect(procs: list[subprocess.Popen]) -> list[dict]:
+    outputs = []
+    for proc in procs:
+        out, err = await asyncio.to_thread(proc.communicate)
+        if proc.returncode != 0 or not out.strip():
+            raise RuntimeError(f"a client process failed: {err.decode()[-2000:]}")
+        outputs.append(json.loads(out.decode().strip().splitlines()[-1]))
+    return outputs
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--tokens-per-s", type=float, default=30)
+    parser.add_argument("--drop", type=float, default=0.1)
+    parser.add_argument("--think-min", type=float, default=5)
+    parser.add_argument("--think-max", type=float, default=15)
+    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", ""),
+                        help="use the Redis broker (default: in-process)")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
+                                                       "postgresql://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="chatwire-soak-"))
+    pg = pg_schema(args.pg)
+    database_url = pg[0] if pg else f"sqlite:///{tmp / 'soak.db'}"
+    port = free_port()
+    extra_env = {"ECHO_TOKENS_PER_SECOND": str(args.tokens_per_s),
+                 "MAX_CONCURRENT_GENERATIONS": "10", "DB_POOL_SIZE": "20"}
+    server = chatwire(database_url, args.redis, tmp, port, "soak", **extra_env)
+    if not args.redis:
+        server_env_note = "in-process broker"
+    else:
+        server_env_note = "redis broker"
+    url = f"http://127.0.0.1:{port}"
+    result: dict = {"bench": "soak", "users": args.users, "seconds": args.seconds,
+                    "engine": "postgres" if pg else "sqlite", "broker": server_env_note,
+                    "echo_tokens_per_s": args.tokens_per_s, "drop_chance": args.drop,
+                    "cpus": os.cpu_count()}
+    try:
+        await wait_http(f"{url}/healthz", server)
+        started = time.monotonic()
+        cpu0 = cpu_seconds(server.pid)
+        clients = workers(url, args.users, args.processes, args, [
+            "--tokens-per-s", str(args.tokens_per_s), "--drop", str(args.drop),
+            "--think-min", str(args.think_min), "--think-max", str(args.think_max)])
+        samples: list[tuple[float, int]] = []
+        while any(c.poll() is None for c in clients):
+            samples.append((time.monotonic() - started, rss_bytes(server.pid)))
+            await asyncio.sleep(5)
+        outputs = await collect(clients)
+        cpu = cpu_seconds(server.pid) - cpu0
+        totals = merge(outputs)
+        warm = [s for s in samples if s[0] >= args.seconds / 4]
+        ledger = subprocess.run([sys.executable, "run.py", "ledger", "check"], cwd=ROOT,
+                                env={**os.environ, "DATABASE_URL": database_url,
+                                     "VAR_DIR": str(tmp), "SECRET_KEY": "b" * 48,
+                                     "JWT_SECRET_KEY": "c" * 48, "LOG_LEVEL": "WARNING"},
+                                capture_output=True, text=True)
+        latencies = totals.pop("latencies_ms", [])
+        ttft = totals.pop("ttft_ms", [])
+        errors = totals.pop("errors", [])
+        result.update({
+            **{k: totals.get(k, 0) for k in (
+                "users", "messages", "replies_done", "events", "gaps", "duplicates",
+                "bad_delta_index", "mismatched_replies", "unfinished_replies", "drops", "resyncs",
+                "error_count")},
+            "errors_sample": errors[:5],
+            "reply_latency_p50_ms": round(percentile(latencies, 50), 1),
+            "reply_latency_p99_ms": round(percentile(latencies, 99), 1),
+            "ttft_p50_ms": round(percentile(ttft, 50), 1),
+            "ttft_p99_ms": round(percentile(ttft, 99), 1),
+            "server_cpu_s": round(cpu, 1),
+            "server_cpu_share": round(cpu / max(samples[-1][0], 1e-9), 3) if samples else None,
+            "rss_start_mb": round(samples[0][1] / 2**20, 1) if samples else None,
+            "rss_after_warmup_mb": round(warm[0][1] / 2**20, 1) if warm else None,
+            "rss_end_mb": round(samples[-1][1] / 2**20, 1) if samples else None,
+            "rss_slope_after_warmup_kb_per_min": round(slope_per_minute(warm), 1),
+            "ledger_check": "ok" if ledger.returncode == 0 else ledger.stdout[-500:] + ledger.stderr[-500:],
+        })
+    finally:
+        stop(server)
+        if pg:
+            pg[1]()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
