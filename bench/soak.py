@@ -61,9 +61,10 @@ def merge(outputs: list[dict]) -> dict:
 
 
 async def collect(procs: list[subprocess.Popen]) -> list[dict]:
+    """Every client's JSON line, all pipes read at once (a full pipe would stall its writer)."""
+    results = await asyncio.gather(*(asyncio.to_thread(proc.communicate) for proc in procs))
     outputs = []
-    for proc in procs:
-        out, err = await asyncio.to_thread(proc.communicate)
+    for proc, (out, err) in zip(procs, results):
         if proc.returncode != 0 or not out.strip():
             raise RuntimeError(f"a client process failed: {err.decode()[-2000:]}")
         outputs.append(json.loads(out.decode().strip().splitlines()[-1]))
@@ -109,11 +110,12 @@ async def main() -> None:
         clients = workers(url, args.users, args.processes, args, [
             "--tokens-per-s", str(args.tokens_per_s), "--drop", str(args.drop),
             "--think-min", str(args.think_min), "--think-max", str(args.think_max)])
+        outputs_read = asyncio.ensure_future(collect(clients))  # read while they run: pipes fill
         samples: list[tuple[float, int]] = []
-        while any(c.poll() is None for c in clients):
+        while not outputs_read.done():
             samples.append((time.monotonic() - started, rss_bytes(server.pid)))
-            await asyncio.sleep(5)
-        outputs = await collect(clients)
+            await asyncio.wait([outputs_read], timeout=5)
+        outputs = outputs_read.result()
         cpu = cpu_seconds(server.pid) - cpu0
         totals = merge(outputs)
         warm = [s for s in samples if s[0] >= args.seconds / 4]

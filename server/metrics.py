@@ -13,6 +13,10 @@ OPEN_SOCKETS = Gauge("chatwire_open_sockets", "WebSockets open on this instance"
 EVENTS_SENT = Counter("chatwire_events_sent_total", "Frames queued to sockets (events and replies)")
 GENERATIONS = Counter("chatwire_generations_total", "Replies that ended, by final status",
                       ["model", "status"])
+STREAMING = Gauge("chatwire_generations_streaming", "Replies streaming on this instance now")
+STREAMED_CHUNKS = Counter("chatwire_streamed_chunks_total",
+                          "Text chunks received from providers as replies stream (live, before "
+                          "the reply's tokens are counted at its end)", ["model"])
 TOKENS = Counter("chatwire_tokens_total", "Tokens used by replies", ["model", "kind"])
 COST = Counter("chatwire_cost_microcredits_total", "Micro-credits charged for replies", ["model"])
 TTFT = Histogram("chatwire_provider_first_token_seconds", "Time from request to the first token",

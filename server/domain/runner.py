@@ -73,6 +73,7 @@ class Runner:
         end: StreamEnd | None = None
         error: ChatwireError | None = None
         status = COMPLETE
+        metrics.STREAMING.inc()
         try:
             end = await self._stream(job, provider, request, deltas)
         except asyncio.CancelledError:
@@ -88,6 +89,7 @@ class Runner:
             status, error = ERROR, InternalError("the reply failed on the server")
         finally:
             deltas.cancel_timer()
+            metrics.STREAMING.dec()
         deltas.flush()
         return await self._finish(job, status, request, end, error)
 
@@ -95,6 +97,7 @@ class Runner:
                       deltas: "_Deltas") -> StreamEnd:
         watchdog = _Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
         started, first = time.monotonic(), True
+        chunks = metrics.STREAMED_CHUNKS.labels(job.model.id)
         try:
             async with aclosing(provider.stream(request)) as stream:
                 async for item in stream:
@@ -107,6 +110,7 @@ class Runner:
                         return item
                     job.parts.append(item)
                     deltas.push(item)
+                    chunks.inc()
         except asyncio.CancelledError:
             if not watchdog.expired:
                 raise

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from providers.factory import ProviderSettings
 from tests.conftest import PASSWORD, register
 from tests.server.test_files import upload
 from tests.server.test_ws_generation import reply_events
@@ -93,14 +94,28 @@ async def test_a_successful_log_in_starts_the_failure_count_over(client, alice):
     assert [await log_in("wrong guess") for _ in range(4)] == [401] * 4
     assert await log_in(PASSWORD) == 200
 
-async def test_metrics_show_the_tokens_of_a_streamed_reply(client, alice, connect):
-    sock = await connect(alice)
-    chat = await sock.ok("chat.create")
-    sent = await sock.ok("message.send", chat_id=chat["id"], content="count these words please")
-    await reply_events(sock, sent["assistant_message"]["id"])
+async def scrape(client):
     body = await (await client.get("/metrics")).text()
-    lines = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines()
-             if line and not line.startswith("#")}
+    return {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines()
+            if line and not line.startswith("#")}
+
+
+async def test_metrics_show_the_tokens_of_a_streamed_reply(make_client, alice_on, connect):
+    client = await make_client(providers=ProviderSettings(echo_tokens_per_second=40))
+    sock = await connect(await alice_on(client), on=client)
+    chat = await sock.ok("chat.create")
+    before = await scrape(client)
+    chunks = 'chatwire_streamed_chunks_total{model="echo"}'
+    sent = await sock.ok("message.send", chat_id=chat["id"],
+                         content="count these words please, " * 6)
+    await sock.event("message.delta")
+    during = await scrape(client)  # mid-reply: the chunks so far, and a reply streaming
+    assert during["chatwire_generations_streaming"] >= 1
+    assert during[chunks] > before.get(chunks, 0)
+    await reply_events(sock, sent["assistant_message"]["id"])
+    lines = await scrape(client)
+    assert lines["chatwire_generations_streaming"] == 0
+    assert lines[chunks] > during[chunks]
     assert lines['chatwire_tokens_total{kind="completion",model="echo"}'] >= 4
     assert lines['chatwire_generations_total{model="echo",status="complete"}'] >= 1
     assert lines["chatwire_open_sockets"] >= 1
