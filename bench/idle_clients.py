@@ -1,5 +1,5 @@
 """Open N WebSockets to URL (socket i with the bearer token on line i of TOKENS_FILE, if given),
-wait for each one's first frame, print "ready", and hold them until stdin closes. Run as a
+wait for each one's first frame, print "ready N" (N: how many were greeted with hello), and hold them until stdin closes. Run as a
 separate process so the client's memory and CPU are not the server's."""
 import asyncio
 import sys
@@ -13,14 +13,15 @@ async def main(url: str, n: int, tokens_file: str) -> None:
     def headers(i: int) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        sockets = []
+        sockets, greeted = [], 0
         for start in range(0, n, 200):
             batch = await asyncio.gather(*[session.ws_connect(url, headers=headers(i), heartbeat=None)
                                            for i in range(start, min(n, start + 200))])
             for ws in batch:
-                await ws.receive(timeout=30)
+                first = await ws.receive(timeout=30)
+                greeted += first.type == aiohttp.WSMsgType.TEXT and '"hello"' in first.data
             sockets += batch
-        print("ready", flush=True)
+        print(f"ready {greeted}", flush=True)  # sockets that were greeted, not refused
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         for ws in sockets:
             await ws.close()

@@ -145,8 +145,8 @@ async def hold_sockets(url: str, n: int, tokens_file: str) -> subprocess.Popen:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parent.parent)
     line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
-    if line.strip() != b"ready":
-        raise RuntimeError("idle clients did not connect")
+    if line.split() != [b"ready", str(n).encode()]:
+        raise RuntimeError(f"idle clients: {n} sockets asked, {line.decode().strip()!r} greeted")
     return proc
 
 
