@@ -62,22 +62,21 @@ class LocalCounter:
     """Fixed-window counters in this process: the rate limits without Redis (or while it is away)."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
+        self._counts: dict[tuple[str, int, int], int] = {}  # (key, window, its start) -> hits
 
     def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
         now = time.time()
         start = int(now // window_s) * window_s
-        if len(self._counts) > 10_000:  # forget finished windows
-            self._counts = {k: v for k, v in self._counts.items() if k[1] + window_s > now}
-        slot = (f"{key}:{window_s}", start)
+        if len(self._counts) > 10_000:  # forget finished windows, each by its own length
+            self._counts = {k: v for k, v in self._counts.items() if k[2] + k[1] > now}
+        slot = (key, window_s, start)
         hits = self._counts.get(slot, 0) + by
         if hits:
             self._counts[slot] = hits
         return hits, start + window_s - now
 
     def forget(self, key: str, window_s: int) -> None:
-        start = int(time.time() // window_s) * window_s
-        self._counts.pop((f"{key}:{window_s}", start), None)
+        self._counts.pop((key, window_s, int(time.time() // window_s) * window_s), None)
 
 
 class Broker(abc.ABC):
