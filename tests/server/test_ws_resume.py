@@ -33,8 +33,11 @@ def collect(frames, message_id):
 async def read_until_done(sock, message_id, timeout=10):
     while True:
         frame = await sock._next_frame(timeout)
-        if frame.get("message_id") == message_id and frame["type"] in ("message.done",):
+        if frame.get("message_id") != message_id:
+            continue
+        if frame["type"] == "message.done":
             return
+        assert frame["type"] not in ("message.error", "message.interrupted", "message.stopped"), frame
 
 
 @pytest.mark.parametrize("how", ["request", "url"])
