@@ -47,17 +47,20 @@ async def test_a_socket_dropped_mid_reply_resumes_and_misses_nothing(slow, alice
     watcher = await open_socket(slow, alice)
     await watcher.ok("ping")  # a client that has said something gets live events at once
     chat = await sender.ok("chat.create", title="resume me")
-    words = " ".join(f"w{i}" for i in range(40))
+    words = " ".join(f"w{i}" for i in range(120))  # 2 s at 60 tokens/s
     sent = await sender.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
 
     await asyncio.sleep(0.25)  # some deltas reach the watcher, then its network drops
-    while True:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 0.1  # not "until quiet": deltas come every 50 ms to the end
+    while loop.time() < deadline:
         try:
-            await watcher._next_frame(timeout=0.05)
+            await watcher._next_frame(timeout=0.02)
         except asyncio.TimeoutError:
             break
     seen = list(watcher.frames)
+    assert not any(f.get("type") == "message.done" for f in seen)  # it dropped mid-reply
     await watcher.ws.close()
     last = max(f["seq"] for f in seen if "seq" in f)
     await asyncio.sleep(0.25)  # more of the reply goes by while it is away
