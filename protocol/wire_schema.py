@@ -167,8 +167,7 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
 
 def event_schema(kind: str) -> Schema:
     required, optional = EVENTS[kind]
-    schema = _obj({"type": {"const": kind}, **required}, optional)
-    return schema
+    return _obj({"type": {"const": kind}, **required}, optional)
 
 
 REPLY: Schema = {

@@ -20,6 +20,7 @@ from .admin_routes import DEPOSIT
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
 
 Schema = dict[str, Any]
+OPENAPI = web.AppKey("openapi", dict)
 DOCS_PAGE = Path(__file__).resolve().parents[2] / "static" / "api-docs.html"
 
 
@@ -225,8 +226,6 @@ async def docs_page(request: web.Request) -> web.FileResponse:
         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
     return response
 
-
-OPENAPI = web.AppKey("openapi", dict)
 
 
 def add_routes(app: web.Application) -> None:
