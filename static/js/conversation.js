@@ -9,6 +9,9 @@ export class Conversation {
   constructor(app) {
     this.app = app;
     this.messages = [];  // the active branch, oldest first
+    // The newest state of each message seen in events: a chat.get answer can be older than events
+    // that overtook it (a delta or the end of a reply while it was read), and must not undo them.
+    this.seen = new Map();
     this.attachments = [];  // uploaded files waiting for the next send
     this.list = h("div", { class: "messages", "data-testid": "messages", "aria-live": "polite" });
     this.models = h("select", { class: "model", "aria-label": t("model"), "data-testid": "model" });
@@ -44,10 +47,19 @@ export class Conversation {
 
   show(chat) {
     this.chat = chat;
-    this.messages = chat.messages;
+    this.messages = chat.messages.map((m) => this._newest(m));
     this.personal.checked = chat.personalize;
     if (chat.model) this.models.value = chat.model;
     this.renderAll();
+  }
+
+  _newest(m) {
+    const seen = this.seen.get(m.id);
+    if (m.status !== "streaming") this.seen.delete(m.id);  // final in the answer: nothing to add
+    if (!seen || m.status !== "streaming") return m;
+    if (seen.status !== "streaming") return { ...m, ...seen };  // it ended while chat.get was read
+    return seen.content.length > m.content.length && seen.content.startsWith(m.content)
+      ? { ...m, content: seen.content } : m;
   }
 
   streaming() {
@@ -55,6 +67,10 @@ export class Conversation {
   }
 
   renderAll() {
+    if (this._frame) {  // this paints everything: a pending delta repaint has nothing to add
+      cancelAnimationFrame(this._frame);
+      this._frame = null;
+    }
     clear(this.list);
     if (!this.messages.length) this.list.append(h("p", { class: "hint" }, t("startChatting")));
     for (const message of this.messages) this.list.append(this._message(message));
@@ -76,11 +92,16 @@ export class Conversation {
     const message = this.messages.find((m) => m.id === event.message_id);
     if (!message) return;
     message.content += event.delta;
+    this.seen.set(message.id, { ...message });
     if (!this._frame) {  // one repaint per animation frame, whatever the number of deltas
+      const id = message.id;
       this._frame = requestAnimationFrame(() => {
         this._frame = null;
-        const node = this.list.querySelector(`[data-message-id="${message.id}"] .body`);
-        if (node) render(node, message.content);
+        // Paint what the message is now, not what it was when the frame was asked for: the
+        // reply may have ended (and been repainted whole) in between.
+        const current = this.messages.find((m) => m.id === id);
+        const node = this.list.querySelector(`[data-message-id="${id}"] .body`);
+        if (node && current) render(node, current.content);
         this.list.scrollTop = this.list.scrollHeight;
       });
     }
@@ -88,8 +109,9 @@ export class Conversation {
 
   finished(event) {
     const index = this.messages.findIndex((m) => m.id === event.message_id);
-    if (index < 0) return;
+    if (index < 0) return this.seen.set(event.message_id, event.message);
     this.messages[index] = { ...this.messages[index], ...event.message };
+    this.seen.set(event.message_id, this.messages[index]);
     this.renderAll();
   }
 
