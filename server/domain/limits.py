@@ -51,9 +51,13 @@ class Limits:
             return
         hits, left = await self.counter.count(f"{name}:{subject}", window_s)
         if hits > limit:
-            metrics.RATE_LIMITED.labels(name).inc()
-            raise RateLimited(f"at most {limit} {what}; try again in {math.ceil(left)} s",
-                              retry_after=max(1, math.ceil(left)), limit=name)
+            refuse(name, f"at most {limit} {what}; try again in {math.ceil(left)} s", left)
+
+
+def refuse(limit: str, message: str, left_s: float) -> None:
+    """Count the refusal and answer `rate_limited`, retrying when the window ends."""
+    metrics.RATE_LIMITED.labels(limit).inc()
+    raise RateLimited(message, retry_after=max(1, math.ceil(left_s)), limit=limit)
 
 
 class LoginThrottle:
@@ -75,9 +79,7 @@ class LoginThrottle:
     async def check(self, email_key: str) -> None:
         failures, left = await self.counter.count(self._key(email_key), self.window_s, by=0)
         if failures >= self.max_failures:
-            metrics.RATE_LIMITED.labels("login").inc()
-            raise RateLimited("too many failed log-in attempts; try again later",
-                              retry_after=max(1, math.ceil(left)), limit="login")
+            refuse("login", "too many failed log-in attempts; try again later", left)
 
     async def failed(self, email_key: str) -> None:
         await self.counter.count(self._key(email_key), self.window_s)
