@@ -20,13 +20,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(database_url, tmp_path, port, **extra_env):
+def start_server(database_url, tmp_path, port, stderr=subprocess.DEVNULL, **extra_env):
+    """`run.py serve` in its own process, as an operator starts it (its log to `stderr`)."""
     env = {**os.environ, "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"),
            "PORT": str(port), "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40,
            "ECHO_TOKENS_PER_SECOND": "20", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
            "INSTANCE_ID": "crash-test", "SIGNUP_CREDITS": "10000000", **extra_env}
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 async def wait_ready(session, base):

@@ -2,32 +2,23 @@
 password, a token or what a user wrote."""
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import aiohttp
 
 from tests.client import WSClient
-from tests.test_crash_recovery import free_port, wait_ready
+from tests.test_crash_recovery import free_port, start_server, wait_ready
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Tr0ub4dor&3-horse"
 SECRET_TEXT = "мой пин-код 4921, never log this"
 
 
 async def test_a_session_leaves_json_lines_with_ids_and_no_secrets(tmp_path):
     port, log_path = free_port(), tmp_path / "server.log"
-    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "PORT": str(port),
-           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "INFO",
-           "ECHO_TOKENS_PER_SECOND": "200"}
-    for name in ("DATABASE_URL", "REDIS_URL", "LOG_FORMAT"):
-        env.pop(name, None)
     with log_path.open("wb") as log:
-        server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
+        server = start_server(f"sqlite:///{tmp_path / 'logs.db'}", tmp_path, port, stderr=log,
+                              REDIS_URL="", LOG_LEVEL="INFO", LOG_FORMAT="json",
+                              ECHO_TOKENS_PER_SECOND="200")
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -18,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from tests.test_crash_recovery import free_port
+from tests.test_crash_recovery import free_port, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 
 
@@ -36,13 +32,8 @@ def live_server(tmp_path_factory):
     """`run.py serve` on the embedded default, as a user would start it."""
     home = tmp_path_factory.mktemp("openapi")
     port = free_port()
-    env = {**os.environ, "VAR_DIR": str(home / "var"), "PORT": str(port),
-           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "RATE_AUTH_PER_MINUTE": "0",
-           "RATE_UPLOADS_PER_HOUR": "0", "LOG_LEVEL": "WARNING"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=home, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_server(f"sqlite:///{home / 'openapi.db'}", home, port, REDIS_URL="",
+                           RATE_AUTH_PER_MINUTE="0", RATE_UPLOADS_PER_HOUR="0", LOG_LEVEL="WARNING")
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
