@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -52,6 +53,17 @@ async def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> 
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+async def register(session: aiohttp.ClientSession, base: str) -> str:
+    """A new account on the Chatwire at `base`; its access token."""
+    async with session.post(f"{base}/api/v1/auth/register", json={
+            "email": f"bench-{uuid.uuid4().hex[:12]}@example.com",
+            "password": "correct horse battery"}) as resp:
+        body = await resp.json()
+        if resp.status != 201:
+            raise RuntimeError(f"register: {resp.status} {body}")
+        return body["access_token"]
 
 
 def percentile(values: list[float], p: float) -> float:

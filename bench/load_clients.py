@@ -17,11 +17,14 @@ import json
 import random
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import register  # noqa: E402
 
 WORDS = ("привет мир stream token reply ledger socket resume кредиты сообщение ответ chat "
          "model delta seq order exact once instance redis postgres").split()
@@ -116,13 +119,7 @@ class User:
             await self.next_frame(timeout=max(1.0, deadline - time.monotonic()))
 
     async def run(self, until: float) -> None:
-        async with self.session.post(f"{self.url}/api/v1/auth/register", json={
-                "email": f"load-{uuid.uuid4().hex[:12]}@example.com",
-                "password": "correct horse battery"}) as resp:
-            body = await resp.json()
-            if resp.status != 201:
-                raise RuntimeError(f"register: {resp.status} {body}")
-            self.token = body["access_token"]
+        self.token = await register(self.session, self.url)
         self.totals.users += 1
         await self.connect(resume=False)
         self.chat_id = (await self.call("chat.create", title="load"))["id"]

@@ -33,7 +33,7 @@ import orjson
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, register  # noqa: E402
 from bench.relay import pg_schema  # noqa: E402
 from server.config import load_settings  # noqa: E402
 from server.web import create_app  # noqa: E402
@@ -72,10 +72,7 @@ class Client:
         self.session, self.url, self.rid = session, url, 0
 
     async def open(self) -> None:
-        async with self.session.post(f"{self.url}/api/v1/auth/register", json={
-                "email": f"p-{uuid.uuid4().hex[:12]}@example.com",
-                "password": "correct horse battery"}) as resp:
-            token = (await resp.json())["access_token"]
+        token = await register(self.session, self.url)
         self.ws = await self.session.ws_connect(f"{self.url}/ws",
                                                 headers={"Authorization": f"Bearer {token}"})
         await self.ws.receive()

@@ -28,7 +28,8 @@ import orjson
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, percentile, rss_bytes, spawn, stop, wait_http  # noqa: E402
+from bench.common import (free_port, percentile, register, rss_bytes, spawn, stop,  # noqa: E402
+                          wait_http)
 from bench.relay import pg_schema  # noqa: E402
 
 
@@ -40,16 +41,6 @@ def chatwire(database_url: str, redis_url: str, var_dir: Path, port: int, name: 
            "INSTANCE_ID": name, "SIGNUP_CREDITS": "1000000000", "DB_POOL_SIZE": "20",
            "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0", **extra}
     return spawn(["run.py", "serve"], env=env)
-
-
-async def register(session: aiohttp.ClientSession, base: str) -> str:
-    async with session.post(f"{base}/api/v1/auth/register", json={
-            "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-            "password": "correct horse battery"}) as resp:
-        body = await resp.json()
-        if resp.status != 201:
-            raise RuntimeError(f"register: {resp.status} {body}")
-        return body["access_token"]
 
 
 async def open_ws(session, base: str, token: str) -> aiohttp.ClientWebSocketResponse:

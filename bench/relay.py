@@ -27,7 +27,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (ROOT, cpu_seconds, free_port, percentile, spawn, stop,  # noqa: E402
+from bench.common import (ROOT, cpu_seconds, free_port, percentile, register, spawn, stop,  # noqa: E402
                           wait_http)
 
 
@@ -104,10 +104,7 @@ async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0) -> tuple
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets, chats = [], []
         for i in range(n):
-            async with session.post(f"{url}/api/v1/auth/register", json={
-                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                    "password": "correct horse battery"}) as resp:
-                token = (await resp.json())["access_token"]
+            token = await register(session, url)
             ws = await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
             await ws.receive()  # hello
             await ws.send_str('{"type":"chat.create","id":"c"}')

@@ -94,13 +94,9 @@ async def main() -> None:
     extra_env = {"ECHO_TOKENS_PER_SECOND": str(args.tokens_per_s),
                  "MAX_CONCURRENT_GENERATIONS": "10", "DB_POOL_SIZE": "20"}
     server = chatwire(database_url, args.redis, tmp, port, "soak", **extra_env)
-    if not args.redis:
-        server_env_note = "in-process broker"
-    else:
-        server_env_note = "redis broker"
     url = f"http://127.0.0.1:{port}"
     result: dict = {"bench": "soak", "users": args.users, "seconds": args.seconds,
-                    "engine": "postgres" if pg else "sqlite", "broker": server_env_note,
+                    "engine": "postgres" if pg else "sqlite", "broker": "redis" if args.redis else "in-process",
                     "echo_tokens_per_s": args.tokens_per_s, "drop_chance": args.drop,
                     "cpus": os.cpu_count()}
     try:
