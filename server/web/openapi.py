@@ -15,6 +15,7 @@ from aiohttp import web
 from protocol.errors import ERROR_CODES
 from protocol.wire_schema import ROWS, object_schema
 from server.domain import credentials
+from server.errors import HTTP_STATUS
 
 from .admin_routes import DEPOSIT
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
@@ -58,18 +59,22 @@ TRANSACTION = {"type": "object", "required": ["id", "kind", "amount", "balance_a
                               "note": {"type": ["string", "null"]},
                               "created_at": {"type": "string", "format": "date-time"}}}
 
-ERRORS = {
-    "400": "malformed: not JSON, an unknown, missing or wrongly typed field (`bad_request`)",
-    "401": "not logged in, or the token is invalid or expired (`unauthorized`)",
-    "403": "logged in but not allowed (`forbidden`)",
-    "404": "no such row, or it is someone else's (`not_found`)",
-    "409": "clashes with the current state (`conflict`)",
-    "413": "over a size limit (`too_large`)",
-    "415": "the file's content is not an accepted type (`unsupported_file_type`)",
-    "429": "too many requests (`rate_limited`); see the Retry-After header",
-    "503": "the database or Redis did not answer in time (`unavailable`); retry",
+ERRORS = {  # status -> when; the codes each status carries come from server/errors.py
+    400: "malformed: not JSON, an unknown, missing or wrongly typed field",
+    401: "not logged in, or the token is invalid or expired",
+    403: "logged in but not allowed",
+    404: "no such row, or it is someone else's",
+    409: "clashes with the current state",
+    413: "over a size limit",
+    415: "the file's content is not an accepted type",
+    429: "too many requests; see the Retry-After header",
+    503: "the database or Redis did not answer in time; retry",
 }
 BEARER = [{"bearer": []}, {"cookie": []}]
+
+
+def _codes(status: int) -> str:
+    return ", ".join(f"`{code}`" for code, s in HTTP_STATUS.items() if s == status)
 
 
 def _errors(*statuses: int) -> dict[str, Schema]:
@@ -190,8 +195,8 @@ def document() -> Schema:
             "401": {"$ref": "#/components/responses/E401"}}, tag="ops",
             security=[{}, {"metrics": []}])},
     }
-    responses = {f"E{status}": _json(_ref("Error"), text)
-                 for status, text in ((int(s), t) for s, t in ERRORS.items())}
+    responses = {f"E{status}": _json(_ref("Error"), f"{text} ({_codes(status)})")
+                 for status, text in ERRORS.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Chatwire REST API", "version": "1",
