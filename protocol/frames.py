@@ -25,7 +25,18 @@ class Request:
 
 def encode(frame: dict[str, Any]) -> bytes:
     """One JSON text frame, UTF-8."""
-    return orjson.dumps(frame)
+    return dumps(frame)
+
+
+def dumps(value: Any) -> bytes:
+    """JSON as a bytes object of its own size, safe to keep.
+
+    orjson hands back its working buffer as the result: at least 4 KB, and about ten times the
+    text for long ones. Frames live on in resume history, held and queued events, and presence
+    batches, where that buffer would be kept whole (4 KB of RSS for a 60-byte frame), so the
+    result is copied out (~0.2 µs).
+    """
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 def decode(data: str | bytes) -> Any:

@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from protocol import dumps
+
 from .base import NO_SEQ, Backlog, Broker, Subscriber
 from .redis_presence import RedisPresence
 
@@ -143,17 +145,17 @@ class RedisBroker(Broker):
 
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox.append((user_id, kind, fields, orjson.dumps([kind, fields]), done))
+        self._outbox.append((user_id, kind, fields, dumps([kind, fields]), done))
         self._wake.set()
         return await done
 
     def publish_nowait(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
-        self._outbox.append((user_id, kind, fields, orjson.dumps([kind, fields]), None))
+        self._outbox.append((user_id, kind, fields, dumps([kind, fields]), None))
         self._wake.set()
 
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         assert self._redis is not None
-        payload = orjson.dumps([kind, fields])
+        payload = dumps([kind, fields])
         try:
             await self._redis.publish(_channel(user_id), b"x" + payload)
         except Exception:  # Redis is away: this instance's sockets still hear it
@@ -270,7 +272,7 @@ class RedisBroker(Broker):
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         assert self._redis is not None
         try:
-            await self._redis.publish(_channel(user_id), b"c" + orjson.dumps([code, reason]))
+            await self._redis.publish(_channel(user_id), b"c" + dumps([code, reason]))
         except Exception:
             log.warning("redis broker: could not reach other instances to close %s's sockets",
                         user_id)

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from protocol import dumps
+
 from .base import Presence, compact, expand
 
 PREFIX = "chatwire"
@@ -39,7 +41,7 @@ class RedisPresence(Presence):
         self.local: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
-        encoded = orjson.dumps(device)
+        encoded = dumps(device)
         self.local[device["connection_id"]] = (user_id, compact(device))
         expires = _ms() + self.ttl_ms
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -91,7 +93,7 @@ class RedisPresence(Presence):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for connection_id, (user_id, device) in devices[start:start + REFRESH_BATCH]:
                     pipe.zadd(_ids(user_id), {connection_id: expires})
-                    pipe.hset(_details(user_id), connection_id, orjson.dumps(expand(device)))
+                    pipe.hset(_details(user_id), connection_id, dumps(expand(device)))
                     pipe.zadd(ONLINE, {user_id: expires}, gt=True)
                     pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
                     pipe.pexpire(_details(user_id), self.ttl_ms * 2)

@@ -1,7 +1,7 @@
 """The pure protocol: what a client's frame turns into, and what the server sends back."""
 import pytest
 
-from protocol import ERROR_CODES, REQUESTS, encode, parse_request, reply_error, reply_ok
+from protocol import ERROR_CODES, REQUESTS, decode, encode, parse_request, reply_error, reply_ok
 from protocol.errors import BadRequest, ChatwireError
 
 
@@ -66,3 +66,20 @@ def test_replies_have_the_documented_envelope():
 def test_every_request_type_and_error_code_is_snake_or_dotted_lowercase():
     for name in [*REQUESTS, *ERROR_CODES]:
         assert name == name.lower() and " " not in name
+
+
+def test_a_kept_frame_costs_its_own_size_not_the_encoders_buffer():
+    """Frames live on in resume history and send queues: 1,000 kept events of ~80 bytes must
+    cost about that, not orjson's 4 KB working buffer each (4 MB)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [encode({"type": "message.delta", "seq": seq, "delta": "привет, world "})
+                for seq in range(1000)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert decode(kept[7]) == {"type": "message.delta", "seq": 7, "delta": "привет, world "}
+    assert grown < 1000 * 200, f"{grown // 1000} bytes kept per 80-byte frame"
