@@ -148,6 +148,11 @@ async def per_socket(server_pid: int, url: str, n: int, tokens_file: str,
     clients = await hold_sockets(url, n, tokens_file)
     await asyncio.sleep(settle_s)  # idle: resume grace over, quiet writers parked
     after = rss_bytes(server_pid)
+    clients.stdin.write(b"alive\n")
+    clients.stdin.flush()
+    line = await asyncio.get_running_loop().run_in_executor(None, clients.stdout.readline)
+    if line.split() != [b"alive", str(n).encode()]:  # a closed socket would flatter the figure
+        raise RuntimeError(f"idle clients: {n} sockets held, {line.decode().strip()!r} when measured")
     clients.stdin.close()
     clients.wait(timeout=60)
     return (after - before) / n

@@ -41,12 +41,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         resume_from = _last_seq_param(request)
     except ChatwireError as exc:
         return error_response(exc)
+    identity, failure = await _handshake_identity(request)
+    # Made after the awaits above, not before: on CPython 3.11, responses that wait half-built
+    # while others are prepared fall off the class's shared attribute keys, and every socket
+    # from then on carries a full dict of its own (~0.8 KB).
     ws = web.WebSocketResponse(
         heartbeat=settings.ws_heartbeat_s or None,
         max_msg_size=settings.ws_max_frame_bytes,
         compress=settings.ws_compress,
     )
-    identity, failure = await _handshake_identity(request)
     await ws.prepare(request)
     if identity is None and failure is None:
         identity, failure = await _first_frame_identity(ctx, ws)
@@ -89,6 +92,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 def _last_seq_param(request: web.Request) -> int | None:
+    if "last_seq" not in request.raw_path:  # most sockets: no query parsed and kept
+        return None
     raw = request.query.get("last_seq")
     if raw is None:
         return None
