@@ -34,6 +34,23 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def memory_split(pid: int) -> tuple[int, int]:
+    """Resident bytes of the C heap (malloc: objects over 512 bytes, C libraries) and of anonymous
+    mappings (Python's small-object arenas, large mmaps): where a growth happens says what grows."""
+    heap = anon = 0
+    name = None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and "-" in parts[0]:
+            name = parts[5] if len(parts) > 5 else ""
+        elif parts and parts[0] == "Rss:":
+            if name == "[heap]":
+                heap += int(parts[1]) * 1024
+            elif name == "":
+                anon += int(parts[1]) * 1024
+    return heap, anon
+
+
 def spawn(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})},
                             cwd=cwd or ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -4,7 +4,8 @@ Users (default 1,000, in 4 client processes) send messages and stream echo repli
 think 5–15 s between messages, and cut their socket mid-reply 10% of the time, reconnecting with
 `?last_seq=N`. Checked at the end: no event lost or duplicated (by `seq`), every rebuilt reply equal
 to the stored message, `run.py ledger check` clean, no error beyond the injected drops. Server RSS
-is sampled every 5 s; the slope after warm-up (first quarter left out) says whether memory is flat.
+is sampled every 5 s; the slope after warm-up (first quarter left out) says whether memory is flat,
+and the same slope for the C heap and for anonymous mappings says where any growth lives.
 Prints one JSON line.
 
     .venv/bin/python bench/soak.py                              # 1,000 users, 10 minutes
@@ -23,7 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, cpu_seconds, free_port, percentile, rss_bytes, stop, wait_http  # noqa: E402
+from bench.common import (ROOT, cpu_seconds, free_port, memory_split, percentile, rss_bytes,  # noqa: E402
+                          stop, wait_http)
 from bench.realtime import chatwire  # noqa: E402
 from bench.relay import pg_schema  # noqa: E402
 
@@ -108,8 +110,14 @@ async def main() -> None:
             "--think-min", str(args.think_min), "--think-max", str(args.think_max)])
         outputs_read = asyncio.ensure_future(collect(clients))  # read while they run: pipes fill
         samples: list[tuple[float, int]] = []
+        heap: list[tuple[float, int]] = []
+        anon: list[tuple[float, int]] = []
         while not outputs_read.done():
-            samples.append((time.monotonic() - started, rss_bytes(server.pid)))
+            now = time.monotonic() - started
+            samples.append((now, rss_bytes(server.pid)))
+            split = memory_split(server.pid)
+            heap.append((now, split[0]))
+            anon.append((now, split[1]))
             await asyncio.wait([outputs_read], timeout=5)
         outputs = outputs_read.result()
         cpu = cpu_seconds(server.pid) - cpu0
@@ -139,6 +147,11 @@ async def main() -> None:
             "rss_after_warmup_mb": round(warm[0][1] / 2**20, 1) if warm else None,
             "rss_end_mb": round(samples[-1][1] / 2**20, 1) if samples else None,
             "rss_slope_after_warmup_kb_per_min": round(slope_per_minute(warm), 1),
+            # of which the C heap (malloc) and anonymous mappings (Python's arenas)
+            "heap_slope_after_warmup_kb_per_min": round(slope_per_minute(
+                [s for s in heap if s[0] >= args.seconds / 4]), 1),
+            "anon_slope_after_warmup_kb_per_min": round(slope_per_minute(
+                [s for s in anon if s[0] >= args.seconds / 4]), 1),
             "ledger_check": "ok" if ledger.returncode == 0 else ledger.stdout[-500:] + ledger.stderr[-500:],
         })
     finally:

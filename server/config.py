@@ -53,6 +53,7 @@ class Settings:
     event_history_ttl_s: int = 3600
     presence_ttl_s: float = 30.0
     shutdown_grace_s: float = 25.0
+    malloc_trim_s: float = 60.0
     metrics_token: str | None = None
     rate_send_per_minute: int = 30
     rate_uploads_per_hour: int = 100
@@ -216,6 +217,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         event_history_ttl_s=_int(env, "EVENT_HISTORY_TTL_S", 3600) or 3600,
         presence_ttl_s=_float(env, "PRESENCE_TTL_S", 30.0),
         shutdown_grace_s=_float(env, "SHUTDOWN_GRACE_S", 25.0),
+        malloc_trim_s=_float(env, "MALLOC_TRIM_S", 60.0),
         metrics_token=env.get("METRICS_TOKEN") or None,
         rate_send_per_minute=_int(env, "RATE_SEND_PER_MINUTE", 30) or 0,
         rate_uploads_per_hour=_int(env, "RATE_UPLOADS_PER_HOUR", 100) or 0,

@@ -27,6 +27,7 @@ from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
 from server.domain.presence import Presence
 from server.domain.profile import Profiles
+from server.memory import trim_periodically
 from storage import open_database
 from storage.migrate import apply_migrations
 
@@ -101,10 +102,12 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
                            limits=limits)
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
     parker = asyncio.create_task(_park_idle_writers(app[CONTEXT]))
+    trimmer = (asyncio.create_task(trim_periodically(settings.malloc_trim_s))
+               if settings.malloc_trim_s > 0 else None)
     yield
-    if sweeper is not None:
-        sweeper.cancel()
-    parker.cancel()
+    for task in (sweeper, parker, trimmer):
+        if task is not None:
+            task.cancel()
     # Each step runs even if one before it failed: an unclosed database keeps its threads alive.
     for step in (lambda: drain(app, grace_s=0.0), *(p.aclose for p in providers.values()),
                  broker.stop, db.close):
