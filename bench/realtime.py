@@ -205,7 +205,10 @@ async def main() -> None:
     servers = [a]
     try:
         await wait_http(f"{base_a}/healthz", a)
-        b = chatwire(database_url, args.redis, tmp / "b", port_b, f"bench-b-{uuid.uuid4().hex[:4]}")
+        # B holds the idle sockets: no heap trim there, or a trim between the two RSS readings
+        # would hand back what earlier phases left and flatter the per-socket figure
+        b = chatwire(database_url, args.redis, tmp / "b", port_b, f"bench-b-{uuid.uuid4().hex[:4]}",
+                     MALLOC_TRIM_S="0")
         servers.append(b)
         await wait_http(f"{base_b}/healthz", b)
         print(json.dumps({"database": "postgresql" if schema else "sqlite",
