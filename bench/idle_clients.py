@@ -24,7 +24,7 @@ async def main(url: str, n: int, tokens_file: str) -> None:
         return {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        sockets, readers, greeted = [], [], 0
+        sockets, readers, greeted, refused = [], [], 0, 0
         for start in range(0, n, 200):
             batch = await asyncio.gather(*[session.ws_connect(url, headers=headers(i), heartbeat=None)
                                            for i in range(start, min(n, start + 200))])
@@ -32,8 +32,10 @@ async def main(url: str, n: int, tokens_file: str) -> None:
                 first = await ws.receive(timeout=30)
                 if first.type == aiohttp.WSMsgType.TEXT and '"hello"' in first.data:
                     greeted += 1
-                elif greeted == start:  # the first refusal of a batch says why
-                    print(f"refused: {first.data!r}", file=sys.stderr, flush=True)
+                else:
+                    refused += 1
+                    if refused == 1:  # the first refusal says why
+                        print(f"refused: {first.data!r}", file=sys.stderr, flush=True)
                 readers.append(loop.create_task(drain(ws)))
             sockets += batch
         print(f"ready {greeted}", flush=True)  # sockets that were greeted, not refused
