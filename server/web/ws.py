@@ -92,7 +92,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 def _last_seq_param(request: web.Request) -> int | None:
-    if "last_seq" not in request.raw_path:  # most sockets: no query parsed and kept
+    if "last_seq" not in request.rel_url.raw_query_string:  # most sockets: no query parsed or kept
         return None
     raw = request.query.get("last_seq")
     if raw is None:
