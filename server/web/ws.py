@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from aiohttp import WSMsgType, web
+from aiohttp_session import SESSION_KEY
 
 from protocol import ChatwireError, encode, parse_request, reply_error, reply_ok
 from protocol.errors import BadRequest, InternalError, Unauthorized, Unavailable
@@ -109,7 +110,10 @@ async def _handshake_identity(request: web.Request) -> tuple[Identity | None, Ch
             return await request.app[CONTEXT].accounts.authenticate_access_token(token), None
     except ChatwireError as exc:
         return None, exc
-    return await cookie_identity(request, require_origin=True), None
+    identity = await cookie_identity(request, require_origin=True)
+    # The loaded session would live as long as the socket, and nothing here writes it back.
+    request.pop(SESSION_KEY, None)
+    return identity, None
 
 
 async def _first_frame_identity(ctx: Context,
