@@ -1,4 +1,6 @@
 """The pure protocol: what a client's frame turns into, and what the server sends back."""
+import tracemalloc
+
 import pytest
 
 from protocol import ERROR_CODES, REQUESTS, decode, encode, parse_request, reply_error, reply_ok
@@ -71,8 +73,6 @@ def test_every_request_type_and_error_code_is_snake_or_dotted_lowercase():
 def test_a_kept_frame_costs_its_own_size_not_the_encoders_buffer():
     """Frames live on in resume history and send queues: 1,000 kept events of ~80 bytes must
     cost about that, not orjson's 4 KB working buffer each (4 MB)."""
-    import tracemalloc
-
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
