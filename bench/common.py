@@ -14,6 +14,12 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
+# What every benchmarked Chatwire runs with: fixed secrets, cheap password hashing (sign-ups are
+# set-up, not the thing measured), credits that never run out, no rate limits, quiet logs.
+SERVER_ENV = {"SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "ARGON2_TIME_COST": "1",
+              "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "SIGNUP_CREDITS": "1000000000",
+              "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0"}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -33,7 +33,7 @@ import orjson
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, register  # noqa: E402
+from bench.common import SERVER_ENV, free_port, register  # noqa: E402
 from bench.relay import pg_schema  # noqa: E402
 from server.config import load_settings  # noqa: E402
 from server.web import create_app  # noqa: E402
@@ -55,10 +55,7 @@ def count_statements() -> None:
 async def serve(database_url: str, var_dir: Path, **env: str) -> tuple[web.AppRunner, str]:
     port = free_port()
     settings = load_settings({
-        "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
-        "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "SIGNUP_CREDITS": "1000000000",
-        "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0",
+        **SERVER_ENV, "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
         "MAX_CONCURRENT_GENERATIONS": "100", "INSTANCE_ID": f"persist-{uuid.uuid4().hex[:6]}",
         **env}, env_file=None)
     runner = web.AppRunner(create_app(settings), access_log=None)

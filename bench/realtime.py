@@ -28,18 +28,16 @@ import orjson
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (free_port, percentile, register, rss_bytes, spawn, stop,  # noqa: E402
-                          wait_http)
+from bench.common import (SERVER_ENV, free_port, percentile, register, rss_bytes,  # noqa: E402
+                          spawn, stop, wait_http)
 from bench.relay import pg_schema  # noqa: E402
 
 
 def chatwire(database_url: str, redis_url: str, var_dir: Path, port: int, name: str,
              **extra: str) -> subprocess.Popen:
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "VAR_DIR": str(var_dir),
-           "PORT": str(port), "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48,
-           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING",
-           "INSTANCE_ID": name, "SIGNUP_CREDITS": "1000000000", "DB_POOL_SIZE": "20",
-           "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0", **extra}
+    env = {**SERVER_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "VAR_DIR": str(var_dir), "PORT": str(port), "INSTANCE_ID": name, "DB_POOL_SIZE": "20",
+           **extra}
     return spawn(["run.py", "serve"], env=env)
 
 

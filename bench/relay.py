@@ -27,8 +27,8 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (ROOT, cpu_seconds, free_port, percentile, register, spawn, stop,  # noqa: E402
-                          wait_http)
+from bench.common import (ROOT, SERVER_ENV, cpu_seconds, free_port, percentile,  # noqa: E402
+                          register, spawn, stop, wait_http)
 
 
 class Sample:
@@ -149,12 +149,10 @@ def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int)
     models.write_bytes(orjson.dumps([{"id": "bench", "provider": "openai", "upstream": "bench",
                                       "input_price": 1000, "output_price": 1000,
                                       "context_window": 100000, "max_output_tokens": 4096}]))
-    return {"DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
-            "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "OPENAI_BASE_URL": f"{provider_url}/v1",
-            "OPENAI_API_KEY": "bench", "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
-            "MAX_CONCURRENT_GENERATIONS": "1000", "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "INSTANCE_ID": "bench",
-            "SIGNUP_CREDITS": "1000000000", "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0"}
+    return {**SERVER_ENV, "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
+            "OPENAI_BASE_URL": f"{provider_url}/v1", "OPENAI_API_KEY": "bench",
+            "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
+            "MAX_CONCURRENT_GENERATIONS": "1000", "INSTANCE_ID": "bench"}
 
 
 def pg_schema(base_url: str) -> tuple[str, callable] | None:

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (ROOT, cpu_seconds, free_port, memory_split, percentile, rss_bytes,  # noqa: E402
-                          stop, wait_http)
+from bench.common import (ROOT, SERVER_ENV, cpu_seconds, free_port, memory_split,  # noqa: E402
+                          percentile, rss_bytes, stop, wait_http)
 from bench.realtime import chatwire  # noqa: E402
 from bench.relay import pg_schema  # noqa: E402
 
@@ -124,9 +124,8 @@ async def main() -> None:
         totals = merge(outputs)
         warm = [s for s in samples if s[0] >= args.seconds / 4]
         ledger = subprocess.run([sys.executable, "run.py", "ledger", "check"], cwd=ROOT,
-                                env={**os.environ, "DATABASE_URL": database_url,
-                                     "VAR_DIR": str(tmp), "SECRET_KEY": "b" * 48,
-                                     "JWT_SECRET_KEY": "c" * 48, "LOG_LEVEL": "WARNING"},
+                                env={**os.environ, **SERVER_ENV, "DATABASE_URL": database_url,
+                                     "VAR_DIR": str(tmp)},
                                 capture_output=True, text=True)
         latencies = totals.pop("latencies_ms", [])
         ttft = totals.pop("ttft_ms", [])
