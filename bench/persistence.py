@@ -1,8 +1,9 @@
 """Persistence cost: SQL statements per assistant message, and replies/s with and without the
 streaming writes, on SQLite and PostgreSQL.
 
-Chatwire runs in this process so the database drivers' `execute` can be counted (aiosqlite's
-Connection.execute, aiopg's Cursor.execute: every statement, BEGIN/COMMIT included).
+Chatwire runs in this process so the database drivers' calls can be counted (aiosqlite's
+Connection.execute and execute_fetchall, aiopg's Cursor.execute: every statement, BEGIN/COMMIT
+included).
   statements  one reply at a time, of 10, 100 and 400 tokens (echo at 100 tokens/s): statements
               per message, split into the send (user turn, reservation, reply row, events) and
               the stream (partial saves, final write, charge). Target: not proportional to length.
@@ -43,13 +44,14 @@ STATEMENTS = {"count": 0}
 
 def count_statements() -> None:
     """Wrap both drivers' execute once: every statement Chatwire sends passes through one."""
-    for cls in (aiosqlite.Connection, aiopg.Cursor):
-        original = cls.execute
+    for cls, name in ((aiosqlite.Connection, "execute"), (aiosqlite.Connection, "execute_fetchall"),
+                      (aiopg.Cursor, "execute")):
+        original = getattr(cls, name)
 
         def counted(self, *args, __original=original, **kwargs):
             STATEMENTS["count"] += 1
             return __original(self, *args, **kwargs)
-        cls.execute = counted
+        setattr(cls, name, counted)
 
 
 async def serve(database_url: str, var_dir: Path, **env: str) -> tuple[web.AppRunner, str]:

@@ -15,7 +15,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import data_lines
+from .sse import body, data_lines
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
               "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
@@ -35,6 +35,8 @@ class AnthropicProvider(Provider):
 
     def __init__(self, api_key: str, base_url: str | None = None, *, connect_timeout: float = 10.0,
                  idle_timeout: float = 60.0, max_retries: int = 2) -> None:
+        # As for OpenAI: the caller bounds a stream's silence, not a timer re-armed per chunk.
+        self.stream_timeout = httpx2.Timeout(None, connect=connect_timeout, pool=connect_timeout)
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, max_retries=max_retries,
             timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
@@ -54,9 +56,9 @@ class AnthropicProvider(Provider):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         try:
             async with self.client.messages.with_streaming_response.create(
-                **self._body(request)
+                **self._body(request), timeout=self.stream_timeout
             ) as response:
-                async for item in self._decode(data_lines(response.http_response.aiter_bytes())):
+                async for item in self._decode(data_lines(body(response.http_response))):
                     yield item
         except ChatwireError:
             raise

@@ -16,7 +16,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import data_lines
+from .sse import body, data_lines
 
 
 def _retry_after(exc: openai.APIStatusError) -> int | None:
@@ -42,6 +42,9 @@ class OpenAIChatProvider(Provider):
                  model_prefix: str = "", headers: dict[str, str] | None = None) -> None:
         self.name = name
         self.model_prefix = model_prefix
+        # Streams carry no read timeout of their own: the caller bounds silence (the runner's
+        # watchdog, one assignment per token) where the HTTP client would re-arm a timer per chunk.
+        self.stream_timeout = httpx2.Timeout(None, connect=connect_timeout, pool=connect_timeout)
         self.client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, max_retries=max_retries,
             timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
@@ -66,9 +69,9 @@ class OpenAIChatProvider(Provider):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         try:
             async with self.client.chat.completions.with_streaming_response.create(
-                **self._body(request)
+                **self._body(request), timeout=self.stream_timeout
             ) as response:
-                async for item in self._decode(data_lines(response.http_response.aiter_bytes())):
+                async for item in self._decode(data_lines(body(response.http_response))):
                     yield item
         except ChatwireError:
             raise

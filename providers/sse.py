@@ -7,7 +7,7 @@ cost several times more per token; this loop runs once per token of every open g
 """
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 
 async def data_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -23,3 +23,14 @@ async def data_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                 yield line[6:].rstrip(b"\r") if line[5:6] == b" " else line[5:].rstrip(b"\r")
     if pending.startswith(b"data:"):
         yield pending[6:].rstrip(b"\r") if pending[5:6] == b" " else pending[5:].rstrip(b"\r")
+
+
+def body(response: Any) -> AsyncIterator[bytes]:
+    """The body of an SDK's raw (httpx2) streaming response, chunk by chunk as it arrives.
+
+    An uncompressed body — what the vendors stream — is read raw: one layer (a content decoder
+    and a re-chunker, several µs a chunk) fewer than `aiter_bytes`, which a compressed one needs.
+    """
+    if response.headers.get("content-encoding", "identity").strip().lower() in ("identity", ""):
+        return response.aiter_raw()
+    return response.aiter_bytes()

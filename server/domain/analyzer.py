@@ -7,12 +7,14 @@ in English and Russian ("I love …", "я люблю …", "для меня ва
 """
 from __future__ import annotations
 
+import asyncio
 import re
+from contextlib import aclosing
 from typing import Any
 
 import orjson
 
-from protocol.errors import BadRequest, ProviderError
+from protocol.errors import BadRequest, ProviderError, ProviderUnavailable
 from protocol.schema import PROFILE_CATEGORIES, REQUESTS, validate
 from providers.base import ChatMessage, GenerationRequest, Provider, StreamEnd
 from providers.registry import Model
@@ -106,9 +108,11 @@ def parse_model_answer(answer: str) -> Suggestions:
 
 
 class Analyzer:
-    def __init__(self, model: Model | None = None, provider: Provider | None = None) -> None:
+    def __init__(self, model: Model | None = None, provider: Provider | None = None, *,
+                 idle_timeout_s: float = 60.0) -> None:
         self.model = model if provider is not None else None
         self.provider = provider
+        self.idle_timeout_s = idle_timeout_s
 
     @property
     def mode(self) -> str:
@@ -121,7 +125,18 @@ class Analyzer:
                                     messages=[ChatMessage("user", text)],
                                     max_tokens=min(self.model.max_output_tokens, 2048))
         parts: list[str] = []
-        async for item in self.provider.stream(request):
-            if not isinstance(item, StreamEnd):
-                parts.append(item)
+        # Provider streams have no read timeout of their own (the caller bounds silence): here, a
+        # deadline per item, which is cheap enough for one call per analysis.
+        async with aclosing(self.provider.stream(request)) as stream:
+            while True:
+                try:
+                    async with asyncio.timeout(self.idle_timeout_s):
+                        item = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise ProviderUnavailable(f"{self.provider.name} stopped answering the "
+                                              "analysis") from None
+                if not isinstance(item, StreamEnd):
+                    parts.append(item)
         return parse_model_answer("".join(parts))

@@ -181,7 +181,8 @@ def analyzer(settings: Settings, models: dict[str, Model], providers: dict[str, 
     model = models.get(chosen)
     if model is None or model.provider not in providers:
         raise ConfigError(f"PROFILE_ANALYSIS_MODEL={chosen} is not a configured model")
-    return Analyzer(model, providers[model.provider])
+    return Analyzer(model, providers[model.provider],
+                    idle_timeout_s=settings.providers.idle_timeout_s)
 
 
 def file_settings(settings: Settings) -> FileSettings:

@@ -146,3 +146,14 @@ async def test_analyze_with_a_model_asks_for_json_and_validates_it(analysing, ve
         error = await sock.error("profile.analyze", text="I like chess", apply=True)
         assert error["code"] == "provider_error", answer
     assert (await sock.ok("profile.get"))["profile"]["interests"] == found["profile"]["interests"]
+
+
+async def test_an_analysis_model_that_stops_answering_times_out_and_changes_nothing(
+        analysing, vendor, alice_on, connect):
+    alice = await alice_on(analysing)
+    sock = await connect(alice, on=analysing)
+    # The first piece arrives, then the model goes silent for longer than the idle timeout (2 s).
+    vendor.script.tokens, vendor.script.delay = ['{"interests": [', '{"text": "chess"}]}'], 6.0
+    error = await sock.error("profile.analyze", text="I like chess", apply=True)
+    assert error["code"] == "provider_unavailable" and "stopped answering" in error["message"]
+    assert (await sock.ok("profile.get"))["profile"]["interests"] == []
