@@ -15,7 +15,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import body, data_lines
+from .sse import DataLines, body
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
               "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
@@ -54,47 +54,75 @@ class AnthropicProvider(Provider):
                 "messages": [], "extra_body": extra}
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        # One flat loop (no generator per layer): it runs once per token of every generation.
+        events = _Events(self.name)
+        lines = DataLines()
         try:
             async with self.client.messages.with_streaming_response.create(
                 **self._body(request), timeout=self.stream_timeout
             ) as response:
-                async for item in self._decode(data_lines(body(response.http_response))):
-                    yield item
+                async for data in body(response.http_response):
+                    for payload in lines.feed(data):
+                        text = events.read(payload)
+                        if text:
+                            yield text
+                        if events.done:
+                            yield events.end()
+                            return
+                for payload in lines.end():
+                    text = events.read(payload)
+                    if text:
+                        yield text
         except ChatwireError:
             raise
         except anthropic.APIStatusError as exc:
             raise error_for_status(self.name, exc.status_code) from None
         except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
-
-    async def _decode(self, payloads: AsyncIterator[bytes]) -> AsyncIterator[StreamItem]:
-        prompt = completion = 0
-        finish = "stop"
-        async for payload in payloads:
-            try:
-                event = orjson.loads(payload)
-                kind = event["type"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise malformed(self.name, "an event is not JSON with a type") from None
-            if kind == "content_block_delta":
-                delta = event.get("delta") or {}
-                if delta.get("type") == "text_delta" and delta.get("text"):
-                    yield delta["text"]
-            elif kind == "message_start":
-                usage = (event.get("message") or {}).get("usage") or {}
-                prompt = int(usage.get("input_tokens") or 0)
-                completion = int(usage.get("output_tokens") or 0)
-            elif kind == "message_delta":
-                finish = (event.get("delta") or {}).get("stop_reason") or finish
-                completion = int((event.get("usage") or {}).get("output_tokens") or completion)
-            elif kind == "message_stop":
-                yield StreamEnd(Usage(prompt, completion), finish)
-                return
-            elif kind == "error":
-                error = event.get("error") or {}
-                raise error_for_status(self.name, OVERLOADED.get(error.get("type"), 500),
-                                       str(error.get("message", ""))[:200])
+        if events.done:
+            yield events.end()
+            return
         raise unreachable(self.name, "ended the stream before message_stop")
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+class _Events:
+    """Reads Messages API events: text deltas, then usage and the stop reason."""
+
+    __slots__ = ("provider", "prompt", "completion", "finish", "done")
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.prompt = self.completion = 0
+        self.finish = "stop"
+        self.done = False
+
+    def read(self, payload: bytes) -> str:
+        try:
+            event = orjson.loads(payload)
+            kind = event["type"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise malformed(self.provider, "an event is not JSON with a type") from None
+        if kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                return delta.get("text") or ""
+        elif kind == "message_start":
+            usage = (event.get("message") or {}).get("usage") or {}
+            self.prompt = int(usage.get("input_tokens") or 0)
+            self.completion = int(usage.get("output_tokens") or 0)
+        elif kind == "message_delta":
+            self.finish = (event.get("delta") or {}).get("stop_reason") or self.finish
+            self.completion = int((event.get("usage") or {}).get("output_tokens") or self.completion)
+        elif kind == "message_stop":
+            self.done = True
+        elif kind == "error":
+            error = event.get("error") or {}
+            raise error_for_status(self.provider, OVERLOADED.get(error.get("type"), 500),
+                                   str(error.get("message", ""))[:200])
+        return ""
+
+    def end(self) -> StreamEnd:
+        return StreamEnd(Usage(self.prompt, self.completion), self.finish)

@@ -16,7 +16,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import body, data_lines
+from .sse import DataLines, body
 
 
 def _retry_after(exc: openai.APIStatusError) -> int | None:
@@ -69,12 +69,25 @@ class OpenAIChatProvider(Provider):
                                "stream_options": {"include_usage": True}}}
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        # One flat loop (no generator per layer): it runs once per token of every generation.
+        chunks = _Chunks(self.name)
+        lines = DataLines()
         try:
             async with self.client.chat.completions.with_streaming_response.create(
                 **self._body(request), timeout=self.stream_timeout
             ) as response:
-                async for item in self._decode(data_lines(body(response.http_response))):
-                    yield item
+                async for data in body(response.http_response):
+                    for payload in lines.feed(data):
+                        text = chunks.read(payload)
+                        if text:
+                            yield text
+                        if chunks.done:
+                            yield chunks.end()
+                            return
+                for payload in lines.end():
+                    text = chunks.read(payload)
+                    if text:
+                        yield text
         except ChatwireError:
             raise
         except openai.APIStatusError as exc:
@@ -82,37 +95,49 @@ class OpenAIChatProvider(Provider):
                                    _retry_after(exc)) from None
         except (openai.APIConnectionError, httpx2.TransportError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
-
-    async def _decode(self, payloads: AsyncIterator[bytes]) -> AsyncIterator[StreamItem]:
-        usage = Usage()
-        finish: str | None = None
-        async for payload in payloads:
-            if payload == b"[DONE]":
-                yield StreamEnd(usage, finish or "stop")
-                return
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                raise malformed(self.name, "a data line is not JSON") from None
-            if not isinstance(chunk, dict):
-                raise malformed(self.name, "a chunk is not an object")
-            if "error" in chunk:
-                raise error_for_status(self.name, 500, str(chunk["error"])[:200])
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield text
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-            if chunk.get("usage"):
-                u = chunk["usage"]
-                usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
-        if finish is None:
+        if not chunks.done and chunks.finish is None:
             raise unreachable(self.name, "ended the stream before finishing the reply")
-        yield StreamEnd(usage, finish)  # some compatible servers omit [DONE]
+        yield chunks.end()  # some compatible servers omit [DONE]
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+class _Chunks:
+    """Reads chat-completion chunks: their text, then the finish reason and usage."""
+
+    __slots__ = ("provider", "usage", "finish", "done")
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.usage = Usage()
+        self.finish: str | None = None
+        self.done = False
+
+    def read(self, payload: bytes) -> str:
+        if payload == b"[DONE]":
+            self.done = True
+            return ""
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise malformed(self.provider, "a data line is not JSON") from None
+        if not isinstance(chunk, dict):
+            raise malformed(self.provider, "a chunk is not an object")
+        if "error" in chunk:
+            raise error_for_status(self.provider, 500, str(chunk["error"])[:200])
+        text = ""
+        for choice in chunk.get("choices") or ():
+            text += (choice.get("delta") or {}).get("content") or ""
+            if choice.get("finish_reason"):
+                self.finish = choice["finish_reason"]
+        if chunk.get("usage"):
+            u = chunk["usage"]
+            self.usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+        return text
+
+    def end(self) -> StreamEnd:
+        return StreamEnd(self.usage, self.finish or "stop")
 
 
 def _message(exc: openai.APIStatusError) -> str:

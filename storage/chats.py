@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from . import search
 from .base import Executor, Row
 
@@ -12,10 +14,21 @@ SELECT = ", ".join(f"c.{col}" for col in COLUMNS)
 UPDATABLE = frozenset({"title", "favorite", "model", "system_prompt", "personalize"})
 
 
-def _shape(row: Row, tags: list[str]) -> Row:
+# A chat's tags in order, as a JSON array in a column of the chat's own row: one query where a
+# second one (per chat, or per page) cost a round trip on every message sent (bench/relay.py).
+TAGS = {
+    "sqlite": """(SELECT json_group_array(tag) FROM (
+                     SELECT t.tag FROM chat_tags t WHERE t.chat_id = c.id ORDER BY t.position)
+                 ) AS tags_json""",
+    "postgresql": """(SELECT COALESCE(json_agg(t.tag ORDER BY t.position), '[]'::json)::text
+                     FROM chat_tags t WHERE t.chat_id = c.id) AS tags_json""",
+}
+
+
+def _shape(row: Row) -> Row:
     row["favorite"] = bool(row["favorite"])
     row["personalize"] = bool(row["personalize"])
-    row["tags"] = tags
+    row["tags"] = orjson.loads(row.pop("tags_json") or "[]")
     return row
 
 
@@ -35,12 +48,10 @@ async def insert(db: Executor, *, id: str, user_id: str, title: str, favorite: b
 
 async def get(db: Executor, user_id: str, chat_id: str) -> Row | None:
     """The chat if `user_id` owns it (trashed or not); None for missing and foreign alike."""
-    row = await db.fetchone(f"SELECT {SELECT} FROM chats c WHERE c.id = ? AND c.user_id = ?",
-                            (chat_id, user_id))
-    if row is None:
-        return None
-    tags = await tags_for(db, [chat_id])
-    return _shape(row, tags.get(chat_id, []))
+    row = await db.fetchone(
+        f"SELECT {SELECT}, {TAGS[db.dialect]} FROM chats c WHERE c.id = ? AND c.user_id = ?",
+        (chat_id, user_id))
+    return _shape(row) if row is not None else None
 
 
 async def update(db: Executor, user_id: str, chat_id: str, changes: dict[str, Any], now: str) -> bool:
@@ -99,20 +110,6 @@ async def replace_tags(db: Executor, chat_id: str, user_id: str, tags: list[str]
         )
 
 
-async def tags_for(db: Executor, chat_ids: list[str]) -> dict[str, list[str]]:
-    if not chat_ids:
-        return {}
-    marks = ", ".join("?" for _ in chat_ids)
-    rows = await db.fetchall(
-        f"SELECT chat_id, tag FROM chat_tags WHERE chat_id IN ({marks}) ORDER BY chat_id, position",
-        chat_ids,
-    )
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        out.setdefault(row["chat_id"], []).append(row["tag"])
-    return out
-
-
 async def list_page(db: Executor, user_id: str, *, trashed: bool, favorite: bool | None,
                     tag: str | None, q: str | None, after: tuple[str, str] | None,
                     limit: int) -> list[Row]:
@@ -134,9 +131,8 @@ async def list_page(db: Executor, user_id: str, *, trashed: bool, favorite: bool
         where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
         params += [after[0], after[0], after[1]]
     rows = await db.fetchall(
-        f"""SELECT {SELECT} FROM chats c WHERE {' AND '.join(where)}
+        f"""SELECT {SELECT}, {TAGS[db.dialect]} FROM chats c WHERE {' AND '.join(where)}
             ORDER BY c.updated_at DESC, c.id DESC LIMIT ?""",
         (*params, limit),
     )
-    tags = await tags_for(db, [r["id"] for r in rows])
-    return [_shape(r, tags.get(r["id"], [])) for r in rows]
+    return [_shape(r) for r in rows]

@@ -43,6 +43,16 @@ async def take_hold(db: Executor, message_id: str) -> Row | None:
                              (message_id,))
 
 
+async def charge_if_covered(db: Executor, user_id: str, *, charge: int, held: int) -> Row | None:
+    """Release a hold of `held` and take `charge` from the balance, only if the balance minus the
+    user's other holds covers it; None (and nothing written) if not. The row lock the update takes
+    makes the check and the change one step."""
+    return await db.fetchone(
+        """UPDATE users SET balance = balance - ?, reserved = reserved - ?
+           WHERE id = ? AND balance - (reserved - ?) >= ? RETURNING balance, reserved""",
+        (charge, held, user_id, held, charge))
+
+
 async def move(db: Executor, user_id: str, *, balance_delta: int, reserved_delta: int) -> Row:
     row = await db.fetchone(
         """UPDATE users SET balance = balance + ?, reserved = reserved + ?

@@ -26,6 +26,26 @@ async def insert(db: Executor, *, id: str, chat_id: str, user_id: str, parent_id
     return row
 
 
+async def insert_turn(db: Executor, *, chat_id: str, user_id: str, now: str,
+                      user: dict[str, Any], reply: dict[str, Any] | None) -> tuple[Row, Row | None]:
+    """A user message and (if its reply can start) the empty reply, in one statement.
+
+    Each dict gives id, parent_id, role, content, model, status, client_msg_id and instance. One
+    round trip rather than two: this runs for every message sent.
+    """
+    turn = [user] if reply is None else [user, reply]
+    values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in turn)
+    params = [value for m in turn for value in (
+        m["id"], chat_id, user_id, m["parent_id"], m["role"], m["content"], m["model"], m["status"],
+        m["client_msg_id"], m["instance"], now, now)]
+    rows = await db.fetchall(
+        f"""INSERT INTO messages (id, chat_id, user_id, parent_id, role, content, model, status,
+                                  client_msg_id, generation_instance, created_at, updated_at)
+            VALUES {values} RETURNING {SELECT}""", params)
+    by_id = {row["id"]: row for row in rows}  # RETURNING's order is not promised
+    return by_id[user["id"]], by_id.get(reply["id"]) if reply is not None else None
+
+
 async def generating_instance(db: Executor, message_id: str) -> str | None:
     """The instance running a reply that is still streaming; None once it is over."""
     return await db.fetchval(
@@ -56,6 +76,19 @@ async def first_child(db: Executor, parent_id: str) -> Row | None:
     return await db.fetchone(
         f"SELECT {SELECT} FROM messages WHERE parent_id = ? ORDER BY created_at, id LIMIT 1",
         (parent_id,))
+
+
+async def thread(db: Executor, chat_id: str) -> list[Row]:
+    """Every message of the chat with its text, oldest first, and whether files are attached.
+
+    What a new turn needs in one read: the tree (to find the active branch) and the branch's text
+    (the model's context), which is most of the chat anyway; attachments are read only for the
+    messages that have some.
+    """
+    return await db.fetchall(
+        f"""SELECT {SELECT}, EXISTS (SELECT 1 FROM message_files mf
+                                     WHERE mf.message_id = messages.id) AS has_files
+            FROM messages WHERE chat_id = ? ORDER BY created_at, id""", (chat_id,))
 
 
 async def tree(db: Executor, chat_id: str) -> list[Row]:

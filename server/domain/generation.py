@@ -114,9 +114,10 @@ class Generations:
         context.check_fits(chosen, content)
         files = await self._attachable(user_id, file_ids or [], chosen)
         await self._check_capacity(user_id)
-        tree = Tree.of(await message_rows.tree(self.db, chat_id))
+        rows = await message_rows.thread(self.db, chat_id)
+        tree = Tree.of(rows)
         path = tree.active_path(chat["current_message_id"])
-        turn = await self._turn(user_id, chat, tree, chosen, path, content, files)
+        turn = await self._turn(user_id, chat, tree, rows, chosen, path, content, files)
         try:
             return await self._new_user_turn(user_id, turn, content, client_msg_id)
         except IntegrityError:  # the same client_msg_id raced in on another socket
@@ -137,9 +138,10 @@ class Generations:
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
         files = await self._attachable(user_id, kept_files, chosen)
         await self._check_capacity(user_id)
-        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
+        rows = await message_rows.thread(self.db, old["chat_id"])
+        tree = Tree.of(rows)
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
-        turn = await self._turn(user_id, chat, tree, chosen, path, content, files)
+        turn = await self._turn(user_id, chat, tree, rows, chosen, path, content, files)
         return await self._new_user_turn(user_id, turn, content, None)
 
     async def regenerate(self, user_id: str, message_id: str,
@@ -153,8 +155,10 @@ class Generations:
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, old["model"], chat["model"])
         await self._check_capacity(user_id)
-        tree = Tree.of(await message_rows.tree(self.db, old["chat_id"]))
-        turn = await self._turn(user_id, chat, tree, chosen, tree.path_to(old["parent_id"]), None, [])
+        rows = await message_rows.thread(self.db, old["chat_id"])
+        tree = Tree.of(rows)
+        turn = await self._turn(user_id, chat, tree, rows, chosen, tree.path_to(old["parent_id"]),
+                                None, [])
         answered = await self._message(user_id, old["parent_id"])
         reply_id = new_id()
         async with self.db.transaction() as tx:
@@ -167,12 +171,20 @@ class Generations:
         await self.ledger.announce(user_id, account)
         return await self._start(user_id, turn, answered, reply, new_user_message=False)
 
-    async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, model: Model,
-                    path: list[str], content: str | None, files: list[dict[str, Any]]) -> Turn:
-        """The exact request the model will get, and its worst-case cost, before anything is stored."""
-        rows = await message_rows.get_many(self.db, path)
-        attached = await self.files.attachments(path) if self.files is not None else {}
-        history = [{**rows[i], "attachments": attached.get(i)} for i in path if i in rows]
+    async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
+                    model: Model, path: list[str], content: str | None,
+                    files: list[dict[str, Any]]) -> Turn:
+        """The exact request the model will get, and its worst-case cost, before anything is stored.
+
+        `rows` is the chat's thread (`message_rows.thread`): the branch's text is already there, and
+        attachments are read only when a message on the branch has some.
+        """
+        by_id = {row["id"]: row for row in rows}
+        branch = [by_id[i] for i in path if i in by_id]
+        with_files = [row["id"] for row in branch if row["has_files"]]
+        attached = (await self.files.attachments(with_files)
+                    if self.files is not None and with_files else {})
+        history = [{**row, "attachments": attached.get(row["id"])} for row in branch]
         new_files = await self.files.load(files) if self.files is not None and files else []
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
@@ -192,20 +204,23 @@ class Generations:
         Without enough credits the user's message is still kept (it is theirs), no reply is
         created, nothing reaches the provider, and the answer is `insufficient_balance`.
         """
-        chat_id, reply_id, now = turn.chat["id"], new_id(), utcnow()
+        chat_id, user_msg_id, reply_id, now = turn.chat["id"], new_id(), new_id(), utcnow()
         async with self.db.transaction() as tx:
-            user_msg = await message_rows.insert(
-                tx, id=new_id(), chat_id=chat_id, user_id=user_id, parent_id=turn.parent_id,
-                role="user", content=content, model=None, status="complete",
-                client_msg_id=client_msg_id, now=now)
-            await file_rows.attach(tx, user_msg["id"], [f["id"] for f in turn.files])
+            # The hold first (it names the reply, which is not a foreign key), so that both
+            # messages are written by one statement when the credits cover the reply.
             account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
-            reply = None
-            if account is not None:
-                reply = await self._insert_reply(tx, user_id, chat_id, user_msg["id"], turn.model,
-                                                 reply_id, now)
-            else:
-                await chat_rows.touch(tx, chat_id, now, current_message_id=user_msg["id"])
+            user_msg, reply = await message_rows.insert_turn(
+                tx, chat_id=chat_id, user_id=user_id, now=now,
+                user={"id": user_msg_id, "parent_id": turn.parent_id, "role": "user",
+                      "content": content, "model": None, "status": "complete",
+                      "client_msg_id": client_msg_id, "instance": None},
+                reply=None if account is None else {
+                    "id": reply_id, "parent_id": user_msg_id, "role": "assistant", "content": "",
+                    "model": turn.model.id, "status": "streaming", "client_msg_id": None,
+                    "instance": self.settings.instance_id})
+            await file_rows.attach(tx, user_msg_id, [f["id"] for f in turn.files])
+            await chat_rows.touch(tx, chat_id, now,
+                                  current_message_id=reply_id if reply is not None else user_msg_id)
         user_msg["files"] = file_rows.summary(turn.files)
         if reply is None:
             turn.tree.add(user_msg["id"], user_msg["parent_id"])

@@ -72,16 +72,22 @@ class Ledger:
         never reaches into what other replies in flight have reserved.
         Returns (charged, account after).
         """
-        account = await rows.lock_account(tx, user_id)
-        assert account is not None
         hold = await rows.take_hold(tx, message_id)
         if hold is None:
+            account = await rows.account(tx, user_id)
+            assert account is not None
             return 0, account_view(account)
         metrics.LEDGER.labels("settle").inc()
         held = int(hold["amount"])
-        spare = int(account["balance"]) - (int(account["reserved"]) - held)
-        charge = max(0, min(cost, spare))
-        after = await rows.move(tx, user_id, balance_delta=-charge, reserved_delta=-held)
+        charge = cost
+        # The usual case in one statement: what is spare covers the whole cost.
+        after = await rows.charge_if_covered(tx, user_id, charge=charge, held=held)
+        if after is None:  # it does not (the provider counted more than the hold): charge what is
+            account = await rows.lock_account(tx, user_id)
+            assert account is not None
+            spare = int(account["balance"]) - (int(account["reserved"]) - held)
+            charge = max(0, min(cost, spare))
+            after = await rows.move(tx, user_id, balance_delta=-charge, reserved_delta=-held)
         if charge:
             await rows.record(tx, id=new_id(), user_id=user_id, kind="usage", amount=-charge,
                               balance_after=int(after["balance"]), message_id=message_id,

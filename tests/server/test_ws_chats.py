@@ -51,6 +51,16 @@ async def test_rename_favorite_tag_model_and_system_prompt(client, alice, connec
     assert cleared["title"] == "Рецепты борща"  # fields not given stay as they were
 
 
+async def test_tags_keep_the_order_the_user_gave_them(client, alice, connect):
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", tags=["zebra", "дом", "apple"])
+    assert chat["tags"] == ["zebra", "дом", "apple"]
+    await sock.ok("chat.update", chat_id=chat["id"], tags=["ёж", "apple", "zebra"])
+    assert (await sock.ok("chat.get", chat_id=chat["id"]))["tags"] == ["ёж", "apple", "zebra"]
+    listed = (await sock.ok("chat.list"))["chats"]
+    assert [c["tags"] for c in listed if c["id"] == chat["id"]] == [["ёж", "apple", "zebra"]]
+
+
 async def test_list_is_newest_activity_first_and_pages_with_a_cursor(client, alice, connect):
     sock = await connect(alice)
     ids = [(await sock.ok("chat.create", title=f"chat {i}"))["id"] for i in range(5)]
