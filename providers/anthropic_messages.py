@@ -15,7 +15,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import DataLines, body
+from .sse import EventReader, body
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
               "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
@@ -54,50 +54,39 @@ class AnthropicProvider(Provider):
                 "messages": [], "extra_body": extra}
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        # One flat loop (no generator per layer): it runs once per token of every generation.
         events = _Events(self.name)
-        lines = DataLines()
         try:
             async with self.client.messages.with_streaming_response.create(
                 **self._body(request), timeout=self.stream_timeout
             ) as response:
                 async for data in body(response.http_response):
-                    for payload in lines.feed(data):
-                        text = events.read(payload)
-                        if text:
-                            yield text
-                        if events.done:
-                            yield events.end()
-                            return
-                for payload in lines.end():
-                    text = events.read(payload)
-                    if text:
-                        yield text
+                    for item in events.feed(data):
+                        yield item
+                    if events.done:
+                        return
+                for text in events.rest():
+                    yield text
         except ChatwireError:
             raise
         except anthropic.APIStatusError as exc:
             raise error_for_status(self.name, exc.status_code) from None
         except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
-        if events.done:
-            yield events.end()
-            return
-        raise unreachable(self.name, "ended the stream before message_stop")
+        yield events.finish()
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
-class _Events:
-    """Reads Messages API events: text deltas, then usage and the stop reason."""
+class _Events(EventReader):
+    """Messages API events: text deltas, then usage and the stop reason."""
 
-    __slots__ = ("provider", "prompt", "completion", "finish", "done")
+    __slots__ = ("prompt", "completion", "stop_reason")
 
     def __init__(self, provider: str) -> None:
-        self.provider = provider
+        super().__init__(provider)
         self.prompt = self.completion = 0
-        self.finish = "stop"
-        self.done = False
+        self.stop_reason = "stop"
 
     def read(self, payload: bytes) -> str:
         try:
@@ -114,7 +103,7 @@ class _Events:
             self.prompt = int(usage.get("input_tokens") or 0)
             self.completion = int(usage.get("output_tokens") or 0)
         elif kind == "message_delta":
-            self.finish = (event.get("delta") or {}).get("stop_reason") or self.finish
+            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
             self.completion = int((event.get("usage") or {}).get("output_tokens") or self.completion)
         elif kind == "message_stop":
             self.done = True
@@ -125,4 +114,9 @@ class _Events:
         return ""
 
     def end(self) -> StreamEnd:
-        return StreamEnd(Usage(self.prompt, self.completion), self.finish)
+        return StreamEnd(Usage(self.prompt, self.completion), self.stop_reason)
+
+    def finish(self) -> StreamEnd:
+        if not self.done:
+            raise unreachable(self.provider, "ended the stream before message_stop")
+        return self.end()

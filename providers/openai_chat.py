@@ -20,7 +20,7 @@ from protocol.errors import ChatwireError
 
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import DataLines, body
+from .sse import EventReader, body
 
 
 def _retry_after(exc: openai.APIStatusError) -> int | None:
@@ -68,26 +68,19 @@ class OpenAIChatProvider(Provider):
                 "stream_options": {"include_usage": True}}
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        # One flat loop (no generator per layer): it runs once per token of every generation.
         chunks = _Chunks(self.name)
-        lines = DataLines()
         try:
             response = await self.client.post(
                 "/chat/completions", body=self._body(request), cast_to=httpx2.Response,
                 stream=True, options={"timeout": self.stream_timeout})
             async with aclosing(response):
                 async for data in body(response):
-                    for payload in lines.feed(data):
-                        text = chunks.read(payload)
-                        if text:
-                            yield text
-                        if chunks.done:
-                            yield chunks.end()
-                            return
-                for payload in lines.end():
-                    text = chunks.read(payload)
-                    if text:
-                        yield text
+                    for item in chunks.feed(data):
+                        yield item
+                    if chunks.done:
+                        return
+                for text in chunks.rest():
+                    yield text
         except ChatwireError:
             raise
         except openai.APIStatusError as exc:
@@ -95,24 +88,21 @@ class OpenAIChatProvider(Provider):
                                    _retry_after(exc)) from None
         except (openai.APIConnectionError, httpx2.TransportError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
-        if not chunks.done and chunks.finish is None:
-            raise unreachable(self.name, "ended the stream before finishing the reply")
-        yield chunks.end()  # some compatible servers omit [DONE]
+        yield chunks.finish()
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
-class _Chunks:
-    """Reads chat-completion chunks: their text, then the finish reason and usage."""
+class _Chunks(EventReader):
+    """Chat-completion chunks: their text, then the finish reason and usage."""
 
-    __slots__ = ("provider", "usage", "finish", "done")
+    __slots__ = ("usage", "finish_reason")
 
     def __init__(self, provider: str) -> None:
-        self.provider = provider
+        super().__init__(provider)
         self.usage = Usage()
-        self.finish: str | None = None
-        self.done = False
+        self.finish_reason: str | None = None
 
     def read(self, payload: bytes) -> str:
         if payload == b"[DONE]":
@@ -130,14 +120,19 @@ class _Chunks:
         for choice in chunk.get("choices") or ():
             text += (choice.get("delta") or {}).get("content") or ""
             if choice.get("finish_reason"):
-                self.finish = choice["finish_reason"]
+                self.finish_reason = choice["finish_reason"]
         if chunk.get("usage"):
             u = chunk["usage"]
             self.usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
         return text
 
     def end(self) -> StreamEnd:
-        return StreamEnd(self.usage, self.finish or "stop")
+        return StreamEnd(self.usage, self.finish_reason or "stop")
+
+    def finish(self) -> StreamEnd:
+        if not self.done and self.finish_reason is None:
+            raise unreachable(self.provider, "ended the stream before finishing the reply")
+        return self.end()  # some compatible servers omit [DONE]
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterable
 
+from .base import StreamEnd, StreamItem
+
 
 def _payload(line: bytes) -> bytes:
     return line[6:].rstrip(b"\r") if line[5:6] == b" " else line[5:].rstrip(b"\r")
@@ -34,6 +36,50 @@ class DataLines:
         """The last line, when the stream ended without a newline."""
         last, self.pending = self.pending, b""
         return [_payload(last)] if last.startswith(b"data:") else []
+
+
+class EventReader:
+    """A vendor's stream, chunk by chunk: the text it carries, then how the reply ended.
+
+    Each provider says what one `data:` payload means (`read`, setting `done` at the vendor's end
+    marker) and what the reply's end is (`end`, and `finish` when the stream stops). The splitting,
+    the stop at the marker and the last line without a newline are here, once; the provider's loop
+    is flat (`feed` is plain code, not another async generator per token).
+    """
+
+    __slots__ = ("provider", "lines", "done")
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.lines = DataLines()
+        self.done = False
+
+    def read(self, payload: bytes) -> str:
+        """The text of one payload ("" if none); raise the protocol's error for a bad one."""
+        raise NotImplementedError
+
+    def end(self) -> StreamEnd:
+        """Usage and finish reason, once the vendor's end marker was read."""
+        raise NotImplementedError
+
+    def finish(self) -> StreamEnd:
+        """The stream stopped: the reply's end, or the error for a reply cut short."""
+        raise NotImplementedError
+
+    def feed(self, chunk: bytes) -> list[StreamItem]:
+        items: list[StreamItem] = []
+        for payload in self.lines.feed(chunk):
+            text = self.read(payload)
+            if text:
+                items.append(text)
+            if self.done:
+                items.append(self.end())
+                break
+        return items
+
+    def rest(self) -> list[str]:
+        """The text of a last line that came without a newline."""
+        return [text for text in map(self.read, self.lines.end()) if text]
 
 
 def body(response: Any) -> AsyncIterable[bytes]:
