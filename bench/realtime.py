@@ -139,12 +139,21 @@ async def hold_sockets(url: str, n: int, tokens_file: str) -> subprocess.Popen:
     return proc
 
 
+# Both servers ping every socket 30 s after it connected and wait up to 15 s for the pong; the
+# pong's timer stays in the event loop until then even when answered at once. Reading RSS only
+# after every socket has been through one such round puts both servers in their steady state: a
+# reading 22 s after the last connect (as before 2026-11-29) caught Chatwire's first sockets after
+# their first heartbeat and none of the bare server's (it connects 5,000 sockets in 2 s, Chatwire
+# in 11 s, as each socket is authenticated), which counted against Chatwire.
+HEARTBEAT_ROUND_S = 30.0 + 15.0 + 5.0
+
+
 async def per_socket(server_pid: int, url: str, n: int, tokens_file: str,
-                     settle_s: float = 22.0) -> float:
+                     settle_s: float = HEARTBEAT_ROUND_S) -> float:
     await asyncio.sleep(1.0)
     before = rss_bytes(server_pid)
     clients = await hold_sockets(url, n, tokens_file)
-    await asyncio.sleep(settle_s)  # idle: resume grace over, quiet writers parked
+    await asyncio.sleep(settle_s)  # idle: a heartbeat round done, resume grace over, writers parked
     after = rss_bytes(server_pid)
     clients.stdin.write(b"alive\n")
     clients.stdin.flush()

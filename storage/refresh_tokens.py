@@ -38,13 +38,3 @@ async def revoke_family(db: Executor, family_id: str, now: str) -> int:
         (now, family_id),
     )
 
-
-async def family_is_live(db: Executor, family_id: str, user_id: str, now: str) -> bool:
-    """A session is live while its family holds an unrevoked, unexpired token."""
-    row = await db.fetchone(
-        """SELECT 1 AS live FROM refresh_tokens
-           WHERE family_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?
-           LIMIT 1""",
-        (family_id, user_id, now),
-    )
-    return row is not None

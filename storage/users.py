@@ -22,6 +22,17 @@ async def get(db: Executor, user_id: str) -> Row | None:
     return await db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
 
 
+async def get_in_live_session(db: Executor, user_id: str, family_id: str, now: str) -> Row | None:
+    """The user, if `family_id` is one of their sessions that is still live (an unrevoked,
+    unexpired refresh token): what a request or a socket checks, in one statement."""
+    return await db.fetchone(
+        f"""SELECT {USER_COLUMNS} FROM users WHERE id = ? AND EXISTS (
+                SELECT 1 FROM refresh_tokens r WHERE r.family_id = ? AND r.user_id = users.id
+                AND r.revoked_at IS NULL AND r.expires_at > ?)""",
+        (user_id, family_id, now),
+    )
+
+
 async def get_by_email(db: Executor, email_key: str) -> Row | None:
     return await db.fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?", (email_key,))
 

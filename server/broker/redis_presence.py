@@ -85,16 +85,27 @@ class RedisPresence(Presence):
         return int(await self.redis.zcard(ONLINE))
 
     async def refresh(self) -> None:
-        """Keep this instance's sockets alive for another TTL (written whole: Redis may have
-        restarted empty)."""
+        """Keep this instance's sockets alive for another TTL. Only the expiry scores are sent: a
+        device's details are written again only where Redis answers that it had lost the device
+        (restarted empty, evicted a key, or the device expired), so an idle socket costs one ZADD per round
+        instead of a fresh JSON copy of itself."""
         expires = _ms() + self.ttl_ms
         devices = list(self.local.items())
         for start in range(0, len(devices), REFRESH_BATCH):  # bounded pipelines, even at 20k sockets
+            batch = devices[start:start + REFRESH_BATCH]
             async with self.redis.pipeline(transaction=False) as pipe:
-                for connection_id, (user_id, device) in devices[start:start + REFRESH_BATCH]:
+                for connection_id, (user_id, _) in batch:
                     pipe.zadd(_ids(user_id), {connection_id: expires})
-                    pipe.hset(_details(user_id), connection_id, dumps(expand(device)))
                     pipe.zadd(ONLINE, {user_id: expires}, gt=True)
                     pipe.pexpire(_ids(user_id), self.ttl_ms * 2)
                     pipe.pexpire(_details(user_id), self.ttl_ms * 2)
-                await pipe.execute()
+                answers = await pipe.execute()
+            # a ZADD that added instead of updating, or a details hash that was not there to expire
+            lost = [entry for entry, new, kept in zip(batch, answers[0::4], answers[3::4])
+                    if new or not kept]
+            if lost:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for connection_id, (user_id, device) in lost:
+                        pipe.hset(_details(user_id), connection_id, dumps(expand(device)))
+                        pipe.pexpire(_details(user_id), self.ttl_ms * 2)
+                    await pipe.execute()

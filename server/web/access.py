@@ -14,6 +14,8 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: at DEBUG
 class AccessLogger(AbstractAccessLogger):
     """Method, path without its query string, status, bytes, duration, the client's address."""
 
+    __slots__ = ()  # one per connection, alive as long as a socket is: no attribute dict
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, elapsed: float) -> None:
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
         if not self.logger.isEnabledFor(level):

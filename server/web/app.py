@@ -36,6 +36,7 @@ from .context import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
     WS_PATH,
+    WS_ROUTE,
     cors_middleware,
     error_middleware,
     passing_sockets,
@@ -225,7 +226,7 @@ def create_app(settings: Settings) -> web.Application:
     file_routes.add_routes(app)
     health.add_routes(app)
     openapi.add_routes(app)
-    app.router.add_get(WS_PATH, websocket)
+    app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_session import STORAGE_KEY, AbstractStorage, session_middleware
 
 from protocol import errors as e
@@ -65,6 +65,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 WS_PATH = "/ws"
+WS_ROUTE = "ws"  # the route's name: matched routes are at hand, where a path would be one more cached
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
@@ -73,7 +74,7 @@ def passing_sockets(middleware: Middleware) -> Middleware:
     alive all that time — memory per idle socket. `/ws` needs none of these (it answers its own
     errors), so it is handed the route's coroutine itself, with no frame in between."""
     def wrapped(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-        if request.path == WS_PATH:
+        if request.match_info.route.name == WS_ROUTE:
             return handler(request)
         return middleware(request, handler)
     return web.middleware(wrapped)  # type: ignore[arg-type]
@@ -84,8 +85,9 @@ def sessions(storage: AbstractStorage) -> Middleware:
     full = session_middleware(storage)
 
     def wrapped(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-        if request.path == WS_PATH:
-            request[STORAGE_KEY] = storage
+        if request.match_info.route.name == WS_ROUTE:
+            if hdrs.COOKIE in request.headers:  # a bearer socket keeps no session state
+                request[STORAGE_KEY] = storage
             return handler(request)
         return full(request, handler)
     return web.middleware(wrapped)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         resume_from = _last_seq_param(request)
     except ChatwireError as exc:
         return error_response(exc)
-    identity, failure = await _handshake_identity(request)
+    identity, user, failure = await _handshake_identity(request)
     # Made after the awaits above, not before: on CPython 3.11, responses that wait half-built
     # while others are prepared fall off the class's shared attribute keys, and every socket
     # from then on carries a full dict of its own (~0.8 KB).
@@ -53,7 +53,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     )
     await ws.prepare(request)
     if identity is None and failure is None:
-        identity, failure = await _first_frame_identity(ctx, ws)
+        identity, user, failure = await _first_frame_identity(ctx, ws)
     if identity is None:
         await _refuse(ws, failure or Unauthorized("authentication required"))
         return ws
@@ -61,7 +61,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
     ctx.sockets.add(conn)
     try:
-        user = await ctx.accounts.me(identity)
+        if user is None:  # a cookie's session: its identity came without the user
+            user = await ctx.accounts.me(identity)
         # Announced to the user's other sockets; this one's events start after it, so an idle
         # socket is sent nothing and keeps no writer task.
         await ctx.presence.connected(conn.user_id, conn.device(settings.instance_id))
@@ -103,39 +104,41 @@ def _last_seq_param(request: web.Request) -> int | None:
     return int(raw)
 
 
-async def _handshake_identity(request: web.Request) -> tuple[Identity | None, ChatwireError | None]:
+Who = tuple[Identity | None, dict | None, ChatwireError | None]  # identity, user if read, refusal
+
+
+async def _handshake_identity(request: web.Request) -> Who:
     try:
         token = bearer_token(request)
         if token is not None:
-            return await request.app[CONTEXT].accounts.authenticate_access_token(token), None
+            return *await request.app[CONTEXT].accounts.token_user(token), None
     except ChatwireError as exc:
-        return None, exc
+        return None, None, exc
     identity = await cookie_identity(request, require_origin=True)
     # The loaded session would live as long as the socket, and nothing here writes it back.
     request.pop(SESSION_KEY, None)
-    return identity, None
+    return identity, None, None
 
 
-async def _first_frame_identity(ctx: Context,
-                                ws: web.WebSocketResponse) -> tuple[Identity | None, ChatwireError | None]:
+async def _first_frame_identity(ctx: Context, ws: web.WebSocketResponse) -> Who:
     try:
         msg = await ws.receive(timeout=ctx.settings.ws_auth_timeout_s)
     except asyncio.TimeoutError:
-        return None, Unauthorized("authenticate within a few seconds: send {\"type\":\"auth\",\"token\":\"…\"}")
+        return None, None, Unauthorized(
+            "authenticate within a few seconds: send {\"type\":\"auth\",\"token\":\"…\"}")
     if msg.type != WSMsgType.TEXT:
-        return None, Unauthorized("authentication required")
+        return None, None, Unauthorized("authentication required")
     try:
         req = parse_request(msg.data)
         if req.type != "auth":
             raise Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}")
-        identity = await ctx.accounts.authenticate_access_token(req.params["token"])
+        identity, user = await ctx.accounts.token_user(req.params["token"])
     except ChatwireError as exc:
         if exc.code != "unauthorized":
             exc = Unauthorized(f"authenticate first: {exc.message}")
-        return None, exc
-    await ws.send_frame(encode(reply_ok(req.id, {"user": await ctx.accounts.me(identity)})),
-                        WSMsgType.TEXT)
-    return identity, None
+        return None, None, exc
+    await ws.send_frame(encode(reply_ok(req.id, {"user": user})), WSMsgType.TEXT)
+    return identity, user, None
 
 
 async def _refuse(ws: web.WebSocketResponse, error: ChatwireError) -> None:
