@@ -86,9 +86,9 @@ class RedisPresence(Presence):
 
     async def refresh(self) -> None:
         """Keep this instance's sockets alive for another TTL. Only the expiry scores are sent: a
-        device's details are written again only where Redis answers that it had lost the device
-        (restarted empty, evicted a key, or the device expired), so an idle socket costs one ZADD per round
-        instead of a fresh JSON copy of itself."""
+        device's details are written again only where Redis answers that it had lost them
+        (restarted empty, evicted a key, or the device expired), so an idle socket costs one ZADD
+        a round instead of a fresh JSON copy of itself."""
         expires = _ms() + self.ttl_ms
         devices = list(self.local.items())
         for start in range(0, len(devices), REFRESH_BATCH):  # bounded pipelines, even at 20k sockets
