@@ -1,12 +1,14 @@
 """Persistence cost: SQL statements per assistant message, and replies/s with and without the
 streaming writes, on SQLite and PostgreSQL.
 
-Chatwire runs in this process so the database drivers' calls can be counted (aiosqlite's
-Connection.execute and execute_fetchall, aiopg's Cursor.execute: every statement, BEGIN/COMMIT
-included).
+Chatwire runs in this process so the database drivers' work can be counted: round trips (every
+call into aiosqlite's connection thread, every aiopg Cursor.execute) and statements (each
+sqlite3 Connection.execute; on PostgreSQL, the statements of each query sent, a transaction
+sending several in one), BEGIN/COMMIT included.
   statements  one reply at a time, of 10, 100 and 400 tokens (echo at 100 tokens/s): statements
-              per message, split into the send (user turn, reservation, reply row, events) and
-              the stream (partial saves, final write, charge). Target: not proportional to length.
+              and round trips per message, split into the send (user turn, reservation, reply
+              row, events) and the stream (partial saves, final write, charge). Target: not
+              proportional to length.
   throughput  N concurrent users, closed loop, 40-token replies at 400 tokens/s for S seconds:
               replies/s with partial-text saves on (every STREAM_FLUSH_S = 1 s, one statement for
               every reply in flight) ÷ off (no partial saves; the final write is the same).
@@ -27,6 +29,8 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlite3
+
 import aiohttp
 import aiopg
 import aiosqlite
@@ -38,20 +42,37 @@ from bench.common import SERVER_ENV, free_port, register  # noqa: E402
 from bench.relay import pg_schema  # noqa: E402
 from server.config import load_settings  # noqa: E402
 from server.web import create_app  # noqa: E402
+from storage.postgres import JOIN  # noqa: E402
 
-STATEMENTS = {"count": 0}
+COUNTS = {"statements": 0, "trips": 0}
 
 
 def count_statements() -> None:
-    """Wrap both drivers' execute once: every statement Chatwire sends passes through one."""
-    for cls, name in ((aiosqlite.Connection, "execute"), (aiosqlite.Connection, "execute_fetchall"),
-                      (aiopg.Cursor, "execute")):
-        original = getattr(cls, name)
+    """Wrap both drivers once: every round trip and statement Chatwire sends passes through them."""
+    trip = aiosqlite.Connection._execute  # every call into a connection's thread
 
-        def counted(self, *args, __original=original, **kwargs):
-            STATEMENTS["count"] += 1
-            return __original(self, *args, **kwargs)
-        setattr(cls, name, counted)
+    def sqlite_trip(self, *args, **kwargs):
+        COUNTS["trips"] += 1
+        return trip(self, *args, **kwargs)
+    aiosqlite.Connection._execute = sqlite_trip
+
+    class Counted(sqlite3.Connection):
+        def execute(self, *args, **kwargs):  # the call every statement on SQLite goes through
+            COUNTS["statements"] += 1
+            return super().execute(*args, **kwargs)
+    connect = aiosqlite.connect  # the engine's, not the migrations' (yoyo's own sqlite3 calls)
+
+    def sqlite_connect(*args, **kwargs):
+        return connect(*args, factory=Counted, **kwargs)
+    aiosqlite.connect = sqlite_connect
+
+    execute = aiopg.Cursor.execute
+
+    def pg_execute(self, operation, *args, **kwargs):
+        COUNTS["trips"] += 1
+        COUNTS["statements"] += operation.count(JOIN) + 1 if isinstance(operation, bytes) else 1
+        return execute(self, operation, *args, **kwargs)
+    aiopg.Cursor.execute = pg_execute
 
 
 async def serve(database_url: str, var_dir: Path, **env: str) -> tuple[web.AppRunner, str]:
@@ -87,18 +108,19 @@ class Client:
                 assert frame["ok"], frame
                 return frame["data"]
 
-    async def reply(self, words: int) -> tuple[int, int]:
-        """Send; return (statements until the send's reply, statements until message.done)."""
-        before = STATEMENTS["count"]
+    async def reply(self, words: int) -> tuple[dict, dict]:
+        """Send; return the counts until the send's reply, and from there until message.done."""
+        before = dict(COUNTS)
         sent = await self.call("message.send", chat_id=self.chat, content=" ".join(["слово"] * words))
-        at_reply = STATEMENTS["count"]
+        at_reply = dict(COUNTS)
         reply_id = sent["assistant_message"]["id"]
         while True:
             frame = orjson.loads((await self.ws.receive()).data)
             if frame.get("type") == "message.done" and frame["message_id"] == reply_id:
                 break
         await asyncio.sleep(0.2)  # the charge's balance event and any trailing write
-        return at_reply - before, STATEMENTS["count"] - at_reply
+        return ({k: at_reply[k] - before[k] for k in COUNTS},
+                {k: COUNTS[k] - at_reply[k] for k in COUNTS})
 
 
 async def statements(database_url: str, var_dir: Path) -> dict:
@@ -111,8 +133,10 @@ async def statements(database_url: str, var_dir: Path) -> dict:
             await client.reply(5)  # warm
             for words in (10, 100, 400):
                 send, stream = await client.reply(words)
-                out[f"{words}_tokens"] = {"send": send, "stream": stream, "total": send + stream,
-                                          "stream_seconds": words / 100}
+                out[f"{words}_tokens"] = {
+                    **{f"{part}_{k}": counts[k] for part, counts in (("send", send), ("stream", stream))
+                       for k in COUNTS},
+                    **{f"total_{k}": send[k] + stream[k] for k in COUNTS}, "stream_seconds": words / 100}
     finally:
         await runner.cleanup()
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
+import aiohttp
 import anthropic
 import httpx2
 import orjson
@@ -70,7 +71,7 @@ class AnthropicProvider(Provider):
             raise
         except anthropic.APIStatusError as exc:
             raise error_for_status(self.name, exc.status_code) from None
-        except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+        except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
         yield events.finish()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any, AsyncIterator
 
+import aiohttp
 import httpx2
 import openai
 import orjson
@@ -86,7 +87,7 @@ class OpenAIChatProvider(Provider):
         except openai.APIStatusError as exc:
             raise error_for_status(self.name, exc.status_code, _message(exc),
                                    _retry_after(exc)) from None
-        except (openai.APIConnectionError, httpx2.TransportError) as exc:
+        except (openai.APIConnectionError, httpx2.TransportError, aiohttp.ClientError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
         yield chunks.finish()
 

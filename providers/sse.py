@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterable
 
+import aiohttp
+
 from .base import StreamEnd, StreamItem
 
 
@@ -85,10 +87,16 @@ class EventReader:
 def body(response: Any) -> AsyncIterable[bytes]:
     """The body of an SDK's raw (httpx2) streaming response, chunk by chunk as it arrives.
 
-    An uncompressed body — what the vendors stream — is the transport's own byte stream: two
-    layers (httpx2's raw iterator, then a content decoder and re-chunker) fewer per chunk than
-    `aiter_bytes`, which a compressed one needs. The SDK's response context closes either.
+    An uncompressed body — what the vendors stream — is read from the aiohttp response under the
+    SDKs' aiohttp transport, as it arrives: three layers fewer per chunk (the transport's and
+    httpx2's async generators and a fixed-size re-chunker) than the response's own stream.
+    Anything else (another transport, a compressed body) takes the response's decoded bytes.
+    Either way the SDK's response context closes the connection, and the caller maps
+    `aiohttp.ClientError` as it maps the SDK's connection errors.
     """
-    if response.headers.get("content-encoding", "identity").strip().lower() in ("identity", ""):
-        return response.stream
-    return response.aiter_bytes()
+    if response.headers.get("content-encoding", "identity").strip().lower() not in ("identity", ""):
+        return response.aiter_bytes()
+    raw = getattr(getattr(response.stream, "_stream", None), "_aiohttp_response", None)
+    if isinstance(raw, aiohttp.ClientResponse):
+        return raw.content.iter_any()
+    return response.stream

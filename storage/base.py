@@ -43,6 +43,16 @@ class Executor(abc.ABC):
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; return the number of rows it changed."""
 
+    async def write(self, sql: str, params: Params = ()) -> None:
+        """A write whose outcome the caller does not read (no rows back, no count checked).
+
+        Outside a transaction it runs now. Inside one it waits and travels with the
+        transaction's next statement, or with its COMMIT: one round trip for several statements,
+        which is most of what a reply costs the database (bench/relay.py). An error it raises
+        surfaces there, and the whole transaction rolls back as with any other failed statement.
+        """
+        await self.execute(sql, params)
+
 
 class Database(Executor):
     @abc.abstractmethod

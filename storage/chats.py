@@ -95,9 +95,9 @@ async def has_streaming(db: Executor, chat_id: str) -> bool:
 async def touch(db: Executor, chat_id: str, now: str, current_message_id: str | None = None) -> None:
     """New activity: move the chat up the list (and, given a message, make its branch current)."""
     if current_message_id is None:
-        await db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+        await db.write("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
     else:
-        await db.execute("UPDATE chats SET updated_at = ?, current_message_id = ? WHERE id = ?",
+        await db.write("UPDATE chats SET updated_at = ?, current_message_id = ? WHERE id = ?",
                          (now, current_message_id, chat_id))
 
 

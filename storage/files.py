@@ -71,7 +71,7 @@ async def delete(db: Executor, user_id: str, file_id: str) -> Row | None:
 
 async def attach(db: Executor, message_id: str, file_ids: list[str]) -> None:
     for file_id in file_ids:
-        await db.execute("INSERT INTO message_files (message_id, file_id) VALUES (?, ?)",
+        await db.write("INSERT INTO message_files (message_id, file_id) VALUES (?, ?)",
                          (message_id, file_id))
 
 

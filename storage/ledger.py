@@ -32,8 +32,8 @@ async def reserve(db: Executor, user_id: str, message_id: str, amount: int, now:
         (amount, user_id, amount))
     if row is None:
         return None
-    await db.execute("INSERT INTO holds (message_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
-                     (message_id, user_id, amount, now))
+    await db.write("INSERT INTO holds (message_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
+                   (message_id, user_id, amount, now))
     return row
 
 
@@ -62,16 +62,24 @@ async def move(db: Executor, user_id: str, *, balance_delta: int, reserved_delta
     return row
 
 
+INSERT_TX = f"INSERT INTO transactions ({TX_SELECT}, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
 async def record(db: Executor, *, id: str, user_id: str, kind: str, amount: int, balance_after: int,
                  message_id: str | None, idempotency_key: str | None, created_by: str | None,
                  note: str, now: str) -> Row:
-    row = await db.fetchone(
-        f"""INSERT INTO transactions (id, user_id, kind, amount, balance_after, message_id,
-                                      idempotency_key, created_by, note, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {TX_SELECT}""",
-        (id, user_id, kind, amount, balance_after, message_id, idempotency_key, created_by, note, now))
+    """A ledger row, returned as stored."""
+    row = await db.fetchone(f"{INSERT_TX} RETURNING {TX_SELECT}", (
+        id, kind, amount, balance_after, message_id, idempotency_key, created_by, note, now, user_id))
     assert row is not None
     return row
+
+
+async def record_usage(db: Executor, *, id: str, user_id: str, amount: int, balance_after: int,
+                       message_id: str, now: str) -> None:
+    """A reply's charge: nobody reads it back, so it may travel with the transaction's next write."""
+    await db.write(INSERT_TX, (id, "usage", amount, balance_after, message_id, None, None, "", now,
+                               user_id))
 
 
 async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None:

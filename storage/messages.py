@@ -10,6 +10,7 @@ from .base import Executor, Row
 COLUMNS = ("id", "chat_id", "parent_id", "role", "content", "model", "status", "error_code",
            "prompt_tokens", "completion_tokens", "cost", "client_msg_id", "created_at", "updated_at")
 SELECT = ", ".join(COLUMNS)
+DEFAULTS = {"error_code": None, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0}  # as the table's
 
 
 async def insert(db: Executor, *, id: str, chat_id: str, user_id: str, parent_id: str | None,
@@ -30,20 +31,25 @@ async def insert_turn(db: Executor, *, chat_id: str, user_id: str, now: str,
                       user: dict[str, Any], reply: dict[str, Any] | None) -> tuple[Row, Row | None]:
     """A user message and (if its reply can start) the empty reply, in one statement.
 
-    Each dict gives id, parent_id, role, content, model, status, client_msg_id and instance. One
-    round trip rather than two: this runs for every message sent.
+    Each dict gives id, parent_id, role, content, model, status, client_msg_id and instance. The
+    rows come back as the statement stores them (every other column at its default), built here
+    rather than read back: without RETURNING it is a `write`, and in the send's transaction it
+    travels with COMMIT. This runs for every message sent.
     """
     turn = [user] if reply is None else [user, reply]
     values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in turn)
     params = [value for m in turn for value in (
         m["id"], chat_id, user_id, m["parent_id"], m["role"], m["content"], m["model"], m["status"],
         m["client_msg_id"], m["instance"], now, now)]
-    rows = await db.fetchall(
+    await db.write(
         f"""INSERT INTO messages (id, chat_id, user_id, parent_id, role, content, model, status,
                                   client_msg_id, generation_instance, created_at, updated_at)
-            VALUES {values} RETURNING {SELECT}""", params)
-    by_id = {row["id"]: row for row in rows}  # RETURNING's order is not promised
-    return by_id[user["id"]], by_id.get(reply["id"]) if reply is not None else None
+            VALUES {values}""", params)
+    stored = [{**DEFAULTS, "id": m["id"], "chat_id": chat_id, "parent_id": m["parent_id"],
+               "role": m["role"], "content": m["content"], "model": m["model"], "status": m["status"],
+               "client_msg_id": m["client_msg_id"], "created_at": now, "updated_at": now}
+              for m in turn]
+    return stored[0], stored[1] if reply is not None else None
 
 
 async def generating_instance(db: Executor, message_id: str) -> str | None:

@@ -1,6 +1,6 @@
 """PostgreSQL engine (aiopg + psycopg2), for production and several instances.
 
-aiopg runs in autocommit mode; a transaction is `cur.begin()`. Acquiring from an exhausted pool
+aiopg runs in autocommit mode, so a transaction is ours to open and close (`_PgTx`). Acquiring from an exhausted pool
 would wait a minute by default, so it is bounded and surfaces `unavailable` instead. A connection
 lost under a request (PostgreSQL restarted) is `unavailable` too — retryable — and the pool drops
 it, so the next request gets a fresh one.
@@ -22,6 +22,7 @@ from protocol.errors import Unavailable
 from .base import Database, Executor, IntegrityError, Params, Row, iso, to_pyformat
 
 ACQUIRE_TIMEOUT_S = 5.0
+JOIN = b";\n"  # between the statements of one multi-statement query
 LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
@@ -64,10 +65,53 @@ class _PgConn(Executor):
         return self._cur.rowcount
 
     async def _run(self, sql: str, params: Params) -> None:
+        await self._send(to_pyformat(sql), tuple(params))
+
+    async def _send(self, query: str | bytes, params: tuple[Any, ...] | None) -> None:
         try:
-            await self._cur.execute(to_pyformat(sql), tuple(params))
+            await self._cur.execute(query, params)
         except psycopg2.IntegrityError as exc:
             raise IntegrityError(str(exc).strip()) from exc
+
+
+class _PgTx(_PgConn):
+    """A transaction that costs no round trip of its own.
+
+    `BEGIN` and any `write()`s wait and go out in front of the next statement, as one
+    multi-statement query (psycopg2 binds parameters client-side, so each is bound alone, then
+    joined; the answer is the last statement's); the writes left at the end go with `COMMIT`.
+    A reply's two transactions went from 13 round trips to 7.
+    """
+
+    def __init__(self, cur: aiopg.Cursor) -> None:
+        super().__init__(cur)
+        self._pending: list[bytes] = [b"BEGIN"]
+        self.begun = False  # BEGIN has been sent: the server holds a transaction to end
+
+    async def write(self, sql: str, params: Params = ()) -> None:
+        self._pending.append(self._cur.mogrify(to_pyformat(sql), tuple(params)))
+
+    async def _run(self, sql: str, params: Params) -> None:
+        if not self._pending:
+            return await super()._run(sql, params)
+        self._pending.append(self._cur.mogrify(to_pyformat(sql), tuple(params)))
+        await self._flush()
+
+    async def _flush(self) -> None:
+        query = JOIN.join(self._pending)
+        self._pending.clear()
+        self.begun = True
+        await self._send(query, None)  # no parameters: psycopg2 sends the bound text as it is
+
+    async def commit(self) -> None:
+        if self.begun or len(self._pending) > 1:  # else nothing was asked: nothing to send
+            self._pending.append(b"COMMIT")
+            await self._flush()
+
+    async def rollback(self) -> None:
+        self._pending.clear()
+        if self.begun and not self._cur.connection.closed:  # aiopg closes it on a cancelled query
+            await self._cur.execute("ROLLBACK")
 
 
 class PostgresDatabase(Database):
@@ -120,8 +164,13 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._cursor() as cur:
-            async with cur.begin():
-                yield _PgConn(cur)
+            tx = _PgTx(cur)
+            try:
+                yield tx
+                await tx.commit()
+            except BaseException:
+                await tx.rollback()
+                raise
 
     async def close(self) -> None:
         if self._pool is not None:

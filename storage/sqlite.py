@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import aiosqlite
 
@@ -19,6 +19,7 @@ from protocol.errors import Unavailable
 from .base import Database, Executor, IntegrityError, Params, Row
 
 BUSY_TIMEOUT_MS = 5000
+BEGIN = "BEGIN IMMEDIATE"
 
 
 class _SqliteConn(Executor):
@@ -44,6 +45,74 @@ class _SqliteConn(Executor):
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         return cur.rowcount  # a finished write: dropping the cursor needs no trip to close it
+
+
+class _Busy(Exception):
+    """BEGIN IMMEDIATE waited the whole busy timeout for the write lock."""
+
+
+def _in_thread(conn: sqlite3.Connection, pending: list[tuple[str, Params]], sql: str | None,
+               params: Params, fetch: bool) -> Any:
+    """Runs on the connection's thread: the waiting statements, then this one (if any)."""
+    for text, values in pending:
+        if text == BEGIN:
+            try:
+                conn.execute(text)
+            except sqlite3.OperationalError as exc:
+                raise _Busy(str(exc)) from None
+        else:
+            conn.execute(text, values).fetchall()  # stepped to the end, whatever it is
+    if sql is None:
+        return None
+    cur = conn.execute(sql, params)
+    return cur.fetchall() if fetch else cur.rowcount
+
+
+class _SqliteTx(_SqliteConn):
+    """A transaction whose BEGIN and `write()`s share a thread trip with the next statement.
+
+    Each trip to the connection's thread costs two thread wake-ups and a self-pipe write; the
+    waiting statements run in the same trip as the statement that follows them, or as COMMIT.
+    (aiosqlite has no public call for "run this function on the connection's thread"; `_execute`
+    is the one its own methods use.)
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self._pending: list[tuple[str, Params]] = [(BEGIN, ())]
+        self.begun = False
+
+    async def write(self, sql: str, params: Params = ()) -> None:
+        self._pending.append((sql, tuple(params)))
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return [dict(r) for r in await self._trip(sql, params, fetch=True)]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._trip(sql, params, fetch=False)
+
+    async def _trip(self, sql: str | None, params: Params, *, fetch: bool) -> Any:
+        pending, self._pending = self._pending, []
+        self.begun = self.begun or bool(pending)
+        try:
+            return await self._conn._execute(_in_thread, self._conn._conn, pending, sql, tuple(params),
+                                             fetch)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except _Busy as exc:
+            raise Unavailable(f"the database is busy: {exc}") from None
+
+    async def commit(self) -> None:
+        if self.begun or len(self._pending) > 1:
+            await self._trip("COMMIT", (), fetch=False)
+
+    async def rollback(self) -> None:
+        self._pending = []
+        if self.begun:  # queued behind the trip it ends, even one a cancellation left running
+            try:
+                await self._conn.execute("ROLLBACK")
+            except sqlite3.OperationalError:  # BEGIN itself had failed: nothing to end
+                pass
 
 
 class SqliteDatabase(Database):
@@ -94,17 +163,13 @@ class SqliteDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._acquire() as conn:
+            tx = _SqliteTx(conn)
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise Unavailable(f"the database is busy: {exc}") from None
-            try:
-                yield _SqliteConn(conn)
+                yield tx
+                await tx.commit()
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await tx.rollback()
                 raise
-            else:
-                await conn.execute("COMMIT")
 
     async def close(self) -> None:
         for conn in self._all:

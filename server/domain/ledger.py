@@ -89,9 +89,9 @@ class Ledger:
             charge = max(0, min(cost, spare))
             after = await rows.move(tx, user_id, balance_delta=-charge, reserved_delta=-held)
         if charge:
-            await rows.record(tx, id=new_id(), user_id=user_id, kind="usage", amount=-charge,
-                              balance_after=int(after["balance"]), message_id=message_id,
-                              idempotency_key=None, created_by=None, note="", now=utcnow())
+            await rows.record_usage(tx, id=new_id(), user_id=user_id, amount=-charge,
+                                    balance_after=int(after["balance"]), message_id=message_id,
+                                    now=utcnow())
         return charge, account_view(after)
 
     async def release_orphans(self) -> int:

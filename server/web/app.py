@@ -102,11 +102,10 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
                            profiles=profiles, files=files, presence=Presence(broker.presence, broker),
                            limits=limits)
     sweeper = asyncio.create_task(_sweep(generations)) if settings.is_postgres else None
-    parker = asyncio.create_task(_park_idle_writers(app[CONTEXT]))
     trimmer = (asyncio.create_task(trim_periodically(settings.malloc_trim_s))
                if settings.malloc_trim_s > 0 else None)
     yield
-    for task in (sweeper, parker, trimmer):
+    for task in (sweeper, trimmer):
         if task is not None:
             task.cancel()
     # Each step runs even if one before it failed: an unclosed database keeps its threads alive.
@@ -143,16 +142,6 @@ async def _close_sockets(app: web.Application) -> None:
     handler only ends when the socket closes: so sockets are closed here, at shutdown's start."""
     if CONTEXT in app:
         await drain(app, grace_s=0.0)
-
-
-async def _park_idle_writers(ctx: Context, idle_s: float = 10.0) -> None:
-    """Quiet sockets give back their writer task (most of an idle socket's memory)."""
-    loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(idle_s / 2)
-        now = loop.time()
-        for conn in list(ctx.sockets):
-            conn.park_if_idle(now, idle_s)
 
 
 async def _sweep(generations: Generations, every_s: float = 30.0) -> None:

@@ -1,10 +1,12 @@
-"""One authenticated socket: a bounded send queue drained by its own writer task.
+"""One authenticated socket: frames written as they come, a bounded queue behind a slow reader.
 
-The broker and the request loop only ever enqueue, so one slow reader never stalls anyone else;
-a queue that overflows means the client cannot keep up, and the socket is closed with 1013 (try
-again later) for the client to reconnect and resume. An idle socket keeps neither a queue nor a
-task: the writer starts with the first frame and is parked after a quiet spell (`park_if_idle`),
-which is most of what an idle socket would otherwise cost in memory.
+The broker and the request loop never wait on a socket. A frame is written at once when nothing
+is queued before it — aiohttp takes it into the transport's buffer without suspending, the usual
+case — so a frame costs no task switch. Only when a write has to wait for the transport to drain
+(the client reads slowly) does a writer task take over, with later frames queued behind it in
+order; a queue that overflows means the client cannot keep up, and the socket is closed with
+1013 (try again later) for the client to reconnect and resume. A socket with nothing waiting
+keeps neither a queue nor a task, which is most of what an idle socket would otherwise cost.
 
 Events carry the user's `seq`. A new socket's live events start after the `last_seq` of its
 `hello`; until the client's first frame (or a short grace) they are held, so that a `resume`
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, Coroutine
 
 from aiohttp import WSMsgType, web
 
@@ -29,14 +31,34 @@ log = logging.getLogger("chatwire.ws")
 
 CLOSE_TRY_AGAIN_LATER = 1013
 _CLOSE = object()
-_PARK = object()
 MAX_HELD = 1000
+
+
+async def _complete(step: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run to its end a coroutine that was started by hand and stopped at `waiting`.
+
+    What `asyncio.Task(..., eager_start=True)` does from Python 3.12: a send runs synchronously
+    until it must wait, and only then becomes part of a task. `waiting` is what it yielded (the
+    future it awaits, or None for a bare yield); once that is done, the coroutine reads the
+    outcome itself when resumed.
+    """
+    try:
+        while True:
+            if waiting is None:
+                await asyncio.sleep(0)
+            else:
+                await waiting
+            waiting = step.send(None)
+    except StopIteration:
+        return
+    finally:
+        step.close()  # cancelled or failed while waiting: let it run its own cleanup
 
 
 class Connection:
     __slots__ = ("id", "ws", "identity", "user_id", "user_agent", "connected_since", "_limit",
-                 "_pending", "_writer", "_wakeup", "_quiet_since", "_close", "live_from", "sent_seq",
-                 "_held", "_grace", "__weakref__")
+                 "_pending", "_writer", "_close", "live_from", "sent_seq", "_held", "_grace",
+                 "__weakref__")
 
     def __init__(self, ws: web.WebSocketResponse, identity: Identity, queue_size: int,
                  user_agent: str = "") -> None:
@@ -47,10 +69,8 @@ class Connection:
         self.user_agent = user_agent
         self.connected_since = utcnow()
         self._limit = queue_size
-        self._pending: deque[Any] | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Future[Any] | None = None
-        self._quiet_since = 0.0
+        self._pending: deque[Any] | None = None  # frames behind a write that is waiting
+        self._writer: asyncio.Task[None] | None = None  # only while something waits
         self._close: tuple[int, str] | None = None
         self.live_from = 0  # the hello's last_seq: live events are the ones after it
         self.sent_seq = 0  # the latest event queued to this socket
@@ -103,10 +123,14 @@ class Connection:
     def _enqueue(self, item: Any) -> None:
         if self._close is not None and item is not _CLOSE:
             return
+        if self._writer is None and item is not _CLOSE:
+            metrics.EVENTS_SENT.inc()
+            self._write_now(item)
+            return
         if self._pending is None:
             self._pending = deque()
         elif len(self._pending) >= self._limit and item is not _CLOSE:
-            # The writer may be stuck in a send the peer does not read: close now, not after it.
+            # The writer is stuck in a send the peer does not read: close now, not after it.
             log.warning("socket %s fell behind; closing it", self.id,
                         extra={"connection_id": self.id, "user_id": self.user_id})
             self._pending.clear()  # it will resume: what it could not read is replayed then
@@ -118,11 +142,22 @@ class Connection:
                                                 message=b"too slow: reconnect and resume"))
             return
         self._pending.append(item)
-        metrics.EVENTS_SENT.inc()
+        if item is not _CLOSE:
+            metrics.EVENTS_SENT.inc()
         if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write())
-        elif self._wakeup is not None and not self._wakeup.done():
-            self._wakeup.set_result(None)
+            self._writer = asyncio.get_running_loop().create_task(self._write(None, None))
+
+    def _write_now(self, frame: bytes) -> None:
+        """Write with nothing queued before it; hand over to a writer task if it must wait."""
+        step = self.ws.send_frame(frame, WSMsgType.TEXT)
+        try:
+            waiting = step.send(None)
+        except StopIteration:
+            return  # in the transport's buffer: the usual case
+        except (ConnectionError, RuntimeError):
+            return  # the peer is gone; the reader loop notices and cleans up
+        self._pending = deque()
+        self._writer = asyncio.get_running_loop().create_task(self._write(step, waiting))
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after what is already queued; called from the broker, so never awaits."""
@@ -131,17 +166,13 @@ class Connection:
         self._close = (code, reason)
         self._enqueue(_CLOSE)
 
-    def park_if_idle(self, now: float, idle_s: float) -> None:
-        """Let the writer task of a socket that has been quiet for `idle_s` go (see the module)."""
-        waiting = self._wakeup
-        if waiting is not None and not waiting.done() and now - self._quiet_since >= idle_s:
-            waiting.set_result(_PARK)
-
-    async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _write(self, step: Coroutine[Any, Any, None] | None, waiting: Any) -> None:
+        """Finish the write that had to wait (if any), then the frames queued behind it."""
         pending = self._pending
         assert pending is not None
-        while True:
+        try:
+            if step is not None:
+                await _complete(step, waiting)
             while pending:
                 item = pending.popleft()
                 if item is _CLOSE:
@@ -149,18 +180,13 @@ class Connection:
                     code, reason = self._close
                     await self.ws.close(code=code, message=reason.encode())
                     return
-                try:
-                    await self.ws.send_frame(item, WSMsgType.TEXT)
-                except (ConnectionError, RuntimeError):
-                    return  # the peer is gone; the reader loop notices and cleans up
-            self._quiet_since = loop.time()
-            self._wakeup = loop.create_future()
-            signal = await self._wakeup
-            self._wakeup = None
-            if signal is _PARK and not pending:
+                await self.ws.send_frame(item, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError):
+            return  # the peer is gone; the reader loop notices and cleans up
+        finally:
+            if self._writer is asyncio.current_task():
                 self._writer = None
                 self._pending = None
-                return
 
     async def finish(self) -> None:
         if self._grace is not None:

@@ -53,8 +53,10 @@ async def test_echo_reply_streams_in_and_is_stored(client, alice, connect):
 
     history = await sock.ok("message.list", chat_id=chat["id"])
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+    assert history["messages"][0] == user_msg  # what the send answered is what was stored
     assert history["messages"][1]["content"] == "Привет, как дела? Hello there"
     assert history["messages"][1]["status"] == "complete"
+    assert history["messages"][1]["created_at"] == reply["created_at"]
     after = await sock.ok("chat.get", chat_id=chat["id"])
     assert after["updated_at"] > chat["updated_at"]
     assert after["current_message_id"] == reply["id"]

@@ -101,3 +101,57 @@ async def test_a_lost_postgres_connection_is_unavailable_then_the_pool_recovers(
     finally:
         await db.close()
         admin.close()
+
+
+async def test_a_deferred_write_is_seen_by_the_next_statement_and_committed(db):
+    user = await make_user(db)
+    async with db.transaction() as tx:
+        await tx.write("UPDATE users SET display_name = ? WHERE id = ?", ("renamed", user["id"]))
+        assert await tx.fetchval("SELECT display_name FROM users WHERE id = ?", (user["id"],)) == "renamed"
+        await tx.write("UPDATE users SET balance = balance + ? WHERE id = ?", (7, user["id"]))
+    row = await db.fetchone("SELECT display_name, balance FROM users WHERE id = ?", (user["id"],))
+    assert row == {"display_name": "renamed", "balance": 7}  # the last write went with COMMIT
+
+
+async def test_writes_alone_make_a_transaction_and_values_stay_parameters(db):
+    """Values are bound one statement at a time, then joined: quotes, `%` and `;` stay text."""
+    user = await make_user(db)
+    tricky = "it's 100%; DROP TABLE users; --"
+    async with db.transaction() as tx:
+        await tx.write("UPDATE users SET display_name = ? WHERE id = ?", (tricky, user["id"]))
+        await tx.write("UPDATE users SET balance = ? WHERE id = ?", (3, user["id"]))
+    row = await db.fetchone("SELECT display_name, balance FROM users WHERE id = ?", (user["id"],))
+    assert row == {"display_name": tricky, "balance": 3}
+
+
+async def test_a_deferred_write_that_fails_rolls_back_the_whole_transaction(db):
+    user = await make_user(db)
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", ("kept?", user["id"]))
+            await tx.write("UPDATE users SET balance = -1 WHERE id = ?", (user["id"],))  # CHECK fails
+    with pytest.raises(IntegrityError):  # failing on the way out with COMMIT, or with the next statement
+        async with db.transaction() as tx:
+            await tx.write("UPDATE users SET balance = -1 WHERE id = ?", (user["id"],))
+            await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", ("kept?", user["id"]))
+    row = await db.fetchone("SELECT display_name, balance FROM users WHERE id = ?", (user["id"],))
+    assert row == {"display_name": "u", "balance": 0}
+    async with db.transaction() as tx:  # and the connection is clean for the next one
+        await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", ("after", user["id"]))
+    assert await db.fetchval("SELECT display_name FROM users WHERE id = ?", (user["id"],)) == "after"
+
+
+async def test_an_error_raised_between_writes_leaves_nothing(db):
+    user = await make_user(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.fetchval("SELECT balance FROM users WHERE id = ?", (user["id"],))
+            await tx.write("UPDATE users SET balance = 5 WHERE id = ?", (user["id"],))
+            raise RuntimeError("boom")
+    assert await db.fetchval("SELECT balance FROM users WHERE id = ?", (user["id"],)) == 0
+
+
+async def test_outside_a_transaction_a_write_runs_at_once(db):
+    user = await make_user(db)
+    await db.write("UPDATE users SET balance = 2 WHERE id = ?", (user["id"],))
+    assert await db.fetchval("SELECT balance FROM users WHERE id = ?", (user["id"],)) == 2
