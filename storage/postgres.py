@@ -22,7 +22,7 @@ from protocol.errors import Unavailable
 from .base import Database, Executor, IntegrityError, Params, Row, iso, to_pyformat
 
 ACQUIRE_TIMEOUT_S = 5.0
-JOIN = b";\n"  # between the statements of one multi-statement query
+JOIN = b"\n;\n"  # between the statements of one query (own line: safe after a -- comment)
 LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
@@ -80,7 +80,7 @@ class _PgTx(_PgConn):
     `BEGIN` and any `write()`s wait and go out in front of the next statement, as one
     multi-statement query (psycopg2 binds parameters client-side, so each is bound alone, then
     joined; the answer is the last statement's); the writes left at the end go with `COMMIT`.
-    A reply's two transactions went from 13 round trips to 7.
+    A reply's two transactions went from 13 round trips to 6 (with `messages.insert_turn` a write too).
     """
 
     def __init__(self, cur: aiopg.Cursor) -> None:
