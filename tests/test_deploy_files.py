@@ -14,6 +14,7 @@ from server.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_ONLY = {"POSTGRES_PASSWORD", "CHATWIRE_PORT"}  # read by docker compose, not by the app
+LOADER_ONLY = {"LD_PRELOAD"}  # read by the dynamic loader (jemalloc), not by the app
 
 
 class Recording(dict):
@@ -168,4 +169,11 @@ def test_the_railway_guide_sets_only_variables_the_app_reads(tmp_path):
     assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} <= assigned
     assert sorted(assigned - app_variables(tmp_path)) == []
     mentioned = set(re.findall(r"`([A-Z][A-Z0-9_]{3,})(?:=[^`]*)?`", guide))
-    assert sorted(mentioned - app_variables(tmp_path) - COMPOSE_ONLY) == []
+    assert sorted(mentioned - app_variables(tmp_path) - COMPOSE_ONLY - LOADER_ONLY) == []
+
+
+def test_the_image_preloads_the_jemalloc_it_installs():
+    runtime = dockerfile().split("\nFROM ")[-1]  # the final stage: what runs
+    assert re.search(r"apt-get install[^\n]*libjemalloc2", runtime)
+    # Debian's libjemalloc2 ships libjemalloc.so.2; a bare soname is found on any architecture
+    assert re.search(r"^ENV LD_PRELOAD=(\S+)$", runtime, flags=re.M).group(1) == "libjemalloc.so.2"
