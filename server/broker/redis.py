@@ -123,8 +123,11 @@ class RedisBroker(Broker):
             for task in running:
                 task.cancel()
             await asyncio.wait(running, timeout=STOP_WAIT_S)
-        else:
-            log.error("redis broker: a background task would not stop")
+        for task in self._tasks:
+            if not task.done():
+                log.error("redis broker: %s would not stop", task.get_name())
+            elif not task.cancelled() and task.exception() is not None:
+                log.error("redis broker: %s had failed: %r", task.get_name(), task.exception())
         if self._pubsub is not None:
             await self._pubsub.aclose()
         if self._redis is not None:
