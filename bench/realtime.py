@@ -153,7 +153,7 @@ async def per_socket(server_pid: int, url: str, n: int, tokens_file: str,
     await asyncio.sleep(1.0)
     before = rss_bytes(server_pid)
     clients = await hold_sockets(url, n, tokens_file)
-    await asyncio.sleep(settle_s)  # idle: a heartbeat round done, resume grace over, writers parked
+    await asyncio.sleep(settle_s)  # idle: a heartbeat round done, resume grace over
     after = rss_bytes(server_pid)
     clients.stdin.write(b"alive\n")
     clients.stdin.flush()

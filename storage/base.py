@@ -10,10 +10,10 @@ from __future__ import annotations
 import abc
 import os
 import time
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, AsyncIterator, Protocol, Sequence, TypeVar
 
 Params = Sequence[Any]
 Row = dict[str, Any]
@@ -52,6 +52,26 @@ class Executor(abc.ABC):
         surfaces there, and the whole transaction rolls back as with any other failed statement.
         """
         await self.execute(sql, params)
+
+
+class Ending(Protocol):
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+T = TypeVar("T", bound=Ending)
+
+
+@asynccontextmanager
+async def ended(tx: T) -> AsyncIterator[T]:
+    """Either engine's transaction: committed on normal exit, rolled back on any exception."""
+    try:
+        yield tx
+        await tx.commit()
+    except BaseException:
+        await tx.rollback()
+        raise
 
 
 class Database(Executor):

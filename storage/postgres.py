@@ -19,7 +19,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from protocol.errors import Unavailable
 
-from .base import Database, Executor, IntegrityError, Params, Row, iso, to_pyformat
+from .base import Database, Executor, IntegrityError, Params, Row, ended, iso, to_pyformat
 
 ACQUIRE_TIMEOUT_S = 5.0
 JOIN = b"\n;\n"  # between the statements of one query (own line: safe after a -- comment)
@@ -163,14 +163,8 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._cursor() as cur:
-            tx = _PgTx(cur)
-            try:
-                yield tx
-                await tx.commit()
-            except BaseException:
-                await tx.rollback()
-                raise
+        async with self._cursor() as cur, ended(_PgTx(cur)) as tx:
+            yield tx
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -16,7 +16,7 @@ import aiosqlite
 
 from protocol.errors import Unavailable
 
-from .base import Database, Executor, IntegrityError, Params, Row
+from .base import Database, Executor, IntegrityError, Params, Row, ended
 
 BUSY_TIMEOUT_MS = 5000
 BEGIN = "BEGIN IMMEDIATE"
@@ -162,14 +162,8 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._acquire() as conn:
-            tx = _SqliteTx(conn)
-            try:
-                yield tx
-                await tx.commit()
-            except BaseException:
-                await tx.rollback()
-                raise
+        async with self._acquire() as conn, ended(_SqliteTx(conn)) as tx:
+            yield tx
 
     async def close(self) -> None:
         for conn in self._all:
