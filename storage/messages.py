@@ -84,8 +84,9 @@ async def first_child(db: Executor, parent_id: str) -> Row | None:
         (parent_id,))
 
 
-async def thread(db: Executor, chat_id: str) -> list[Row]:
-    """Every message of the chat with its text, oldest first, and whether files are attached.
+async def thread(db: Executor, chat_id: str, user_id: str) -> list[Row]:
+    """Every message of the chat with its text, oldest first, and whether files are attached
+    (none if `user_id` does not own the chat).
 
     What a new turn needs in one read: the tree (to find the active branch) and the branch's text
     (the model's context), which is most of the chat anyway; attachments are read only for the
@@ -94,7 +95,7 @@ async def thread(db: Executor, chat_id: str) -> list[Row]:
     return await db.fetchall(
         f"""SELECT {SELECT}, EXISTS (SELECT 1 FROM message_files mf
                                      WHERE mf.message_id = messages.id) AS has_files
-            FROM messages WHERE chat_id = ? ORDER BY created_at, id""", (chat_id,))
+            FROM messages WHERE chat_id = ? AND user_id = ? ORDER BY created_at, id""", (chat_id, user_id))
 
 
 async def tree(db: Executor, chat_id: str) -> list[Row]:

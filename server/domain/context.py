@@ -11,8 +11,8 @@ from providers.tokens import IMAGE_TOKENS, estimate, estimate_message
 
 TRUNCATED = "\n[… the rest of this document did not fit in the model's context]"
 
-# (user_id, chat) -> text to add to the system prompt, or None. The profile issue fills it in.
-Personalizer = Callable[[str, dict[str, Any]], Awaitable[str | None]]
+# user_id -> text to add to the system prompt of the chats that want it, or None.
+Personalizer = Callable[[str], Awaitable[str | None]]
 
 
 def system_prompt(chat_prompt: str | None, personal: str | None) -> str | None:

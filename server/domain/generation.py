@@ -105,19 +105,27 @@ class Generations:
     async def send(self, user_id: str, chat_id: str, content: str, model: str | None = None,
                    client_msg_id: str | None = None,
                    file_ids: list[str] | None = None) -> dict[str, Any]:
+        # What a new turn reads, read together: their round trips overlap, so the provider is
+        # asked one wait sooner (the thread is filtered by owner, so nothing foreign is read
+        # even before the chat's check has answered).
+        reads = [self._open_chat(user_id, chat_id), message_rows.thread(self.db, chat_id, user_id),
+                 self._profile_text(user_id)]
         if client_msg_id:
-            earlier = await self._earlier_send(user_id, chat_id, client_msg_id)
-            if earlier is not None:
-                return earlier
-        chat = await self._open_chat(user_id, chat_id)
+            reads.append(message_rows.by_client_msg_id(self.db, user_id, client_msg_id))
+        chat, rows, profile, *earlier = await asyncio.gather(*reads, return_exceptions=True)
+        if earlier and isinstance(earlier[0], dict):  # a retry: the first answer, whatever came since
+            return await self._duplicate(chat_id, earlier[0])
+        for result in (chat, rows, profile, *earlier):
+            if isinstance(result, BaseException):
+                raise result
         chosen = self._model(model, chat["model"])
         context.check_fits(chosen, content)
         files = await self._attachable(user_id, file_ids or [], chosen)
         await self._check_capacity(user_id)
-        rows = await message_rows.thread(self.db, chat_id)
         tree = Tree.of(rows)
         path = tree.active_path(chat["current_message_id"])
-        turn = await self._turn(user_id, chat, tree, rows, chosen, path, content, files)
+        turn = await self._turn(chat, tree, rows, chosen, path, content, files,
+                                profile if chat.get("personalize") else None)
         try:
             return await self._new_user_turn(user_id, turn, content, client_msg_id)
         except IntegrityError:  # the same client_msg_id raced in on another socket
@@ -138,10 +146,11 @@ class Generations:
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
         files = await self._attachable(user_id, kept_files, chosen)
         await self._check_capacity(user_id)
-        rows = await message_rows.thread(self.db, old["chat_id"])
+        rows = await message_rows.thread(self.db, old["chat_id"], user_id)
         tree = Tree.of(rows)
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
-        turn = await self._turn(user_id, chat, tree, rows, chosen, path, content, files)
+        turn = await self._turn(chat, tree, rows, chosen, path, content, files,
+                                await self._personal(user_id, chat))
         return await self._new_user_turn(user_id, turn, content, None)
 
     async def regenerate(self, user_id: str, message_id: str,
@@ -155,10 +164,10 @@ class Generations:
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, old["model"], chat["model"])
         await self._check_capacity(user_id)
-        rows = await message_rows.thread(self.db, old["chat_id"])
+        rows = await message_rows.thread(self.db, old["chat_id"], user_id)
         tree = Tree.of(rows)
-        turn = await self._turn(user_id, chat, tree, rows, chosen, tree.path_to(old["parent_id"]),
-                                None, [])
+        turn = await self._turn(chat, tree, rows, chosen, tree.path_to(old["parent_id"]), None, [],
+                                await self._personal(user_id, chat))
         answered = await self._message(user_id, old["parent_id"])
         reply_id = new_id()
         async with self.db.transaction() as tx:
@@ -168,12 +177,11 @@ class Generations:
                 raise self._short(turn.hold, available)
             reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
                                              reply_id, utcnow())
-        await self.ledger.announce(user_id, account)
-        return await self._start(user_id, turn, answered, reply, new_user_message=False)
+        return await self._start(user_id, turn, answered, reply, account, new_user_message=False)
 
-    async def _turn(self, user_id: str, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
+    async def _turn(self, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
                     model: Model, path: list[str], content: str | None,
-                    files: list[dict[str, Any]]) -> Turn:
+                    files: list[dict[str, Any]], personal: str | None) -> Turn:
         """The exact request the model will get, and its worst-case cost, before anything is stored.
 
         `rows` is the chat's thread (`message_rows.thread`): the branch's text is already there, and
@@ -189,9 +197,6 @@ class Generations:
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
                             "attachments": new_files})
-        personal = None
-        if self.personalize is not None and chat.get("personalize"):
-            personal = await self.personalize(user_id, chat)
         system = context.system_prompt(chat.get("system_prompt"), personal)
         request = context.build_request(model, history, system)
         return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request),
@@ -231,8 +236,7 @@ class Generations:
             await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
             available = (await self.ledger.balance(user_id))["available"]
             raise self._short(turn.hold, available, message_id=user_msg["id"])
-        await self.ledger.announce(user_id, account)
-        return await self._start(user_id, turn, user_msg, reply, new_user_message=True)
+        return await self._start(user_id, turn, user_msg, reply, account, new_user_message=True)
 
     @staticmethod
     def _short(needed: int, available: int, **extra: Any) -> InsufficientBalance:
@@ -240,11 +244,20 @@ class Generations:
             f"this reply may cost up to {needed} micro-credits and {available} are available",
             needed=needed, available=available, **extra)
 
+    async def _profile_text(self, user_id: str) -> str | None:
+        return await self.personalize(user_id) if self.personalize is not None else None
+
+    async def _personal(self, user_id: str, chat: dict[str, Any]) -> str | None:
+        """The profile's part of the system prompt, for a chat that wants it."""
+        return await self._profile_text(user_id) if chat.get("personalize") else None
+
     async def _earlier_send(self, user_id: str, chat_id: str,
                             client_msg_id: str) -> dict[str, Any] | None:
         user_msg = await message_rows.by_client_msg_id(self.db, user_id, client_msg_id)
-        if user_msg is None:
-            return None
+        return await self._duplicate(chat_id, user_msg) if user_msg is not None else None
+
+    async def _duplicate(self, chat_id: str, user_msg: dict[str, Any]) -> dict[str, Any]:
+        """The answer a send first got, for its retry (same `client_msg_id`)."""
         if user_msg["chat_id"] != chat_id:
             raise Conflict("client_msg_id was already used for a message in another chat",
                            field="client_msg_id")
@@ -295,30 +308,38 @@ class Generations:
         await chat_rows.touch(tx, chat_id, now, current_message_id=reply["id"])
         return reply
 
-    async def _start(self, user_id: str, turn: Turn, user_msg: dict, reply: dict, *,
+    async def _start(self, user_id: str, turn: Turn, user_msg: dict, reply: dict, account: dict, *,
                      new_user_message: bool) -> dict[str, Any]:
-        """Announce the new turn and start streaming its reply.
+        """Start streaming the new turn's reply, then announce the turn and the credits it holds.
 
-        The tree was read before the insert; the new rows are added to it here, so nothing needs
-        reading again.
+        The provider is asked first: the reply's task runs up to its first wait (the request on
+        the wire) before the turn's events are written, so their writes — and, with Redis, their
+        round trips — overlap the model's think time instead of preceding it. The task holds its
+        first event until `announced`, so clients still see the messages created before any
+        delta. The tree was read before the insert; the new rows are added to it here.
         """
         chat_id, tree = turn.chat["id"], turn.tree
-        if new_user_message:
-            tree.add(user_msg["id"], user_msg["parent_id"])
-        tree.add(reply["id"], reply["parent_id"])
-        shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
-        shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
-        chat = {**turn.chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
-        for message in (shaped_user, shaped_reply):
-            await self.events.publish(user_id, "message.created", {
-                "chat_id": chat_id, "message_id": message["id"], "message": message})
-        await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
-
-        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=turn.model)
+        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=turn.model,
+                  announced=asyncio.Event())
         self.jobs[job.message_id] = job
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
         job.task = asyncio.create_task(self._run(job, turn.request), name=f"generation-{job.message_id}")
+        await asyncio.sleep(0)
+        try:
+            if new_user_message:
+                tree.add(user_msg["id"], user_msg["parent_id"])
+            tree.add(reply["id"], reply["parent_id"])
+            shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
+            shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
+            chat = {**turn.chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
+            for message in (shaped_user, shaped_reply):
+                await self.events.publish(user_id, "message.created", {
+                    "chat_id": chat_id, "message_id": message["id"], "message": message})
+            await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+            await self.ledger.announce(user_id, account)
+        finally:
+            job.announced.set()
         return {"message": shaped_user, "assistant_message": shaped_reply}
 
     async def _run(self, job: Job, request: GenerationRequest) -> None:

@@ -73,7 +73,7 @@ class Profiles:
         await self.events.publish(user_id, "profile.updated", {"profile": profile})
         return {"profile": profile}
 
-    async def personalize(self, user_id: str, chat: dict[str, Any]) -> str | None:
+    async def personalize(self, user_id: str) -> str | None:
         """The generation's hook: the profile as a system-prompt section, within its token budget."""
         data, _ = await profile_rows.get(self.db, user_id)
         return render(data, self.prompt_budget_tokens)

@@ -54,6 +54,8 @@ class Job:
     stop_requested: bool = False
     task: asyncio.Task[Any] | None = None
     saved_parts: int = 0  # how many of `parts` storage already has
+    # Set once the turn's own events are out; the job's events wait for it (None: nothing to wait for).
+    announced: asyncio.Event | None = None
 
     @property
     def text(self) -> str:
@@ -90,6 +92,7 @@ class Runner:
         finally:
             deltas.cancel_timer()
             metrics.STREAMING.dec()
+        await _announced(job)
         deltas.flush()
         return await self._finish(job, status, request, end, error)
 
@@ -104,6 +107,7 @@ class Runner:
                     if first:
                         first = False
                         metrics.TTFT.labels(provider.name).observe(time.monotonic() - started)
+                        await _announced(job)
                     if isinstance(item, StreamEnd):
                         metrics.PROVIDER_LATENCY.labels(provider.name).observe(time.monotonic() - started)
                         return item
@@ -161,6 +165,12 @@ class Runner:
             await self.events.publish(job.user_id, kind, fields)
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
         return message
+
+
+async def _announced(job: Job) -> None:
+    """Wait (at most once, in practice) until the turn's creation has been announced."""
+    if job.announced is not None and not job.announced.is_set():
+        await job.announced.wait()
 
 
 def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage:

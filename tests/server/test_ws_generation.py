@@ -62,6 +62,27 @@ async def test_echo_reply_streams_in_and_is_stored(client, alice, connect):
     assert after["current_message_id"] == reply["id"]
 
 
+async def test_a_new_turn_is_announced_before_its_reply_streams_even_when_the_model_answers_at_once(
+        client, alice, connect):
+    # echo here answers with no pause at all: its first token is ready before the turn's events
+    sock, tab2 = await connect(alice), await connect(alice)
+    chat = await sock.ok("chat.create")
+    for watcher in (sock, tab2):
+        await watcher.event("chat.created")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content="quick answer please")
+    for watcher in (sock, tab2):
+        kinds = []
+        while not kinds or kinds[-1] != "message.done":  # the reply's and the turn's events
+            frame = await watcher.event_any()
+            kinds.append(frame["type"] if frame.get("message_id") != sent["message"]["id"]
+                         else "user message.created")
+        first_delta = kinds.index("message.delta")
+        before = kinds[:first_delta]
+        assert before == ["user message.created", "message.created", "chat.updated",
+                          "balance.updated"], kinds
+        assert set(kinds[first_delta:-1]) == {"message.delta"}
+
+
 async def test_a_retried_send_with_the_same_client_msg_id_starts_nothing_new(client, alice, connect):
     sock = await connect(alice)
     chat = await sock.ok("chat.create")
@@ -308,7 +329,7 @@ async def test_the_personalisation_hook_and_chat_prompt_reach_the_model(vendored
                                                                         connect):
     alice = await alice_on(vendored)
 
-    async def personalise(user_id, chat):
+    async def personalise(user_id):
         assert user_id == alice["user"]["id"]
         return "The user is learning Russian."
 
