@@ -56,7 +56,7 @@ class User:
         self.token = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.last_seq = 0
-        self.chat_id = ""
+        self.chats: list[str] = []  # every chat this user wrote in, the current one last
         self.pieces: dict[str, dict[int, str]] = {}  # message id -> index -> delta
         self.done: dict[str, float] = {}  # message id -> when message.done arrived
         self.first: dict[str, float] = {}
@@ -122,13 +122,17 @@ class User:
         self.token = await register(self.session, self.url)
         self.totals.users += 1
         await self.connect(resume=False)
-        self.chat_id = (await self.call("chat.create", title="load"))["id"]
         await asyncio.sleep(random.uniform(0, self.args.think_max))  # spread the first sends
+        sent_here = 0
         while time.monotonic() < until:
+            if not self.chats or sent_here == self.args.turns_per_chat:  # a new conversation
+                self.chats.append((await self.call("chat.create", title="load"))["id"])
+                sent_here = 0
+            sent_here += 1
             words = random.randint(self.args.words_min, self.args.words_max)
             content = " ".join(random.choice(WORDS) for _ in range(words))
             sent_at = time.monotonic()
-            sent = await self.call("message.send", chat_id=self.chat_id, content=content)
+            sent = await self.call("message.send", chat_id=self.chats[-1], content=content)
             self.totals.messages += 1
             reply_id = sent["assistant_message"]["id"]
             if self.args.drop and random.random() < self.args.drop:
@@ -149,16 +153,17 @@ class User:
     async def verify(self) -> None:
         """Every rebuilt reply equals the stored message, text for text."""
         stored: dict[str, dict] = {}
-        cursor = None
-        while True:
-            params = {"chat_id": self.chat_id, "limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            page = await self.call("message.list", **params)
-            stored.update({m["id"]: m for m in page["messages"] if m["role"] == "assistant"})
-            cursor = page.get("next_cursor")
-            if not cursor:
-                break
+        for chat_id in self.chats:
+            cursor = None
+            while True:
+                params = {"chat_id": chat_id, "limit": 100}
+                if cursor:
+                    params["cursor"] = cursor
+                page = await self.call("message.list", **params)
+                stored.update({m["id"]: m for m in page["messages"] if m["role"] == "assistant"})
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
         for message_id, pieces in self.pieces.items():
             row = stored.get(message_id)
             text = "".join(pieces[i] for i in sorted(pieces))
@@ -181,6 +186,8 @@ async def main() -> None:
     parser.add_argument("--words-max", type=int, default=60)
     parser.add_argument("--tokens-per-s", type=float, default=30, help="the server's echo pace")
     parser.add_argument("--drop", type=float, default=0.0, help="chance to drop mid-reply")
+    parser.add_argument("--turns-per-chat", type=int, default=10,
+                        help="messages before the user starts a new chat (0: one chat throughout)")
     args = parser.parse_args()
     urls = args.urls.split(",")
     totals = Totals()

@@ -1,10 +1,13 @@
 """Soak: many users for a long time on one Chatwire process, with random drops and resumes.
 
 Users (default 1,000, in 4 client processes) send messages and stream echo replies at 30 tokens/s,
-think 5–15 s between messages, and cut their socket mid-reply 10% of the time, reconnecting with
+think 5–15 s between messages, start a new chat every 10 messages (a workload that is the same
+after warm-up as before; with `--turns-per-chat 0` one chat per user grows all run, and with it
+every send's thread read), and cut their socket mid-reply 10% of the time, reconnecting with
 `?last_seq=N`. Checked at the end: no event lost or duplicated (by `seq`), every rebuilt reply equal
 to the stored message, `run.py ledger check` clean, no error beyond the injected drops. Server RSS
-is sampled every 5 s; the slope after warm-up (first quarter left out) says whether memory is flat,
+is sampled every 5 s; the slope after warm-up (first quarter left out, and the final check after
+the load) says whether memory is flat,
 and the same slope for the C heap and for anonymous mappings says where any growth lives.
 Prints one JSON line.
 
@@ -83,6 +86,8 @@ async def main() -> None:
     parser.add_argument("--drop", type=float, default=0.1)
     parser.add_argument("--think-min", type=float, default=5)
     parser.add_argument("--think-max", type=float, default=15)
+    parser.add_argument("--turns-per-chat", type=int, default=10,
+                        help="messages before a user starts a new chat (0: one chat that grows all run)")
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", ""),
                         help="use the Redis broker (default: in-process)")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
@@ -100,6 +105,7 @@ async def main() -> None:
     result: dict = {"bench": "soak", "users": args.users, "seconds": args.seconds,
                     "engine": "postgres" if pg else "sqlite", "broker": "redis" if args.redis else "in-process",
                     "echo_tokens_per_s": args.tokens_per_s, "drop_chance": args.drop,
+                    "turns_per_chat": args.turns_per_chat,
                     "cpus": os.cpu_count()}
     try:
         await wait_http(f"{url}/healthz", server)
@@ -107,7 +113,8 @@ async def main() -> None:
         cpu0 = cpu_seconds(server.pid)
         clients = workers(url, args.users, args.processes, args, [
             "--tokens-per-s", str(args.tokens_per_s), "--drop", str(args.drop),
-            "--think-min", str(args.think_min), "--think-max", str(args.think_max)])
+            "--think-min", str(args.think_min), "--think-max", str(args.think_max),
+            "--turns-per-chat", str(args.turns_per_chat)])
         outputs_read = asyncio.ensure_future(collect(clients))  # read while they run: pipes fill
         samples: list[tuple[float, int]] = []
         heap: list[tuple[float, int]] = []
@@ -122,7 +129,9 @@ async def main() -> None:
         outputs = outputs_read.result()
         cpu = cpu_seconds(server.pid) - cpu0
         totals = merge(outputs)
-        warm = [s for s in samples if s[0] >= args.seconds / 4]
+        # Slopes over the load alone: the clients' final check (every chat listed) comes after it.
+        loaded = [s for s in samples if s[0] <= args.seconds]
+        warm = [s for s in loaded if s[0] >= args.seconds / 4]
         ledger = subprocess.run([sys.executable, "run.py", "ledger", "check"], cwd=ROOT,
                                 env={**os.environ, **SERVER_ENV, "DATABASE_URL": database_url,
                                      "VAR_DIR": str(tmp)},
@@ -146,11 +155,15 @@ async def main() -> None:
             "rss_after_warmup_mb": round(warm[0][1] / 2**20, 1) if warm else None,
             "rss_end_mb": round(samples[-1][1] / 2**20, 1) if samples else None,
             "rss_slope_after_warmup_kb_per_min": round(slope_per_minute(warm), 1),
+            # the second half alone: a slope that keeps shrinking is warm-up, not growth
+            "rss_slope_last_half_kb_per_min": round(slope_per_minute(
+                [s for s in loaded if s[0] >= args.seconds / 2]), 1),
+            "rss_mb_every_30s": [round(r / 2**20, 1) for t, r in samples[::6]],
             # of which the C heap (malloc) and anonymous mappings (Python's arenas)
             "heap_slope_after_warmup_kb_per_min": round(slope_per_minute(
-                [s for s in heap if s[0] >= args.seconds / 4]), 1),
+                [s for s in heap if args.seconds / 4 <= s[0] <= args.seconds]), 1),
             "anon_slope_after_warmup_kb_per_min": round(slope_per_minute(
-                [s for s in anon if s[0] >= args.seconds / 4]), 1),
+                [s for s in anon if args.seconds / 4 <= s[0] <= args.seconds]), 1),
             "ledger_check": "ok" if ledger.returncode == 0 else ledger.stdout[-500:] + ledger.stderr[-500:],
         })
     finally:

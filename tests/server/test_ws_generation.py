@@ -193,6 +193,7 @@ async def test_bad_sends_are_refused_and_store_nothing(client, alice, bob, conne
     await a.ok("chat.delete", chat_id=trashed["id"])
     cases = [
         (b, {"chat_id": chat["id"], "content": "hi"}, "not_found"),
+        (b, {"chat_id": chat["id"], "content": "hi", "client_msg_id": "b-1"}, "not_found"),
         (a, {"chat_id": chat["id"], "content": ""}, "bad_request"),
         (a, {"chat_id": chat["id"], "content": "hi", "model": "gpt-99"}, "bad_request"),
         (a, {"chat_id": chat["id"], "content": "hi", "model": "gpt-4o-mini"}, "provider_unavailable"),
