@@ -92,7 +92,7 @@ class Runner:
         finally:
             deltas.cancel_timer()
             metrics.STREAMING.dec()
-        await _announced(job)
+        await _announced(job, through_cancel=True)
         deltas.flush()
         return await self._finish(job, status, request, end, error)
 
@@ -167,10 +167,20 @@ class Runner:
         return message
 
 
-async def _announced(job: Job) -> None:
-    """Wait (at most once, in practice) until the turn's creation has been announced."""
-    if job.announced is not None and not job.announced.is_set():
-        await job.announced.wait()
+async def _announced(job: Job, *, through_cancel: bool = False) -> None:
+    """Wait (at most once, in practice) until the turn's creation has been announced.
+
+    Before the final write the wait outlasts a cancellation (a stop or shutdown landing in it):
+    the outcome is decided by then, and leaving here would leave the row `streaming` and its
+    credits held. The announcing side always ends, so this always ends.
+    """
+    while job.announced is not None and not job.announced.is_set():
+        try:
+            await job.announced.wait()
+        except asyncio.CancelledError:
+            if not through_cancel:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
 
 
 def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage:
