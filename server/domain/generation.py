@@ -325,8 +325,8 @@ class Generations:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
         job.task = asyncio.create_task(self._run(job, turn.request), name=f"generation-{job.message_id}")
-        await asyncio.sleep(0)
-        try:
+        try:  # `announced` is set however this ends, or the reply's task would wait for ever
+            await asyncio.sleep(0)
             if new_user_message:
                 tree.add(user_msg["id"], user_msg["parent_id"])
             tree.add(reply["id"], reply["parent_id"])
