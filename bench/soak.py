@@ -129,9 +129,12 @@ async def main() -> None:
         outputs = outputs_read.result()
         cpu = cpu_seconds(server.pid) - cpu0
         totals = merge(outputs)
-        # Slopes over the load alone: the clients' final check (every chat listed) comes after it.
-        loaded = [s for s in samples if s[0] <= args.seconds]
-        warm = [s for s in loaded if s[0] >= args.seconds / 4]
+        def during_load(series: list[tuple[float, int]], since: float) -> list[tuple[float, int]]:
+            """Samples from `since` to the load's end: the clients' final check (every chat
+            listed) comes after it and is not what the slopes are about."""
+            return [s for s in series if since <= s[0] <= args.seconds]
+
+        warm = during_load(samples, args.seconds / 4)
         ledger = subprocess.run([sys.executable, "run.py", "ledger", "check"], cwd=ROOT,
                                 env={**os.environ, **SERVER_ENV, "DATABASE_URL": database_url,
                                      "VAR_DIR": str(tmp)},
@@ -157,13 +160,13 @@ async def main() -> None:
             "rss_slope_after_warmup_kb_per_min": round(slope_per_minute(warm), 1),
             # the second half alone: a slope that keeps shrinking is warm-up, not growth
             "rss_slope_last_half_kb_per_min": round(slope_per_minute(
-                [s for s in loaded if s[0] >= args.seconds / 2]), 1),
+                during_load(samples, args.seconds / 2)), 1),
             "rss_mb_every_30s": [round(r / 2**20, 1) for t, r in samples[::6]],
             # of which the C heap (malloc) and anonymous mappings (Python's arenas)
             "heap_slope_after_warmup_kb_per_min": round(slope_per_minute(
-                [s for s in heap if args.seconds / 4 <= s[0] <= args.seconds]), 1),
+                during_load(heap, args.seconds / 4)), 1),
             "anon_slope_after_warmup_kb_per_min": round(slope_per_minute(
-                [s for s in anon if args.seconds / 4 <= s[0] <= args.seconds]), 1),
+                during_load(anon, args.seconds / 4)), 1),
             "ledger_check": "ok" if ledger.returncode == 0 else ledger.stdout[-500:] + ledger.stderr[-500:],
         })
     finally:
