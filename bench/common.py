@@ -80,13 +80,27 @@ async def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> 
 
 async def register(session: aiohttp.ClientSession, base: str) -> str:
     """A new account on the Chatwire at `base`; its access token."""
+    return (await register_tokens(session, base))["access_token"]
+
+
+async def register_tokens(session: aiohttp.ClientSession, base: str) -> dict:
+    """A new account on the Chatwire at `base`: its access and refresh tokens, and `expires_in`."""
     async with session.post(f"{base}/api/v1/auth/register", json={
             "email": f"bench-{uuid.uuid4().hex[:12]}@example.com",
             "password": "correct horse battery"}) as resp:
         body = await resp.json()
         if resp.status != 201:
             raise RuntimeError(f"register: {resp.status} {body}")
-        return body["access_token"]
+        return body
+
+
+async def refresh_tokens(session: aiohttp.ClientSession, base: str, refresh_token: str) -> dict:
+    """New tokens for a session, as a client does before its access token runs out."""
+    async with session.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": refresh_token}) as resp:
+        body = await resp.json()
+        if resp.status != 200:
+            raise RuntimeError(f"refresh: {resp.status} {body}")
+        return body
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import register  # noqa: E402
+from bench.common import refresh_tokens, register_tokens  # noqa: E402
 
 WORDS = ("привет мир stream token reply ledger socket resume кредиты сообщение ответ chat "
          "model delta seq order exact once instance redis postgres").split()
@@ -54,6 +54,8 @@ class User:
         self.session, self.urls, self.totals, self.args = session, urls, totals, args
         self.url = urls[index % len(urls)]
         self.token = ""
+        self.refresh_token = ""
+        self.token_renew_at = 0.0  # a minute before the access token expires
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.last_seq = 0
         self.chats: list[str] = []  # every chat this user wrote in, the current one last
@@ -105,7 +107,15 @@ class User:
         elif kind == "resync_required":
             self.totals.resyncs += 1
 
+    def _keep(self, tokens: dict) -> None:
+        self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
+        self.token_renew_at = time.monotonic() + max(0, tokens["expires_in"] - 60)
+
     async def connect(self, resume: bool) -> None:
+        # A socket is authorised when it opens; a reconnect needs a live token, so refresh the
+        # way the web client does (15-minute access tokens outlast short runs, not the soak).
+        if time.monotonic() >= self.token_renew_at:
+            self._keep(await refresh_tokens(self.session, self.url, self.refresh_token))
         query = f"?last_seq={self.last_seq}" if resume else ""
         self.ws = await self.session.ws_connect(f"{self.url}/ws{query}",
                                                 headers={"Authorization": f"Bearer {self.token}"},
@@ -119,7 +129,7 @@ class User:
             await self.next_frame(timeout=max(1.0, deadline - time.monotonic()))
 
     async def run(self, until: float) -> None:
-        self.token = await register(self.session, self.url)
+        self._keep(await register_tokens(self.session, self.url))
         self.totals.users += 1
         await self.connect(resume=False)
         await asyncio.sleep(random.uniform(0, self.args.think_max))  # spread the first sends

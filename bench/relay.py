@@ -5,8 +5,12 @@ In one run, against one fake OpenAI-compatible provider process:
   forwarder  N clients through a bare aiohttp SSE→WebSocket forwarder (the CPU floor);
   chatwire   N clients through Chatwire over WebSocket, persistence on, SQLite and PostgreSQL.
 Streams start spread evenly over one reply's duration, so N are in flight at the peak (`--burst`
-starts them all in the same instant). For N in --streams, prints one JSON line: time-to-first-token and inter-arrival gaps (p50/p99,
-ms), their ratios to direct, and server CPU per relayed token with its ratio to the forwarder.
+starts them all in the same instant). Every path is measured `--rounds` times in alternation and
+the samples pooled, so a drift of the shared machine lands on all of them; the one-stream run sends
+`--single-repeats` replies one after another, so its percentiles are over more than one reply.
+For N in --streams, prints one JSON line: time-to-first-token and inter-arrival gaps (p50/p99,
+ms), their ratios to direct, and server CPU per relayed token with its ratio to the forwarder
+(pooled, and each round's).
 
     .venv/bin/python bench/relay.py                      # 1, 50, 200 streams; SQLite (+PG if reachable)
     .venv/bin/python bench/relay.py --streams 200 --pg postgresql://postgres@127.0.0.1:5432/test
@@ -48,16 +52,22 @@ class Sample:
                 "gap_p50_ms": ms(percentile(self.gaps, 50)), "gap_p99_ms": ms(percentile(self.gaps, 99)),
                 "streams_completed": len(self.ttft)}
 
+    def add(self, other: "Sample") -> None:
+        self.ttft += other.ttft
+        self.gaps += other.gaps
 
-async def staggered(n: int, spread: float, start) -> None:
-    """Start n streams evenly over `spread` seconds (all at once when 0)."""
+
+async def staggered(n: int, spread: float, start, repeat: int = 1) -> None:
+    """Start n streams evenly over `spread` seconds (all at once when 0); each of the n slots
+    then runs `repeat` streams one after another (a one-stream run gets more than one sample)."""
     async def later(i: int) -> None:
         await asyncio.sleep(spread * i / n)
-        await start(i)
+        for _ in range(repeat):
+            await start(i)
     await asyncio.gather(*[later(i) for i in range(n)])
 
 
-async def run_direct(url: str, n: int, spread: float) -> Sample:
+async def run_direct(url: str, n: int, spread: float, repeat: int = 1) -> Sample:
     sample = Sample()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         async def one(i: int) -> None:
@@ -70,11 +80,11 @@ async def run_direct(url: str, n: int, spread: float) -> Sample:
                     if line.startswith(b"data: {") and b'"content"' in line:
                         arrivals.append(time.monotonic())
             sample.stream(started, arrivals)
-        await staggered(n, spread, one)
+        await staggered(n, spread, one, repeat)
     return sample
 
 
-async def run_forwarder(url: str, n: int, pid: int, spread: float) -> tuple[Sample, float]:
+async def run_forwarder(url: str, n: int, pid: int, spread: float, repeat: int = 1) -> tuple[Sample, float]:
     sample = Sample()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = [await session.ws_connect(f"{url}/ws") for _ in range(n)]
@@ -91,14 +101,15 @@ async def run_forwarder(url: str, n: int, pid: int, spread: float) -> tuple[Samp
                     break
                 arrivals.append(time.monotonic())
             sample.stream(started, arrivals)
-        await staggered(n, spread, one)
+        await staggered(n, spread, one, repeat)
         cpu = cpu_seconds(pid) - cpu0
         for ws in sockets:
             await ws.close()
     return sample, cpu
 
 
-async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0) -> tuple[Sample, float, int]:
+async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0,
+                       repeat: int = 1) -> tuple[Sample, float, int]:
     sample = Sample()
     frames = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -137,11 +148,55 @@ async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0) -> tuple
                     print("refused:", frame["error"], file=sys.stderr)
                     break
             sample.stream(started, arrivals)
-        await staggered(n, spread, one)
+        await staggered(n, spread, one, repeat)
         cpu = cpu_seconds(pid) - cpu0
         for ws in sockets:
             await ws.close()
     return sample, cpu, frames
+
+
+async def measure(n: int, args, spread: float, provider_url: str, forwarder_url: str, forwarder_pid: int,
+                  chatwires: dict) -> dict:
+    """N streams on every path, `--rounds` times in alternation (direct, forwarder, each Chatwire),
+    so a drift of the shared machine lands on all paths alike. Latencies pool every round's
+    streams; CPU per token is the rounds' CPU over their tokens, and each round's own ratio is
+    listed beside it to show the spread."""
+    repeat = args.single_repeats if n == 1 else 1
+    direct, fwd = Sample(), Sample()
+    fwd_cpu = 0.0
+    paths = {name: {"sample": Sample(), "cpu": 0.0, "frames": 0, "ratios": []} for name in chatwires}
+    for _ in range(args.rounds):
+        direct.add(await run_direct(provider_url, n, spread, repeat))
+        sample, cpu = await run_forwarder(forwarder_url, n, forwarder_pid, spread, repeat)
+        fwd.add(sample)
+        fwd_cpu += cpu
+        for name, (url, proc) in chatwires.items():
+            sample, cw_cpu, frames = await run_chatwire(url, n, proc.pid, spread, repeat)
+            path = paths[name]
+            path["sample"].add(sample)
+            path["cpu"] += cw_cpu
+            path["frames"] += frames
+            path["ratios"].append(round(cw_cpu / max(cpu, 1e-9), 3))
+    tokens = n * repeat * args.tokens * args.rounds
+    fwd_per_token = fwd_cpu / tokens * 1e6
+    base = direct.figures()
+    run = {"streams": n, "replies_per_path": n * repeat * args.rounds, "direct": base,
+           "forwarder": {**fwd.figures(), "cpu_us_per_token": round(fwd_per_token, 2)}}
+    # What the floor itself adds to the tail: on a loaded machine, the noise under any relay's p99.
+    run["forwarder"]["ttft_added_p99_ms"] = round(run["forwarder"]["ttft_p99_ms"] - base["ttft_p99_ms"], 2)
+    for name, path in paths.items():
+        figures = path["sample"].figures()
+        per_token = path["cpu"] / tokens * 1e6
+        figures.update(
+            cpu_us_per_token=round(per_token, 2),
+            cpu_ratio_to_forwarder=round(per_token / max(fwd_per_token, 1e-9), 3),
+            cpu_ratio_each_round=path["ratios"],
+            ttft_p50_ratio_to_direct=round(figures["ttft_p50_ms"] / base["ttft_p50_ms"], 3),
+            ttft_added_p50_ms=round(figures["ttft_p50_ms"] - base["ttft_p50_ms"], 2),
+            ttft_added_p99_ms=round(figures["ttft_p99_ms"] - base["ttft_p99_ms"], 2),
+            frames_per_stream_s=round(path["frames"] / (tokens / args.tokens) / (args.tokens / args.rate), 2))
+        run[f"chatwire_{name}"] = figures
+    return run
 
 
 def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int) -> dict[str, str]:
@@ -178,6 +233,10 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
     parser.add_argument("--rate", type=float, default=50, help="tokens/s per stream")
     parser.add_argument("--first-token-ms", type=float, default=200, help="provider think time")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measure every path this many times in alternation and pool the samples")
+    parser.add_argument("--single-repeats", type=int, default=10,
+                        help="replies one after another in the one-stream run (its percentiles need samples)")
     parser.add_argument("--burst", action="store_true",
                         help="start all N streams at once instead of spread over one reply's time")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
@@ -199,6 +258,7 @@ async def main() -> None:
     if pg:
         engines.append(("postgres", pg[0], pg[1]))
     result: dict = {"bench": "relay", "tokens_per_reply": args.tokens, "rate_tok_s": args.rate,
+                    "rounds": args.rounds, "single_stream_repeats": args.single_repeats,
                     "provider_first_token_ms": args.first_token_ms, "cpus": os.cpu_count(), "runs": []}
     try:
         await wait_http(f"{provider_url}/healthz", provider)
@@ -221,23 +281,7 @@ async def main() -> None:
         spread = 0.0 if args.burst else args.first_token_ms / 1000 + args.tokens / args.rate
         result["arrivals"] = "burst" if args.burst else f"spread evenly over {spread:.2f} s"
         for n in counts:
-            direct = await run_direct(provider_url, n, spread)
-            fwd, fwd_cpu = await run_forwarder(forwarder_url, n, forwarder.pid, spread)
-            tokens = n * args.tokens
-            run = {"streams": n, "direct": direct.figures(),
-                   "forwarder": {**fwd.figures(), "cpu_us_per_token": round(fwd_cpu / tokens * 1e6, 2)}}
-            for name, (url, proc) in chatwires.items():
-                cw, cpu, frames = await run_chatwire(url, n, proc.pid, spread)
-                figures = cw.figures()
-                per_token = cpu / tokens * 1e6
-                figures.update(
-                    cpu_us_per_token=round(per_token, 2),
-                    cpu_ratio_to_forwarder=round(per_token / max(fwd_cpu / tokens * 1e6, 1e-9), 3),
-                    ttft_p50_ratio_to_direct=round(figures["ttft_p50_ms"] / direct.figures()["ttft_p50_ms"], 3),
-                    ttft_added_p50_ms=round(figures["ttft_p50_ms"] - direct.figures()["ttft_p50_ms"], 2),
-                    ttft_added_p99_ms=round(figures["ttft_p99_ms"] - direct.figures()["ttft_p99_ms"], 2),
-                    frames_per_stream_s=round(frames / n / (args.tokens / args.rate), 2))
-                run[f"chatwire_{name}"] = figures
+            run = await measure(n, args, spread, provider_url, forwarder_url, forwarder.pid, chatwires)
             result["runs"].append(run)
             print(json.dumps(run), file=sys.stderr)
     finally:
