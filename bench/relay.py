@@ -14,6 +14,7 @@ ms), their ratios to direct, and server CPU per relayed token with its ratio to 
 
     .venv/bin/python bench/relay.py                      # 1, 50, 200 streams; SQLite (+PG if reachable)
     .venv/bin/python bench/relay.py --streams 200 --pg postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/relay.py --streams 50 --rounds 3 --pin   # servers on CPU 0, the load elsewhere
 """
 from __future__ import annotations
 
@@ -227,6 +228,14 @@ def pg_schema(base_url: str) -> tuple[str, callable] | None:
     return f"{base_url}{'&' if '?' in base_url else '?'}schema={schema}", drop
 
 
+def pinning(enabled: bool):
+    """With --pin: a function that puts a server on CPU 0 and the load on the other CPUs."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cpus) < 2:
+        return lambda pid, load: None
+    return lambda pid, load: os.sched_setaffinity(pid, set(cpus[1:]) if load else {cpus[0]})
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", default="1,50,200")
@@ -237,6 +246,9 @@ async def main() -> None:
                         help="measure every path this many times in alternation and pool the samples")
     parser.add_argument("--single-repeats", type=int, default=10,
                         help="replies one after another in the one-stream run (its percentiles need samples)")
+    parser.add_argument("--pin", action="store_true",
+                        help="the servers (forwarder, Chatwire) on CPU 0, the provider and the clients on "
+                             "the others, so the load does not take the measured server's core")
     parser.add_argument("--burst", action="store_true",
                         help="start all N streams at once instead of spread over one reply's time")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
@@ -250,6 +262,10 @@ async def main() -> None:
                           "BENCH_FIRST_TOKEN_MS": str(args.first_token_ms)})
     provider_url = f"http://127.0.0.1:{provider_port}"
     forwarder = spawn(["bench/forwarder.py", str(forwarder_port), provider_url])
+    pin = pinning(args.pin)
+    pin(os.getpid(), load=True)
+    pin(provider.pid, load=True)
+    pin(forwarder.pid, load=False)
     forwarder_url = f"http://127.0.0.1:{forwarder_port}"
     servers = [provider, forwarder]
     tmp = Path(tempfile.mkdtemp(prefix="chatwire-bench-"))
@@ -259,7 +275,8 @@ async def main() -> None:
         engines.append(("postgres", pg[0], pg[1]))
     result: dict = {"bench": "relay", "tokens_per_reply": args.tokens, "rate_tok_s": args.rate,
                     "rounds": args.rounds, "single_stream_repeats": args.single_repeats,
-                    "provider_first_token_ms": args.first_token_ms, "cpus": os.cpu_count(), "runs": []}
+                    "provider_first_token_ms": args.first_token_ms, "cpus": os.cpu_count(),
+                    "pinned": args.pin, "runs": []}
     try:
         await wait_http(f"{provider_url}/healthz", provider)
         await wait_http(f"{forwarder_url}/healthz", forwarder)
@@ -270,6 +287,7 @@ async def main() -> None:
             proc = spawn(["run.py", "serve"], env=chatwire_env(url, provider_url, tmp / name, port),
                          cwd=ROOT)
             servers.append(proc)
+            pin(proc.pid, load=False)
             await wait_http(f"http://127.0.0.1:{port}/healthz", proc)
             chatwires[name] = (f"http://127.0.0.1:{port}", proc)
 
