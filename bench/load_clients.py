@@ -112,8 +112,9 @@ class User:
         self.token_renew_at = time.monotonic() + max(0, tokens["expires_in"] - 60)
 
     async def connect(self, resume: bool) -> None:
-        # A socket is authorised when it opens; a reconnect needs a live token, so refresh the
-        # way the web client does (15-minute access tokens outlast short runs, not the soak).
+        # A socket is authorised when it opens; a reconnect needs a live token, so refresh as an
+        # API client must (15-minute access tokens outlast short runs, not the soak; the web
+        # client's session cookie is not bound to them).
         if time.monotonic() >= self.token_renew_at:
             self._keep(await refresh_tokens(self.session, self.url, self.refresh_token))
         query = f"?last_seq={self.last_seq}" if resume else ""
