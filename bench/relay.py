@@ -178,10 +178,11 @@ async def measure(n: int, args, spread: float, provider_url: str, forwarder_url:
             path["cpu"] += cw_cpu
             path["frames"] += frames
             path["ratios"].append(round(cw_cpu / max(cpu, 1e-9), 3))
-    tokens = n * repeat * args.tokens * args.rounds
+    replies = n * repeat * args.rounds
+    tokens = replies * args.tokens
     fwd_per_token = fwd_cpu / tokens * 1e6
     base = direct.figures()
-    run = {"streams": n, "replies_per_path": n * repeat * args.rounds, "direct": base,
+    run = {"streams": n, "replies_per_path": replies, "direct": base,
            "forwarder": {**fwd.figures(), "cpu_us_per_token": round(fwd_per_token, 2)}}
     # What the floor itself adds to the tail: on a loaded machine, the noise under any relay's p99.
     run["forwarder"]["ttft_added_p99_ms"] = round(run["forwarder"]["ttft_p99_ms"] - base["ttft_p99_ms"], 2)
@@ -195,7 +196,7 @@ async def measure(n: int, args, spread: float, provider_url: str, forwarder_url:
             ttft_p50_ratio_to_direct=round(figures["ttft_p50_ms"] / base["ttft_p50_ms"], 3),
             ttft_added_p50_ms=round(figures["ttft_p50_ms"] - base["ttft_p50_ms"], 2),
             ttft_added_p99_ms=round(figures["ttft_p99_ms"] - base["ttft_p99_ms"], 2),
-            frames_per_stream_s=round(path["frames"] / (tokens / args.tokens) / (args.tokens / args.rate), 2))
+            frames_per_stream_s=round(path["frames"] / replies / (args.tokens / args.rate), 2))
         run[f"chatwire_{name}"] = figures
     return run
 
