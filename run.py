@@ -78,7 +78,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         apply_migrations(settings.database_url)
         db = await open_database(settings.database_url, pool_size=1)
         try:
-            from server.broker.memory import MemoryBroker
+            from server.broker.local import MemoryBroker
 
             events = _NoSockets()
             accounts = Accounts(db, events, Ledger(db, events), auth_settings(settings),

@@ -7,85 +7,61 @@ from __future__ import annotations
 
 from typing import Any
 
-BAD_REQUEST = "bad_request"
-UNKNOWN_TYPE = "unknown_type"
-UNAUTHORIZED = "unauthorized"
-FORBIDDEN = "forbidden"
-NOT_FOUND = "not_found"
-CONFLICT = "conflict"
-TOO_LARGE = "too_large"
-RATE_LIMITED = "rate_limited"
-INSUFFICIENT_BALANCE = "insufficient_balance"
-PROVIDER_ERROR = "provider_error"
-PROVIDER_UNAVAILABLE = "provider_unavailable"
-UNSUPPORTED_FILE_TYPE = "unsupported_file_type"
-UNAVAILABLE = "unavailable"
-INTERNAL = "internal"
-
-ERROR_CODES = (
-    BAD_REQUEST,
-    UNKNOWN_TYPE,
-    UNAUTHORIZED,
-    FORBIDDEN,
-    NOT_FOUND,
-    CONFLICT,
-    TOO_LARGE,
-    RATE_LIMITED,
-    INSUFFICIENT_BALANCE,
-    PROVIDER_ERROR,
-    PROVIDER_UNAVAILABLE,
-    UNSUPPORTED_FILE_TYPE,
-    UNAVAILABLE,
-    INTERNAL,
-)
-
 
 class ChatwireError(Exception):
     """An error a client may see: a stable `code`, a human `message`, optional extra fields."""
 
-    code = INTERNAL
+    code = "internal"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # The id of the request frame this error answers, when it was raised before the caller
+        # could read one (a frame that failed validation still gets a correlated reply).
+        self.request_id: str | int | None = None
+
+    def answering(self, request_id: str | int | None) -> "ChatwireError":
+        """This error, as the answer to the request frame `request_id`."""
+        self.request_id = request_id
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}
 
 
 class BadRequest(ChatwireError):
-    code = BAD_REQUEST
+    code = "bad_request"
 
 
 class UnknownType(ChatwireError):
-    code = UNKNOWN_TYPE
+    code = "unknown_type"
 
 
 class Unauthorized(ChatwireError):
-    code = UNAUTHORIZED
+    code = "unauthorized"
 
 
 class Forbidden(ChatwireError):
-    code = FORBIDDEN
+    code = "forbidden"
 
 
 class NotFound(ChatwireError):
-    code = NOT_FOUND
+    code = "not_found"
 
 
 class Conflict(ChatwireError):
-    code = CONFLICT
+    code = "conflict"
 
 
 class TooLarge(ChatwireError):
-    code = TOO_LARGE
+    code = "too_large"
 
 
 class RateLimited(ChatwireError):
     """Carries `retry_after` (seconds) so both transports can tell the client when to try again."""
 
-    code = RATE_LIMITED
+    code = "rate_limited"
 
     def __init__(self, message: str, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
@@ -93,26 +69,30 @@ class RateLimited(ChatwireError):
 
 
 class InsufficientBalance(ChatwireError):
-    code = INSUFFICIENT_BALANCE
+    code = "insufficient_balance"
 
 
 class ProviderError(ChatwireError):
-    code = PROVIDER_ERROR
+    code = "provider_error"
 
 
 class ProviderUnavailable(ChatwireError):
-    code = PROVIDER_UNAVAILABLE
+    code = "provider_unavailable"
 
 
 class UnsupportedFileType(ChatwireError):
-    code = UNSUPPORTED_FILE_TYPE
+    code = "unsupported_file_type"
 
 
 class Unavailable(ChatwireError):
     """A dependency (database pool, Redis) did not answer in time; the client may retry."""
 
-    code = UNAVAILABLE
+    code = "unavailable"
 
 
 class InternalError(ChatwireError):
-    code = INTERNAL
+    code = "internal"
+
+
+# Each code is written once, in its class; the public list follows the classes' order.
+ERROR_CODES: tuple[str, ...] = tuple(cls.code for cls in ChatwireError.__subclasses__())

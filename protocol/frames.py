@@ -78,8 +78,7 @@ def parse_request(data: str | bytes) -> Request:
             raise UnknownType(f"unknown request type {kind[:64]!r}", request_type=kind[:64])
         params = validate(kind, spec, frame)
     except ChatwireError as exc:
-        exc.request_id = rid  # type: ignore[attr-defined]
-        raise
+        raise exc.answering(rid) from None
     return Request(kind, rid, params)
 
 

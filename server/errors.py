@@ -1,30 +1,35 @@
-"""The one place error codes become HTTP statuses and JSON bodies."""
+"""The one place errors become HTTP statuses and JSON bodies."""
 from __future__ import annotations
 
 from protocol import errors as e
 
-HTTP_STATUS = {
-    e.BAD_REQUEST: 400,
-    e.UNKNOWN_TYPE: 400,
-    e.UNAUTHORIZED: 401,
-    e.INSUFFICIENT_BALANCE: 402,
-    e.FORBIDDEN: 403,
-    e.NOT_FOUND: 404,
-    e.CONFLICT: 409,
-    e.TOO_LARGE: 413,
-    e.UNSUPPORTED_FILE_TYPE: 415,
-    e.RATE_LIMITED: 429,
-    e.INTERNAL: 500,
-    e.PROVIDER_ERROR: 502,
-    e.PROVIDER_UNAVAILABLE: 503,
-    e.UNAVAILABLE: 503,
+HTTP_STATUS: dict[type[e.ChatwireError], int] = {
+    e.BadRequest: 400,
+    e.UnknownType: 400,
+    e.Unauthorized: 401,
+    e.InsufficientBalance: 402,
+    e.Forbidden: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.TooLarge: 413,
+    e.UnsupportedFileType: 415,
+    e.RateLimited: 429,
+    e.InternalError: 500,
+    e.ProviderError: 502,
+    e.ProviderUnavailable: 503,
+    e.Unavailable: 503,
 }
 
-assert set(HTTP_STATUS) == set(e.ERROR_CODES), "every error code needs an HTTP status"
+assert {cls.code for cls in HTTP_STATUS} == set(e.ERROR_CODES), "every error code needs an HTTP status"
+
+# What aiohttp's own HTTP errors (no route, wrong method, body too large) are, as typed errors.
+FROM_HTTP: dict[int, type[e.ChatwireError]] = {
+    400: e.BadRequest, 401: e.Unauthorized, 403: e.Forbidden, 404: e.NotFound, 405: e.BadRequest,
+    413: e.TooLarge, 415: e.UnsupportedFileType}
 
 
 def http_status(error: e.ChatwireError) -> int:
-    return HTTP_STATUS.get(error.code, 500)
+    return HTTP_STATUS.get(type(error), 500)
 
 
 def body(error: e.ChatwireError) -> dict:

@@ -6,19 +6,8 @@ from typing import Any
 
 from .base import Executor, Row
 
-PUBLIC = ("id", "name", "mime", "kind", "size", "sha256", "created_at")
-SELECT = ", ".join(f"f.{col}" for col in (*PUBLIC, "storage_path"))
-
-
-SUMMARY = ("id", "name", "kind", "mime", "size")  # what a message shows of its attachments
-
-
-def public(row: Row) -> dict[str, Any]:
-    return {key: row[key] for key in PUBLIC}
-
-
-def summary(rows: list[Row]) -> list[dict[str, Any]]:
-    return [{key: row[key] for key in SUMMARY} for row in rows]
+SELECT = ", ".join(f"f.{col}" for col in ("id", "name", "mime", "kind", "size", "sha256", "created_at",
+                                         "storage_path"))
 
 
 async def insert(db: Executor, *, id: str, user_id: str, name: str, mime: str, kind: str, size: int,

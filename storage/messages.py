@@ -149,13 +149,3 @@ async def interrupt_orphans(db: Executor, *, instance: str | None, stale_before:
     return await db.fetchall(
         f"""UPDATE messages SET status = 'interrupted', error_code = NULL
             WHERE {where} RETURNING id, user_id, chat_id""", params)
-
-
-def shape(row: Row, sibling_ids: list[str] | None = None) -> dict[str, Any]:
-    out = dict(row)
-    out.pop("user_id", None)
-    out.pop("generation_instance", None)
-    out.setdefault("files", [])
-    if sibling_ids is not None:
-        out["sibling_ids"] = sibling_ids
-    return out

@@ -3,7 +3,7 @@ frame to every socket of that user. In-process by default; Redis when several in
 from __future__ import annotations
 
 from .base import Broker, Subscriber
-from .memory import MemoryBroker
+from .local import MemoryBroker
 
 
 def make_broker(redis_url: str | None, instance_id: str, *, history: int = 1000,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol import shapes
 from protocol.errors import BadRequest, NotFound, TooLarge
 from providers.base import ImageData
 from providers.registry import Model
@@ -98,7 +99,7 @@ class Files:
             final.unlink(missing_ok=True)
             raise
         assert row is not None
-        shaped = file_rows.public(row)
+        shaped = shapes.file(row)
         await self.events.publish(user_id, "file.created", {"file": shaped})
         return {"file": shaped}
 
@@ -109,13 +110,13 @@ class Files:
 
     async def open(self, user_id: str, file_id: str) -> tuple[dict[str, Any], Path]:
         row = await self._row(user_id, file_id)
-        return file_rows.public(row), self.settings.upload_dir / row["storage_path"]
+        return shapes.file(row), self.settings.upload_dir / row["storage_path"]
 
     async def list(self, user_id: str, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
         rows = await file_rows.list_page(self.db, user_id, after=cursors.decode(cursor), limit=limit + 1)
         page, more = rows[:limit], len(rows) > limit
         next_cursor = cursors.encode(page[-1]["created_at"], page[-1]["id"]) if more else None
-        return {"files": [file_rows.public(r) for r in page], "next_cursor": next_cursor}
+        return {"files": [shapes.file(r) for r in page], "next_cursor": next_cursor}
 
     async def delete(self, user_id: str, file_id: str) -> dict[str, Any]:
         """The file goes; messages it was attached to keep their text but lose the attachment."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from protocol import shapes
 from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
                              ProviderUnavailable, RateLimited, Unavailable)
 from providers.base import GenerationRequest, Provider
@@ -23,7 +24,7 @@ from storage import files as file_rows
 from storage import messages as message_rows
 from storage.base import iso
 
-from . import context
+from . import prompts
 from .branches import Tree
 from .chats import Chats
 from .events import EventSink
@@ -60,7 +61,7 @@ class Turn:
 class Generations:
     def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
                  ledger: Ledger, models: dict[str, Model], providers: dict[str, Provider],
-                 settings: GenerationSettings, personalize: context.Personalizer | None = None,
+                 settings: GenerationSettings, personalize: prompts.Personalizer | None = None,
                  files: Files | None = None, limits: Limits | None = None) -> None:
         self.db = db
         self.events = events
@@ -119,7 +120,7 @@ class Generations:
             if isinstance(result, BaseException):
                 raise result
         chosen = self._model(model, chat["model"])
-        context.check_fits(chosen, content)
+        prompts.check_fits(chosen, content)
         files = await self._attachable(user_id, file_ids or [], chosen)
         await self._check_capacity(user_id)
         tree = Tree.of(rows)
@@ -142,7 +143,7 @@ class Generations:
             raise BadRequest("only a user message can be edited", field="message_id")
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, chat["model"])
-        context.check_fits(chosen, content)
+        prompts.check_fits(chosen, content)
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
         files = await self._attachable(user_id, kept_files, chosen)
         await self._check_capacity(user_id)
@@ -197,8 +198,8 @@ class Generations:
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
                             "attachments": new_files})
-        system = context.system_prompt(chat.get("system_prompt"), personal)
-        request = context.build_request(model, history, system)
+        system = prompts.system_prompt(chat.get("system_prompt"), personal)
+        request = prompts.build_request(model, history, system)
         return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request),
                     files)
 
@@ -226,10 +227,10 @@ class Generations:
             await file_rows.attach(tx, user_msg_id, [f["id"] for f in turn.files])
             await chat_rows.touch(tx, chat_id, now,
                                   current_message_id=reply_id if reply is not None else user_msg_id)
-        user_msg["files"] = file_rows.summary(turn.files)
+        user_msg["files"] = shapes.attachments(turn.files)
         if reply is None:
             turn.tree.add(user_msg["id"], user_msg["parent_id"])
-            shaped = message_rows.shape(user_msg, turn.tree.siblings(user_msg["id"]))
+            shaped = shapes.message(user_msg, turn.tree.siblings(user_msg["id"]))
             await self.events.publish(user_id, "message.created",
                                       {"chat_id": chat_id, "message_id": shaped["id"], "message": shaped})
             chat = {**turn.chat, "updated_at": now, "current_message_id": user_msg["id"]}
@@ -263,9 +264,9 @@ class Generations:
                            field="client_msg_id")
         reply = await message_rows.first_child(self.db, user_msg["id"])
         linked = await file_rows.attached(self.db, [user_msg["id"]])
-        user_msg["files"] = file_rows.summary(linked.get(user_msg["id"], []))
-        return {"message": message_rows.shape(user_msg),
-                "assistant_message": message_rows.shape(reply) if reply else None,
+        user_msg["files"] = shapes.attachments(linked.get(user_msg["id"], []))
+        return {"message": shapes.message(user_msg),
+                "assistant_message": shapes.message(reply) if reply else None,
                 "duplicate": True}
 
     async def _open_chat(self, user_id: str, chat_id: str) -> dict[str, Any]:
@@ -330,8 +331,8 @@ class Generations:
             if new_user_message:
                 tree.add(user_msg["id"], user_msg["parent_id"])
             tree.add(reply["id"], reply["parent_id"])
-            shaped_user = message_rows.shape(user_msg, tree.siblings(user_msg["id"]))
-            shaped_reply = message_rows.shape(reply, tree.siblings(reply["id"]))
+            shaped_user = shapes.message(user_msg, tree.siblings(user_msg["id"]))
+            shaped_reply = shapes.message(reply, tree.siblings(reply["id"]))
             chat = {**turn.chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
             for message in (shaped_user, shaped_reply):
                 await self.events.publish(user_id, "message.created", {
@@ -385,7 +386,7 @@ class Generations:
                 await self.events.signal_stop(instance, message_id)
                 await self._until_over(message_id)
         final = await self._message(user_id, message_id)
-        return {"message": message_rows.shape(final)}
+        return {"message": shapes.message(final)}
 
     def stop_here(self, message_id: str) -> None:
         """Cancel a reply of this instance (asked locally or by another instance)."""

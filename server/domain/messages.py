@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocol import shapes
 from protocol.errors import BadRequest
 from storage import Database
 from storage import files as file_rows
@@ -48,8 +49,8 @@ class Messages:
         attached = await file_rows.attached(self.db, ids)
         page = []
         for message_id in ids:
-            row = message_rows.shape(rows[message_id], tree.siblings(message_id))
-            row["files"] = file_rows.summary(attached.get(message_id, []))
+            row = shapes.message(rows[message_id], tree.siblings(message_id))
+            row["files"] = shapes.attachments(attached.get(message_id, []))
             if row["status"] == "streaming" and self.live_text is not None:
                 row["content"] = self.live_text(message_id, row["content"])
             page.append(row)

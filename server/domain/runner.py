@@ -15,6 +15,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from protocol import shapes
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
 from providers.registry import Model
@@ -145,12 +146,12 @@ class Runner:
         if row is None:  # finalised elsewhere (recovery), or its chat was purged
             await self.ledger.announce(job.user_id, account)
             stored = await message_rows.get(self.db, job.user_id, job.message_id)
-            return message_rows.shape(stored) if stored is not None else {}
+            return shapes.message(stored) if stored is not None else {}
         metrics.GENERATIONS.labels(job.model.id, status).inc()
         metrics.TOKENS.labels(job.model.id, "prompt").inc(usage.prompt_tokens)
         metrics.TOKENS.labels(job.model.id, "completion").inc(usage.completion_tokens)
         metrics.COST.labels(job.model.id).inc(charged)
-        message = message_rows.shape(row)
+        message = shapes.message(row)
         fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
                                   "message": message}
         if status == ERROR and error is not None:

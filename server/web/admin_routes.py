@@ -7,7 +7,7 @@ from protocol.errors import BadRequest, Forbidden
 from protocol.schema import Field, Str
 
 from .auth_routes import json_dumps, read_json
-from .context import CONTEXT
+from .state import CONTEXT
 from .identity import require_identity
 
 DEPOSIT = {"amount": Field("int", required=True, min_value=-(10**15), max_value=10**15),

@@ -27,12 +27,12 @@ from server.domain.runner import StreamSettings
 from server.domain.messages import Messages
 from server.domain.presence import Presence
 from server.domain.profile import Profiles
-from server.memory import trim_periodically
+from server.malloc import trim_periodically
 from storage import open_database
 from storage.migrate import apply_migrations
 
 from . import admin_routes, auth_routes, file_routes, health, openapi
-from .context import CONTEXT, SETTINGS, Context
+from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
     WS_PATH,

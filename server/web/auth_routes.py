@@ -9,7 +9,7 @@ from aiohttp import web
 from protocol.errors import BadRequest, TooLarge
 from protocol.schema import Field, Str, validate
 
-from .context import CONTEXT
+from .state import CONTEXT
 from .forwarded import client_address
 from .identity import forget, remember, require_identity
 

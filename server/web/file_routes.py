@@ -14,7 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from protocol.errors import BadRequest, TooLarge
 
 from .auth_routes import json_dumps
-from .context import CONTEXT
+from .state import CONTEXT
 from .identity import require_identity
 
 CHUNK = 64 * 1024

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from .context import SETTINGS
+from .state import SETTINGS
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

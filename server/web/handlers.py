@@ -11,7 +11,7 @@ from protocol.errors import BadRequest
 from storage.base import utcnow
 
 from .connection import Connection
-from .context import Context
+from .state import Context
 from .resume import resume as resume_events
 
 Handler = Callable[[Context, Connection, dict[str, Any]], Awaitable[Any]]

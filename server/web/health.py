@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from protocol.errors import Unauthorized
 from server import metrics
 
-from .context import CONTEXT
+from .state import CONTEXT
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from aiohttp_session import get_session
 from protocol.errors import Unauthorized
 from server.domain.accounts import Identity
 
-from .context import CONTEXT
+from .state import CONTEXT
 from .middlewares import origin_allowed
 
 COOKIE_NAME: web.AppKey[str] = web.AppKey("chatwire_cookie_name", str)

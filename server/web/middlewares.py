@@ -11,14 +11,10 @@ from protocol import errors as e
 from server import errors, metrics
 from server.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_for
 
-from .context import SETTINGS
+from .state import SETTINGS
 
 log = logging.getLogger("chatwire.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_HTTP_CODES = {400: e.BAD_REQUEST, 401: e.UNAUTHORIZED, 403: e.FORBIDDEN, 404: e.NOT_FOUND,
-               405: e.BAD_REQUEST, 413: e.TOO_LARGE, 415: e.UNSUPPORTED_FILE_TYPE}
-
 
 def error_response(error: e.ChatwireError) -> web.Response:
     metrics.ERRORS.labels(error.code, "http").inc()
@@ -52,9 +48,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, e.INTERNAL)
-        error = e.ChatwireError(exc.reason or "request failed")
-        error.code = code
+        error = errors.FROM_HTTP.get(exc.status, e.InternalError)(exc.reason or "request failed")
         response = web.json_response(errors.body(error), status=exc.status)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]

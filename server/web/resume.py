@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .connection import Connection
-from .context import Context
+from .state import Context
 
 
 async def resume(ctx: Context, conn: Connection, last_seq: int) -> dict[str, Any]:

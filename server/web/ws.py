@@ -24,7 +24,7 @@ from server.domain.events import CLOSE_LOGGED_OUT
 from storage.base import utcnow
 
 from .connection import Connection
-from .context import CONTEXT, Context
+from .state import CONTEXT, Context
 from .handlers import HANDLERS
 from .identity import bearer_token, cookie_identity
 from .middlewares import error_response
@@ -157,7 +157,7 @@ async def _answer(ctx: Context, conn: Connection, data: str) -> dict:
         return reply_ok(rid, await HANDLERS[req.type](ctx, conn, req.params))
     except ChatwireError as exc:
         metrics.ERRORS.labels(exc.code, "ws").inc()
-        return reply_error(getattr(exc, "request_id", rid), exc)
+        return reply_error(rid if rid is not None else exc.request_id, exc)
     except Exception:
         log.exception("request failed on socket %s", conn.id,
                       extra={"connection_id": conn.id, "user_id": conn.user_id})

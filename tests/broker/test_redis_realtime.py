@@ -161,7 +161,7 @@ async def test_a_device_redis_lost_is_written_again_by_the_next_refresh(make_cli
     import redis.asyncio as aioredis
 
     from server.broker.redis_presence import _details, _ids
-    from server.web.context import CONTEXT
+    from server.web.state import CONTEXT
     a = await make_client(redis_url=redis_url)  # the heartbeat's first refresh is 10 s away
     user = await new_user(a)
     sock = await open_socket(a, user)

@@ -9,7 +9,7 @@ AUTH = "/api/v1/auth"
 
 
 async def count_users(client):
-    from server.web.context import CONTEXT
+    from server.web.state import CONTEXT
     return await client.app[CONTEXT].db.fetchval("SELECT COUNT(*) AS n FROM users")
 
 

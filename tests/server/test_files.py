@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from server.web.context import CONTEXT
+from server.web.state import CONTEXT
 from tests import samples
 
 

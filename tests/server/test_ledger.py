@@ -4,7 +4,7 @@ import asyncio
 import pytest
 
 from providers.factory import ProviderSettings
-from server.web.context import CONTEXT
+from server.web.state import CONTEXT
 from tests.conftest import PASSWORD, register, vendor_providers
 from tests.server.test_ws_generation import reply_events
 

@@ -130,7 +130,7 @@ async def test_search_finds_titles_in_english_and_russian(client, alice, connect
 
 
 async def test_search_finds_chats_by_message_text(client, alice, connect):
-    from server.web.context import CONTEXT
+    from server.web.state import CONTEXT
     from storage import messages, new_id, utcnow
     sock = await connect(alice)
     chat = await sock.ok("chat.create", title="Untitled")

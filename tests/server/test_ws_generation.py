@@ -4,7 +4,7 @@ import asyncio
 import pytest
 
 from providers.factory import ProviderSettings
-from server.web.context import CONTEXT
+from server.web.state import CONTEXT
 from tests.conftest import vendor_providers
 
 

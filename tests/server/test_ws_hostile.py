@@ -5,7 +5,7 @@ from protocol import REQUESTS
 
 
 async def snapshot(client):
-    from server.web.context import CONTEXT
+    from server.web.state import CONTEXT
     db = client.app[CONTEXT].db
     out = {}
     for table in ("users", "chats", "chat_tags", "messages", "refresh_tokens"):

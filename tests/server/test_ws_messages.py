@@ -1,5 +1,5 @@
 """Reading a chat's history: newest page first, each page in reading order, older pages by cursor."""
-from server.web.context import CONTEXT
+from server.web.state import CONTEXT
 from storage import messages, new_id
 from storage.base import iso
 

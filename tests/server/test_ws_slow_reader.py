@@ -7,7 +7,7 @@ import socket
 
 import aiohttp
 
-from server.web.context import CONTEXT
+from server.web.state import CONTEXT
 
 N = 300
 PROMPT = "x" * 19_000  # each chat.updated event carries it: ~20 KB a frame

@@ -1,11 +1,11 @@
-"""The server hands the C heap's free pages back to the system (see server/memory.py)."""
+"""The server hands the C heap's free pages back to the system (see server/malloc.py)."""
 import asyncio
 import sys
 from pathlib import Path
 
 import pytest
 
-from server.memory import glibc_trim, trim_periodically
+from server.malloc import glibc_trim, trim_periodically
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or glibc_trim() is None,
                                 reason="malloc_trim is glibc's; elsewhere the task does nothing")

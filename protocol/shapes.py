@@ -1,0 +1,32 @@
+"""What clients see of stored rows: the wire shapes of messages and files.
+
+Storage returns rows as the database has them; these pick and name what goes on the wire, so a
+column added for the server's own use (the generating instance, the owner) never leaks into a frame.
+Pure: dicts in, dicts out.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+Row = Mapping[str, Any]
+
+MESSAGE_PRIVATE = ("user_id", "generation_instance")  # columns that are the server's business
+FILE_PUBLIC = ("id", "name", "mime", "kind", "size", "sha256", "created_at")
+ATTACHMENT = ("id", "name", "kind", "mime", "size")  # what a message shows of its attachments
+
+
+def message(row: Row, sibling_ids: list[str] | None = None) -> dict[str, Any]:
+    """A message as events and replies carry it; `sibling_ids` lets a client offer ‹ 2/3 ›."""
+    out = {key: value for key, value in row.items() if key not in MESSAGE_PRIVATE}
+    out.setdefault("files", [])
+    if sibling_ids is not None:
+        out["sibling_ids"] = sibling_ids
+    return out
+
+
+def file(row: Row) -> dict[str, Any]:
+    return {key: row[key] for key in FILE_PUBLIC}
+
+
+def attachments(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    return [{key: row[key] for key in ATTACHMENT} for row in rows]
