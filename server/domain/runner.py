@@ -25,6 +25,7 @@ from storage import Database, utcnow
 from storage import chats as chat_rows
 from storage import messages as message_rows
 
+from .deltas import DeltaCoalescer
 from .events import EventSink
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ class Runner:
         self.settings = settings
 
     async def run(self, job: Job, provider: Provider, request: GenerationRequest) -> dict[str, Any]:
-        deltas = _Deltas(self.events, job, self.settings.coalesce_s)
+        deltas = DeltaCoalescer(
+            lambda kind, fields: self.events.publish_nowait(job.user_id, kind, fields),
+            chat_id=job.chat_id, message_id=job.message_id, model_id=job.model.id,
+            window_s=self.settings.coalesce_s)
         end: StreamEnd | None = None
         error: ChatwireError | None = None
         status = COMPLETE
@@ -98,7 +102,7 @@ class Runner:
         return await self._finish(job, status, request, end, error)
 
     async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
-                      deltas: "_Deltas") -> StreamEnd:
+                      deltas: DeltaCoalescer) -> StreamEnd:
         watchdog = _Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
         started, first = time.monotonic(), True
         try:
@@ -222,52 +226,3 @@ class _Watchdog:
 
     def cancel(self) -> None:
         self.handle.cancel()
-
-
-class _Deltas:
-    """Coalesces text into `message.delta` events, in order, at most one per window.
-
-    Everything here is synchronous: events go out through the sink's non-blocking publish, which
-    keeps their order, so a flush from the timer needs no task and no lock.
-    """
-
-    def __init__(self, events: EventSink, job: Job, window: float) -> None:
-        self.events = events
-        self.job = job
-        self.window = window
-        self.buffer: list[str] = []
-        self.index = 0
-        self.last_sent = float("-inf")
-        self.timer: asyncio.TimerHandle | None = None
-        self.loop = asyncio.get_running_loop()
-        # Counted per frame, not per chunk: the metric's lock per token showed in the relay profile.
-        self.chunks = metrics.STREAMED_CHUNKS.labels(job.model.id)
-
-    def push(self, text: str) -> None:
-        self.buffer.append(text)
-        if self.loop.time() - self.last_sent >= self.window:
-            self.flush()
-        elif self.timer is None:
-            self.timer = self.loop.call_at(self.last_sent + self.window, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        self.flush()
-
-    def cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        self.cancel_timer()
-        text = "".join(self.buffer)
-        self.chunks.inc(len(self.buffer))
-        self.buffer.clear()
-        index, self.index = self.index, self.index + 1
-        self.last_sent = self.loop.time()
-        self.events.publish_nowait(self.job.user_id, "message.delta", {
-            "chat_id": self.job.chat_id, "message_id": self.job.message_id,
-            "index": index, "delta": text})
