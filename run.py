@@ -8,12 +8,16 @@ import getpass
 import logging
 import sys
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 
 from protocol.errors import ChatwireError
 from server.config import ConfigError, Settings, load_settings
 from server.logs import configure as configure_logs
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -66,35 +70,15 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from server.domain.accounts import Accounts
-    from server.domain.ledger import Ledger
-    from server.web.app import auth_settings
-    from storage import open_database
-    from storage.migrate import apply_migrations
-
     password = _read_password(args)
 
-    async def create() -> dict:
-        apply_migrations(settings.database_url)
-        db = await open_database(settings.database_url, pool_size=1)
-        try:
-            from server.broker.local import MemoryBroker
+    async def work(services: Services) -> int:
+        user = await services.accounts.create_user(args.email, password, args.display_name,
+                                                   role="admin" if args.admin else "user")
+        print(f"created {user['role']} {user['email']} (id {user['id']})")
+        return 0
 
-            events = _NoSockets()
-            accounts = Accounts(db, events, Ledger(db, events), auth_settings(settings),
-                                counter=MemoryBroker())  # no log-ins here: nothing to count
-            return await accounts.create_user(args.email, password, args.display_name,
-                                              role="admin" if args.admin else "user")
-        finally:
-            await db.close()
-
-    try:
-        user = asyncio.run(create())
-    except ChatwireError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    print(f"created {user['role']} {user['email']} (id {user['id']})")
-    return 0
+    return _with_services(settings, work)
 
 
 def _micro_credits(text: str) -> int:
@@ -108,18 +92,20 @@ def _micro_credits(text: str) -> int:
     return int(value)
 
 
-def _with_ledger(settings: Settings, work) -> int:
-    from server.domain.ledger import Ledger
-    from storage import open_database
-    from storage.migrate import apply_migrations
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]]) -> int:
+    """Run `work` with the server's own services, on a migrated database.
+
+    Events stay in this process (there are no sockets here to tell): a deposit shows on the
+    user's next `balance.get`.
+    """
+    from server import services
 
     async def run() -> int:
-        apply_migrations(settings.database_url)
-        db = await open_database(settings.database_url, pool_size=2)
+        built = await services.build(settings, migrate=True, realtime=False)
         try:
-            return await work(db, Ledger(db, _NoSockets()))
+            return await work(built)
         finally:
-            await db.close()
+            await built.close()
 
     try:
         return asyncio.run(run())
@@ -133,12 +119,12 @@ def _credits_add(settings: Settings, args: argparse.Namespace) -> int:
 
     amount = _micro_credits(args.amount)
 
-    async def work(db, ledger) -> int:
-        user = await users.get_by_email(db, args.email.strip().casefold())
+    async def work(services: Services) -> int:
+        user = await users.get_by_email(services.db, args.email.strip().casefold())
         if user is None:
             print(f"error: no user {args.email}", file=sys.stderr)
             return 1
-        row, account, replayed = await ledger.credit(
+        row, account, replayed = await services.ledger.credit(
             user["id"], amount, kind="adjustment" if args.adjustment else "deposit",
             note=args.note or "", idempotency_key=args.idempotency_key, created_by="cli")
         verb = "already recorded" if replayed else "recorded"
@@ -146,33 +132,20 @@ def _credits_add(settings: Settings, args: argparse.Namespace) -> int:
               f"balance {account['balance']} (available {account['available']})")
         return 0
 
-    return _with_ledger(settings, work)
+    return _with_services(settings, work)
 
 
 def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(db, ledger) -> int:
-        problems = await ledger.check()
+    async def work(services: Services) -> int:
+        problems = await services.ledger.check()
         for p in problems:
             print(f"MISMATCH {p['email']} ({p['id']}): balance {p['balance']} vs ledger "
                   f"{p['ledger_sum']}; reserved {p['reserved']} vs holds {p['holds_sum']}")
-        total = await db.fetchval("SELECT COUNT(*) AS n FROM users")
+        total = await services.db.fetchval("SELECT COUNT(*) AS n FROM users")
         print(f"{total} users checked, {len(problems)} mismatched")
         return 1 if problems else 0
 
-    return _with_ledger(settings, work)
-
-
-class _NoSockets:
-    """The CLI runs outside the server: there are no sockets to notify."""
-
-    async def publish(self, user_id: str, kind: str, fields: dict) -> int:
-        return 0
-
-    def publish_nowait(self, user_id: str, kind: str, fields: dict) -> None:
-        return None
-
-    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
-        return None
+    return _with_services(settings, work)
 
 
 def build_parser() -> argparse.ArgumentParser:

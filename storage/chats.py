@@ -101,6 +101,12 @@ async def touch(db: Executor, chat_id: str, now: str, current_message_id: str | 
                          (now, current_message_id, chat_id))
 
 
+async def set_current(db: Executor, user_id: str, chat_id: str, message_id: str | None) -> None:
+    """Make the branch ending at `message_id` the chat's active one (switching branches)."""
+    await db.execute("UPDATE chats SET current_message_id = ? WHERE id = ? AND user_id = ?",
+                     (message_id, chat_id, user_id))
+
+
 async def replace_tags(db: Executor, chat_id: str, user_id: str, tags: list[str]) -> None:
     await db.execute("DELETE FROM chat_tags WHERE chat_id = ?", (chat_id,))
     for position, tag in enumerate(tags):

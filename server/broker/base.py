@@ -82,10 +82,10 @@ class LocalCounter:
 class Broker(abc.ABC):
     presence: Presence
 
-    def __init__(self, history: int = 1000) -> None:
+    def __init__(self, history: int = 1000, on_stop: Callable[[str], None] | None = None) -> None:
         self._local: dict[str, list[Subscriber]] = {}
         self.history = history  # events kept per user for resume
-        self.on_stop: Callable[[str], None] | None = None  # set by the generation service
+        self.on_stop = on_stop  # stops a reply of this instance (the stream registry's)
         self._counter = LocalCounter()
 
     async def start(self) -> None:
@@ -107,9 +107,6 @@ class Broker(abc.ABC):
             subs.remove(sub)
             if not subs:
                 del self._local[sub.user_id]
-
-    def local_sockets(self) -> int:
-        return sum(len(subs) for subs in self._local.values())
 
     @abc.abstractmethod
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int: ...

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from .base import NO_SEQ, Backlog, Broker, Presence, compact, expand
 
@@ -30,8 +30,9 @@ class MemoryPresence(Presence):
 
 
 class MemoryBroker(Broker):
-    def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0) -> None:
-        super().__init__(history)
+    def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0,
+                 on_stop: Callable[[str], None] | None = None) -> None:
+        super().__init__(history, on_stop)
         self.history_ttl_s = history_ttl_s
         self.presence = MemoryPresence()
         self._seq: dict[str, int] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 import redis.asyncio as aioredis
@@ -72,8 +72,8 @@ def _instance_channel(instance_id: str) -> str:
 class RedisBroker(Broker):
     def __init__(self, url: str, instance_id: str, *, history: int = 1000,
                  history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0,
-                 max_connections: int = 50) -> None:
-        super().__init__(history)
+                 max_connections: int = 50, on_stop: Callable[[str], None] | None = None) -> None:
+        super().__init__(history, on_stop)
         self.max_connections = max_connections
         self.url = url
         self.instance_id = instance_id
@@ -87,10 +87,6 @@ class RedisBroker(Broker):
         self._wake = asyncio.Event()
         self._last_seq: dict[str, int] = {}  # the latest seq seen per user: the floor of the next
         self._retry_at = 0.0  # while Redis is away: when to try it again
-
-    @property
-    def degraded(self) -> bool:
-        return self._retry_at > 0.0
 
     async def start(self) -> None:
         # A bounded pool that makes callers wait for a free connection, rather than fail: a

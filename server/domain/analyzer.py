@@ -114,10 +114,6 @@ class Analyzer:
         self.provider = provider
         self.idle_timeout_s = idle_timeout_s
 
-    @property
-    def mode(self) -> str:
-        return self.model.id if self.model is not None else "rules"
-
     async def suggest(self, text: str) -> Suggestions:
         if self.model is None or self.provider is None:
             return rule_based(text)

@@ -49,7 +49,7 @@ class Attachment:
 
 class Files:
     def __init__(self, db: Database, events: EventSink, settings: FileSettings,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits) -> None:
         self.db = db
         self.events = events
         self.settings = settings
@@ -63,8 +63,7 @@ class Files:
 
     async def check_room(self, user_id: str, size: int) -> None:
         """Refuse early an upload that cannot fit (or one too many), before its body is read."""
-        if self.limits is not None:
-            await self.limits.upload(user_id)
+        await self.limits.upload(user_id)
         if size > self.settings.max_upload_bytes:
             raise TooLarge(f"files may be at most {self.settings.max_upload_bytes // (1024 * 1024)} MB")
         used = await file_rows.used_bytes(self.db, user_id)

@@ -4,6 +4,10 @@ A new turn is decided in one transaction: the user's message is stored, the repl
 reserved, and (if the credits cover it) an empty assistant message created in `streaming` state.
 The provider is asked only after that commits; a Runner task then streams the reply, and settles
 its cost in the same transaction as its final write. Every change is an event.
+
+The reply itself belongs to the stream registry (`streams.Streams`) once started; what a turn
+answers is transport-neutral: the WebSocket replies with `Started.answer` and lets the broker
+carry the reply's events, and a caller without a socket iterates `Started.events`.
 """
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, AsyncIterator, Protocol
 
 from protocol import shapes
 from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
-                             ProviderUnavailable, RateLimited, Unavailable)
+                             ProviderUnavailable, Unavailable)
 from providers.base import GenerationRequest, Provider
 from providers.registry import Model
 from storage import Database, IntegrityError, new_id, utcnow
@@ -31,8 +35,8 @@ from .events import EventSink
 from .files import Files
 from .limits import Limits
 from .ledger import Ledger, worst_case
-from .messages import Messages
-from .runner import Job, Runner, StreamSettings
+from .runner import Runner, StreamSettings
+from .streams import Job, ReplyEvent, Streams
 
 log = logging.getLogger("chatwire.generation")
 
@@ -40,9 +44,25 @@ log = logging.getLogger("chatwire.generation")
 @dataclass(frozen=True)
 class GenerationSettings:
     default_model: str = "echo"
-    max_concurrent_per_user: int = 3
     instance_id: str = "local"
-    stream: StreamSettings = StreamSettings()
+    stream: StreamSettings = StreamSettings()  # how long a live reply may be silent (orphan sweep)
+
+
+class StopSignals(Protocol):
+    async def signal_stop(self, instance_id: str, message_id: str) -> None:
+        """Ask the instance generating `message_id` to stop it."""
+
+
+@dataclass
+class Started:
+    """A turn that was decided: what the request answers, and its reply's events.
+
+    `events` is None unless the caller asked to listen (the WebSocket's reply goes out through
+    the broker), or when nothing started (a retried send answers what the first one got).
+    """
+
+    answer: dict[str, Any]
+    events: AsyncIterator[ReplyEvent] | None = None
 
 
 @dataclass
@@ -59,25 +79,23 @@ class Turn:
 
 
 class Generations:
-    def __init__(self, db: Database, events: EventSink, chats: Chats, messages: Messages,
+    def __init__(self, db: Database, events: EventSink, stops: StopSignals, chats: Chats,
                  ledger: Ledger, models: dict[str, Model], providers: dict[str, Provider],
-                 settings: GenerationSettings, personalize: prompts.Personalizer | None = None,
-                 files: Files | None = None, limits: Limits | None = None) -> None:
+                 settings: GenerationSettings, *, streams: Streams, runner: Runner,
+                 personalize: prompts.Personalizer, files: Files, limits: Limits) -> None:
         self.db = db
         self.events = events
+        self.stops = stops
         self.chats = chats
         self.ledger = ledger
         self.models = models
         self.providers = providers
         self.settings = settings
+        self.streams = streams
+        self.runner = runner
         self.personalize = personalize
         self.files = files
         self.limits = limits
-        self.runner = Runner(db, events, ledger, settings.stream)
-        self.jobs: dict[str, Job] = {}
-        self.accepting = True  # false while the server drains for shutdown
-        self._flusher: asyncio.Task[None] | None = None
-        messages.live_text = self.live_text
 
     # -- what clients can pick --
 
@@ -97,25 +115,31 @@ class Generations:
                                       "which is not configured on this server")
         return model
 
-    def live_text(self, message_id: str, stored: str) -> str:
-        job = self.jobs.get(message_id)
-        return job.text if job is not None else stored
-
     # -- starting replies --
 
     async def send(self, user_id: str, chat_id: str, content: str, model: str | None = None,
                    client_msg_id: str | None = None,
                    file_ids: list[str] | None = None) -> dict[str, Any]:
+        """A new user message at the end of the active branch, and a reply to it."""
+        started = await self.send_streaming(user_id, chat_id, content, model, client_msg_id,
+                                            file_ids, listen=False)
+        return started.answer
+
+    async def send_streaming(self, user_id: str, chat_id: str, content: str,
+                             model: str | None = None, client_msg_id: str | None = None,
+                             file_ids: list[str] | None = None, *,
+                             listen: bool = True) -> Started:
+        """`send`, answering also the reply's events for the caller to consume (`listen`)."""
         # What a new turn reads, read together: their round trips overlap, so the provider is
         # asked one wait sooner (the thread is filtered by owner, so nothing foreign is read
         # even before the chat's check has answered).
         reads = [self._open_chat(user_id, chat_id), message_rows.thread(self.db, chat_id, user_id),
-                 self._profile_text(user_id)]
+                 self.personalize(user_id)]
         if client_msg_id:
             reads.append(message_rows.by_client_msg_id(self.db, user_id, client_msg_id))
         chat, rows, profile, *earlier = await asyncio.gather(*reads, return_exceptions=True)
         if earlier and isinstance(earlier[0], dict):  # a retry: the first answer, whatever came since
-            return await self._duplicate(chat_id, earlier[0])
+            return Started(await self._duplicate(chat_id, earlier[0]))
         for result in (chat, rows, profile, *earlier):
             if isinstance(result, BaseException):
                 raise result
@@ -128,12 +152,12 @@ class Generations:
         turn = await self._turn(chat, tree, rows, chosen, path, content, files,
                                 profile if chat.get("personalize") else None)
         try:
-            return await self._new_user_turn(user_id, turn, content, client_msg_id)
+            return await self._new_user_turn(user_id, turn, content, client_msg_id, listen)
         except IntegrityError:  # the same client_msg_id raced in on another socket
             earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
             if earlier is None:
                 raise
-            return earlier
+            return Started(earlier)
 
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
@@ -152,7 +176,7 @@ class Generations:
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
         turn = await self._turn(chat, tree, rows, chosen, path, content, files,
                                 await self._personal(user_id, chat))
-        return await self._new_user_turn(user_id, turn, content, None)
+        return (await self._new_user_turn(user_id, turn, content, None, listen=False)).answer
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
@@ -178,7 +202,9 @@ class Generations:
                 raise self._short(turn.hold, available)
             reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
                                              reply_id, utcnow())
-        return await self._start(user_id, turn, answered, reply, account, new_user_message=False)
+        started = await self._start(user_id, turn, answered, reply, account,
+                                    new_user_message=False, listen=False)
+        return started.answer
 
     async def _turn(self, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
                     model: Model, path: list[str], content: str | None,
@@ -191,10 +217,9 @@ class Generations:
         by_id = {row["id"]: row for row in rows}
         branch = [by_id[i] for i in path if i in by_id]
         with_files = [row["id"] for row in branch if row["has_files"]]
-        attached = (await self.files.attachments(with_files)
-                    if self.files is not None and with_files else {})
+        attached = await self.files.attachments(with_files) if with_files else {}
         history = [{**row, "attachments": attached.get(row["id"])} for row in branch]
-        new_files = await self.files.load(files) if self.files is not None and files else []
+        new_files = await self.files.load(files) if files else []
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
                             "attachments": new_files})
@@ -204,7 +229,7 @@ class Generations:
                     files)
 
     async def _new_user_turn(self, user_id: str, turn: Turn, content: str,
-                             client_msg_id: str | None) -> dict[str, Any]:
+                             client_msg_id: str | None, listen: bool) -> Started:
         """Store the user's message; reserve and create the reply if the credits cover it.
 
         Without enough credits the user's message is still kept (it is theirs), no reply is
@@ -237,7 +262,8 @@ class Generations:
             await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
             available = (await self.ledger.balance(user_id))["available"]
             raise self._short(turn.hold, available, message_id=user_msg["id"])
-        return await self._start(user_id, turn, user_msg, reply, account, new_user_message=True)
+        return await self._start(user_id, turn, user_msg, reply, account, new_user_message=True,
+                                 listen=listen)
 
     @staticmethod
     def _short(needed: int, available: int, **extra: Any) -> InsufficientBalance:
@@ -245,12 +271,9 @@ class Generations:
             f"this reply may cost up to {needed} micro-credits and {available} are available",
             needed=needed, available=available, **extra)
 
-    async def _profile_text(self, user_id: str) -> str | None:
-        return await self.personalize(user_id) if self.personalize is not None else None
-
     async def _personal(self, user_id: str, chat: dict[str, Any]) -> str | None:
         """The profile's part of the system prompt, for a chat that wants it."""
-        return await self._profile_text(user_id) if chat.get("personalize") else None
+        return await self.personalize(user_id) if chat.get("personalize") else None
 
     async def _earlier_send(self, user_id: str, chat_id: str,
                             client_msg_id: str) -> dict[str, Any] | None:
@@ -286,19 +309,11 @@ class Generations:
         """The files to attach, read once: checked here, then sent, linked and summarised."""
         if not file_ids:
             return []
-        if self.files is None:
-            raise BadRequest("file uploads are not enabled on this server", field="file_ids")
         return await self.files.attachable(user_id, file_ids, model)
 
     async def _check_capacity(self, user_id: str) -> None:
-        if not self.accepting:
-            raise Unavailable("this server is shutting down; reconnect and try again")
-        if self.limits is not None:
-            await self.limits.send(user_id)
-        running = sum(1 for job in self.jobs.values() if job.user_id == user_id)
-        if running >= self.settings.max_concurrent_per_user:
-            raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
-                              retry_after=1)
+        self.streams.check_capacity(user_id)  # shutting down, or too many streaming: not counted
+        await self.limits.send(user_id)
 
     async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
                             reply_id: str, now: str) -> dict[str, Any]:
@@ -310,7 +325,7 @@ class Generations:
         return reply
 
     async def _start(self, user_id: str, turn: Turn, user_msg: dict, reply: dict, account: dict, *,
-                     new_user_message: bool) -> dict[str, Any]:
+                     new_user_message: bool, listen: bool) -> Started:
         """Start streaming the new turn's reply, then announce the turn and the credits it holds.
 
         The provider is asked first: the reply's task runs up to its first wait (the request on
@@ -320,12 +335,10 @@ class Generations:
         delta. The tree was read before the insert; the new rows are added to it here.
         """
         chat_id, tree = turn.chat["id"], turn.tree
-        job = Job(user_id=user_id, chat_id=chat_id, message_id=reply["id"], model=turn.model,
-                  announced=asyncio.Event())
-        self.jobs[job.message_id] = job
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
-        job.task = asyncio.create_task(self._run(job, turn.request), name=f"generation-{job.message_id}")
+        job = Job(user_id, chat_id, reply["id"], turn.model)
+        events = job.listen() if listen else None  # before the task runs: nothing is missed
+        self.streams.start(job, self.runner.run(job, self.providers[turn.model.provider],
+                                                turn.request))
         try:  # `announced` is set however this ends, or the reply's task would wait for ever
             await asyncio.sleep(0)
             if new_user_message:
@@ -341,59 +354,20 @@ class Generations:
             await self.ledger.announce(user_id, account)
         finally:
             job.announced.set()
-        return {"message": shaped_user, "assistant_message": shaped_reply}
-
-    async def _run(self, job: Job, request: GenerationRequest) -> None:
-        try:
-            await self.runner.run(job, self.providers[job.model.provider], request)
-        except Exception:
-            log.exception("generation %s could not be finalised", job.message_id)
-        finally:
-            self.jobs.pop(job.message_id, None)
-
-    async def _flush_forever(self) -> None:
-        """Save the partial text of every reply in flight, once per `flush_s`, in one statement."""
-        while self.jobs:
-            await asyncio.sleep(self.settings.stream.flush_s)
-            try:
-                await self.flush_progress()
-            except Exception:
-                log.exception("saving partial replies failed; retrying next tick")
-
-    async def flush_progress(self) -> None:
-        dirty = [job for job in list(self.jobs.values()) if len(job.parts) != job.saved_parts]
-        if not dirty:
-            return
-        counts = [len(job.parts) for job in dirty]
-        texts = [(job.message_id, "".join(job.parts[:n])) for job, n in zip(dirty, counts)]
-        await message_rows.save_progress(self.db, texts, utcnow())
-        for job, n in zip(dirty, counts):
-            job.saved_parts = n
+        return Started({"message": shaped_user, "assistant_message": shaped_reply}, events)
 
     # -- controlling replies --
 
     async def stop(self, user_id: str, message_id: str) -> dict[str, Any]:
         """Stop a reply wherever it runs: here, or on the instance that started it."""
         row = await self._message(user_id, message_id)  # ownership: someone else's is not_found
-        job = self.jobs.get(message_id)
-        if job is not None:
-            self.stop_here(message_id)
-            assert job.task is not None
-            await asyncio.wait({job.task})
-        elif row["status"] == "streaming":
+        if not await self.streams.stop(message_id) and row["status"] == "streaming":
             instance = await message_rows.generating_instance(self.db, message_id)
             if instance is not None:
-                await self.events.signal_stop(instance, message_id)
+                await self.stops.signal_stop(instance, message_id)
                 await self._until_over(message_id)
         final = await self._message(user_id, message_id)
         return {"message": shapes.message(final)}
-
-    def stop_here(self, message_id: str) -> None:
-        """Cancel a reply of this instance (asked locally or by another instance)."""
-        job = self.jobs.get(message_id)
-        if job is not None and job.task is not None:
-            job.stop_requested = True
-            job.task.cancel()
 
     async def _until_over(self, message_id: str, timeout_s: float = 10.0) -> None:
         loop = asyncio.get_running_loop()
@@ -403,18 +377,6 @@ class Generations:
                 raise Unavailable("the server generating this reply did not answer; if it is "
                                   "gone, the reply is marked interrupted shortly", message_id=message_id)
             await asyncio.sleep(0.05)
-
-    async def switch(self, user_id: str, message_id: str) -> dict[str, Any]:
-        """Make the branch through `message_id` (down to its newest leaf) the chat's active one."""
-        row = await self._message(user_id, message_id)
-        tree = Tree.of(await message_rows.tree(self.db, row["chat_id"]))
-        leaf = tree.latest_leaf(message_id)
-        await self.db.execute(
-            "UPDATE chats SET current_message_id = ? WHERE id = ? AND user_id = ?",
-            (leaf, row["chat_id"], user_id))
-        chat = await self.chats.get(user_id, row["chat_id"])
-        await self.events.publish(user_id, "chat.updated", {"chat_id": chat["id"], "chat": chat})
-        return {"chat": chat}
 
     # -- lifecycle of the server --
 
@@ -446,20 +408,3 @@ class Generations:
         s = self.settings.stream
         silent = max(s.first_token_timeout_s, s.idle_timeout_s) + 2 * s.flush_s + 30
         return iso(datetime.now(timezone.utc) - timedelta(seconds=silent))
-
-    async def drain(self, timeout_s: float) -> None:
-        """Start nothing new; give the replies in flight up to `timeout_s` to finish."""
-        self.accepting = False
-        tasks = {job.task for job in self.jobs.values() if job.task is not None}
-        if tasks and timeout_s > 0:
-            await asyncio.wait(tasks, timeout=timeout_s)
-
-    async def close(self) -> None:
-        """Stop streaming (shutdown): running replies end as `interrupted`, text kept, nothing charged."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-        jobs = [job for job in self.jobs.values() if job.task is not None]
-        for job in jobs:
-            job.task.cancel()  # type: ignore[union-attr]
-        if jobs:
-            await asyncio.wait({job.task for job in jobs if job.task is not None})

@@ -2,7 +2,7 @@
 
 Deltas are coalesced: at most one `message.delta` per window (50 ms by default) whatever the
 provider's chunking, the first one sent at once and a timer making sure a stalled provider never
-holds back text it already sent. Partial text is saved by the generation service's flusher (all
+holds back text it already sent. Partial text is saved by the stream registry's flusher (all
 replies in flight, once per `flush_s`); the row's final state is written once, here. Runs as its
 own task: closing the socket that asked for it changes nothing.
 """
@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from protocol import shapes
@@ -27,6 +27,7 @@ from storage import messages as message_rows
 
 from .deltas import DeltaCoalescer
 from .events import EventSink
+from .streams import Job
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -44,26 +45,6 @@ class StreamSettings:
     idle_timeout_s: float = 60.0
 
 
-@dataclass
-class Job:
-    """A running generation, as the rest of the server sees it."""
-
-    user_id: str
-    chat_id: str
-    message_id: str
-    model: Model
-    parts: list[str] = field(default_factory=list)
-    stop_requested: bool = False
-    task: asyncio.Task[Any] | None = None
-    saved_parts: int = 0  # how many of `parts` storage already has
-    # Set once the turn's own events are out; the job's events wait for it (None: nothing to wait for).
-    announced: asyncio.Event | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
 class Runner:
     def __init__(self, db: Database, events: EventSink, ledger: "Ledger",
                  settings: StreamSettings) -> None:
@@ -73,10 +54,9 @@ class Runner:
         self.settings = settings
 
     async def run(self, job: Job, provider: Provider, request: GenerationRequest) -> dict[str, Any]:
-        deltas = DeltaCoalescer(
-            lambda kind, fields: self.events.publish_nowait(job.user_id, kind, fields),
-            chat_id=job.chat_id, message_id=job.message_id, model_id=job.model.id,
-            window_s=self.settings.coalesce_s)
+        deltas = DeltaCoalescer(lambda kind, fields: self._emit_nowait(job, kind, fields),
+                                chat_id=job.chat_id, message_id=job.message_id,
+                                model_id=job.model.id, window_s=self.settings.coalesce_s)
         end: StreamEnd | None = None
         error: ChatwireError | None = None
         status = COMPLETE
@@ -159,17 +139,26 @@ class Runner:
         fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
                                   "message": message}
         if status == ERROR and error is not None:
-            await self.events.publish(job.user_id, "message.error",
-                                      {**fields, "error": error.as_dict()})
+            await self._emit(job, "message.error", {**fields, "error": error.as_dict()})
         else:
             fields.update(usage={"prompt_tokens": usage.prompt_tokens,
                                  "completion_tokens": usage.completion_tokens},
                           cost=charged, balance=account["balance"])
             kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
                                                                            "message.interrupted")
-            await self.events.publish(job.user_id, kind, fields)
+            await self._emit(job, kind, fields)
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
         return message
+
+
+    def _emit_nowait(self, job: Job, kind: str, fields: dict[str, Any]) -> None:
+        """A reply's event: to the user's sockets (through the broker) and the job's listeners."""
+        self.events.publish_nowait(job.user_id, kind, fields)
+        job.heard(kind, fields)
+
+    async def _emit(self, job: Job, kind: str, fields: dict[str, Any]) -> None:
+        await self.events.publish(job.user_id, kind, fields)
+        job.heard(kind, fields)
 
 
 async def _announced(job: Job, *, through_cancel: bool = False) -> None:
@@ -179,7 +168,7 @@ async def _announced(job: Job, *, through_cancel: bool = False) -> None:
     the outcome is decided by then, and leaving here would leave the row `streaming` and its
     credits held. The announcing side always ends, so this always ends.
     """
-    while job.announced is not None and not job.announced.is_set():
+    while not job.announced.is_set():
         try:
             await job.announced.wait()
         except asyncio.CancelledError:

@@ -27,7 +27,7 @@ async def deposit(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest("Idempotency-Key must be 1 to 200 characters")
-    row, account, replayed = await request.app[CONTEXT].ledger.credit(
+    row, account, replayed = await request.app[CONTEXT].services.ledger.credit(
         request.match_info["user_id"], body["amount"], kind=body.get("kind") or "deposit",
         note=body.get("note") or "", idempotency_key=key, created_by=identity.user_id)
     return web.json_response({"transaction": row, **account}, status=200 if replayed else 201,
@@ -40,7 +40,7 @@ async def presence(request: web.Request) -> web.Response:
     if not identity.is_admin:
         raise Forbidden("only an admin can see who is online")
     ctx = request.app[CONTEXT]
-    return web.json_response({"online_users": await ctx.presence.online_users(),
+    return web.json_response({"online_users": await ctx.services.presence.online_users(),
                               "sockets_here": len(ctx.sockets)}, dumps=json_dumps)
 
 

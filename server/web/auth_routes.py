@@ -55,18 +55,18 @@ def _user_agent(request: web.Request) -> str:
 
 
 async def register(request: web.Request) -> web.Response:
-    await request.app[CONTEXT].limits.auth(client_address(request))
+    await request.app[CONTEXT].services.limits.auth(client_address(request))
     body = await read_json(request, "register", REGISTER)
-    tokens, identity = await request.app[CONTEXT].accounts.register(
+    tokens, identity = await request.app[CONTEXT].services.accounts.register(
         body["email"], body["password"], body.get("display_name"), _user_agent(request))
     await remember(request, identity)
     return web.json_response(tokens, status=201, dumps=json_dumps)
 
 
 async def login(request: web.Request) -> web.Response:
-    await request.app[CONTEXT].limits.auth(client_address(request))
+    await request.app[CONTEXT].services.limits.auth(client_address(request))
     body = await read_json(request, "login", LOGIN)
-    tokens, identity = await request.app[CONTEXT].accounts.login(
+    tokens, identity = await request.app[CONTEXT].services.accounts.login(
         body["email"], body["password"], _user_agent(request))
     await remember(request, identity)
     return web.json_response(tokens, dumps=json_dumps)
@@ -74,7 +74,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def refresh(request: web.Request) -> web.Response:
     body = await read_json(request, "refresh", REFRESH)
-    tokens, _ = await request.app[CONTEXT].accounts.refresh(body["refresh_token"],
+    tokens, _ = await request.app[CONTEXT].services.accounts.refresh(body["refresh_token"],
                                                             _user_agent(request))
     return web.json_response(tokens, dumps=json_dumps)
 
@@ -82,14 +82,14 @@ async def refresh(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     identity = await require_identity(request)
     body = await read_json(request, "logout", LOGOUT, optional=True)
-    await request.app[CONTEXT].accounts.logout(identity, body.get("refresh_token"))
+    await request.app[CONTEXT].services.accounts.logout(identity, body.get("refresh_token"))
     await forget(request)
     return web.Response(status=204)
 
 
 async def me(request: web.Request) -> web.Response:
     identity = await require_identity(request)
-    return web.json_response(await request.app[CONTEXT].accounts.me(identity), dumps=json_dumps)
+    return web.json_response(await request.app[CONTEXT].services.accounts.me(identity), dumps=json_dumps)
 
 
 def json_dumps(obj: Any) -> str:

@@ -26,7 +26,7 @@ SERVED_AS = {"text/markdown": "text/plain; charset=utf-8", "text/csv": "text/pla
 
 async def upload(request: web.Request) -> web.Response:
     identity = await require_identity(request, changes_state=True)
-    files = request.app[CONTEXT].files
+    files = request.app[CONTEXT].services.files
     cap = files.settings.max_upload_bytes
     if request.content_length is not None and request.content_length > cap + MULTIPART_SLACK:
         raise TooLarge(f"files may be at most {cap // (1024 * 1024)} MB")
@@ -75,7 +75,7 @@ async def _file_part(request: web.Request) -> aiohttp.BodyPartReader:
 
 async def download(request: web.Request) -> web.StreamResponse:
     identity = await require_identity(request)
-    info, path = await request.app[CONTEXT].files.open(identity.user_id, request.match_info["file_id"])
+    info, path = await request.app[CONTEXT].services.files.open(identity.user_id, request.match_info["file_id"])
     if not path.is_file():
         raise web.HTTPGone()
     response = web.FileResponse(path)
@@ -97,7 +97,7 @@ def _attachment(name: str) -> str:
 
 async def delete(request: web.Request) -> web.Response:
     identity = await require_identity(request, changes_state=True)
-    result = await request.app[CONTEXT].files.delete(identity.user_id, request.match_info["file_id"])
+    result = await request.app[CONTEXT].services.files.delete(identity.user_id, request.match_info["file_id"])
     return web.json_response(result, dumps=json_dumps)
 
 

@@ -22,10 +22,10 @@ async def ping(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
 
 
 async def auth(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
-    identity = await ctx.accounts.authenticate_access_token(p["token"])
+    identity = await ctx.services.accounts.authenticate_access_token(p["token"])
     if identity.user_id != conn.user_id:
         raise BadRequest("this socket is already authenticated as another user")
-    return {"user": await ctx.accounts.me(identity)}
+    return {"user": await ctx.services.accounts.me(identity)}
 
 
 async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
@@ -33,7 +33,7 @@ async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
 
 
 async def models_list(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
-    return ctx.generations.available_models()
+    return ctx.services.generations.available_models()
 
 
 def _user(fn: Callable[..., Awaitable[Any]]) -> Handler:
@@ -47,26 +47,26 @@ HANDLERS: dict[str, Handler] = {
     "auth": auth,
     "ping": ping,
     "resume": resume,
-    "chat.list": _user(lambda ctx: ctx.chats.list),
-    "chat.get": _user(lambda ctx: ctx.messages.chat_with_branch),
-    "chat.create": _user(lambda ctx: ctx.chats.create),
-    "chat.update": _user(lambda ctx: ctx.chats.update),
-    "chat.delete": _user(lambda ctx: ctx.chats.delete),
-    "chat.restore": _user(lambda ctx: ctx.chats.restore),
-    "chat.purge": _user(lambda ctx: ctx.chats.purge),
-    "message.list": _user(lambda ctx: ctx.messages.list),
-    "message.send": _user(lambda ctx: ctx.generations.send),
-    "message.stop": _user(lambda ctx: ctx.generations.stop),
-    "message.regenerate": _user(lambda ctx: ctx.generations.regenerate),
-    "message.edit": _user(lambda ctx: ctx.generations.edit),
-    "message.switch": _user(lambda ctx: ctx.generations.switch),
+    "chat.list": _user(lambda ctx: ctx.services.chats.list),
+    "chat.get": _user(lambda ctx: ctx.services.messages.chat_with_branch),
+    "chat.create": _user(lambda ctx: ctx.services.chats.create),
+    "chat.update": _user(lambda ctx: ctx.services.chats.update),
+    "chat.delete": _user(lambda ctx: ctx.services.chats.delete),
+    "chat.restore": _user(lambda ctx: ctx.services.chats.restore),
+    "chat.purge": _user(lambda ctx: ctx.services.chats.purge),
+    "message.list": _user(lambda ctx: ctx.services.messages.list),
+    "message.send": _user(lambda ctx: ctx.services.generations.send),
+    "message.stop": _user(lambda ctx: ctx.services.generations.stop),
+    "message.regenerate": _user(lambda ctx: ctx.services.generations.regenerate),
+    "message.edit": _user(lambda ctx: ctx.services.generations.edit),
+    "message.switch": _user(lambda ctx: ctx.services.messages.switch),
     "models.list": models_list,
-    "balance.get": _user(lambda ctx: ctx.ledger.balance),
-    "transactions.list": _user(lambda ctx: ctx.ledger.transactions),
-    "profile.get": _user(lambda ctx: ctx.profiles.get),
-    "profile.update": _user(lambda ctx: ctx.profiles.update),
-    "profile.analyze": _user(lambda ctx: ctx.profiles.analyze),
-    "file.list": _user(lambda ctx: ctx.files.list),
-    "file.delete": _user(lambda ctx: ctx.files.delete),
-    "presence.get": _user(lambda ctx: ctx.presence.get),
+    "balance.get": _user(lambda ctx: ctx.services.ledger.balance),
+    "transactions.list": _user(lambda ctx: ctx.services.ledger.transactions),
+    "profile.get": _user(lambda ctx: ctx.services.profiles.get),
+    "profile.update": _user(lambda ctx: ctx.services.profiles.update),
+    "profile.analyze": _user(lambda ctx: ctx.services.profiles.analyze),
+    "file.list": _user(lambda ctx: ctx.services.files.list),
+    "file.delete": _user(lambda ctx: ctx.services.files.delete),
+    "presence.get": _user(lambda ctx: ctx.services.presence.get),
 }

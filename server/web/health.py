@@ -22,7 +22,7 @@ async def readyz(request: web.Request) -> web.Response:
     if ctx.draining:
         return web.json_response({"ready": False, "draining": True}, status=503)
     checks: dict[str, bool] = {}
-    for name, probe in (("database", ctx.db.ping), ("broker", ctx.broker.ping)):
+    for name, probe in (("database", ctx.services.db.ping), ("broker", ctx.services.broker.ping)):
         try:
             checks[name] = await probe()
         except Exception:

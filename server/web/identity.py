@@ -46,7 +46,7 @@ async def cookie_identity(request: web.Request, *, require_origin: bool) -> Iden
     if SESSION_USER not in session:
         return None
     try:
-        return await request.app[CONTEXT].accounts.authenticate_session(
+        return await request.app[CONTEXT].services.accounts.authenticate_session(
             session.get(SESSION_USER), session.get(SESSION_ID))
     except Unauthorized:
         session.invalidate()
@@ -58,7 +58,7 @@ async def require_identity(request: web.Request, *, changes_state: bool = False)
     browsers always send Origin on such requests, and a foreign page cannot forge it."""
     token = bearer_token(request)
     if token is not None:
-        return await request.app[CONTEXT].accounts.authenticate_access_token(token)
+        return await request.app[CONTEXT].services.accounts.authenticate_access_token(token)
     identity = await cookie_identity(request, require_origin=changes_state)
     if identity is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <access_token>'")

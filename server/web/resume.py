@@ -15,12 +15,12 @@ async def resume(ctx: Context, conn: Connection, last_seq: int) -> dict[str, Any
     state with `resync_required`.
     """
     if conn.holding or last_seq >= conn.live_from:
-        backlog = await ctx.broker.replay(conn.user_id, last_seq)
+        backlog = await ctx.services.broker.replay(conn.user_id, last_seq)
     else:
         backlog = None
     if backlog is None:
         conn.release()
-        current = await ctx.broker.current_seq(conn.user_id)
+        current = await ctx.services.broker.current_seq(conn.user_id)
         conn.send({"type": "resync_required", "last_seq": current})
         return {"replayed": 0, "last_seq": current, "resync_required": True}
     replayed = 0

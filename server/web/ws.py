@@ -62,12 +62,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ctx.sockets.add(conn)
     try:
         if user is None:  # a cookie's session: its identity came without the user
-            user = await ctx.accounts.me(identity)
+            user = await ctx.services.accounts.me(identity)
         # Announced to the user's other sockets; this one's events start after it, so an idle
         # socket is sent nothing and keeps no writer task.
-        await ctx.presence.connected(conn.user_id, conn.device(settings.instance_id))
-        await ctx.broker.subscribe(conn)  # before reading the seq: no event falls between the two
-        last_seq = await ctx.broker.current_seq(identity.user_id)
+        await ctx.services.presence.connected(conn.user_id, conn.device(settings.instance_id))
+        await ctx.services.broker.subscribe(conn)  # before reading the seq: no event falls between the two
+        last_seq = await ctx.services.broker.current_seq(identity.user_id)
         conn.start_live(last_seq, settings.ws_resume_grace_s)
         await ws.send_frame(encode({"type": "hello", "connection_id": conn.id, "user": user,
                                     "last_seq": last_seq, "server_time": utcnow()}), WSMsgType.TEXT)
@@ -84,9 +84,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                          extra={"connection_id": conn.id, "user_id": conn.user_id})
                 break
     finally:
-        await ctx.broker.unsubscribe(conn)
+        await ctx.services.broker.unsubscribe(conn)
         ctx.sockets.discard(conn)
-        await ctx.presence.disconnected(conn.user_id, conn.id)
+        await ctx.services.presence.disconnected(conn.user_id, conn.id)
         await conn.finish()
         if not ws.closed:
             await ws.close()
@@ -111,7 +111,7 @@ async def _handshake_identity(request: web.Request) -> Who:
     try:
         token = bearer_token(request)
         if token is not None:
-            return *await request.app[CONTEXT].accounts.token_user(token), None
+            return *await request.app[CONTEXT].services.accounts.token_user(token), None
     except ChatwireError as exc:
         return None, None, exc
     identity = await cookie_identity(request, require_origin=True)
@@ -132,7 +132,7 @@ async def _first_frame_identity(ctx: Context, ws: web.WebSocketResponse) -> Who:
         req = parse_request(msg.data)
         if req.type != "auth":
             raise Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":\"…\"}")
-        identity, user = await ctx.accounts.token_user(req.params["token"])
+        identity, user = await ctx.services.accounts.token_user(req.params["token"])
     except ChatwireError as exc:
         if exc.code != "unauthorized":
             exc = Unauthorized(f"authenticate first: {exc.message}")

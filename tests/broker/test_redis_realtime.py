@@ -173,7 +173,7 @@ async def test_a_device_redis_lost_is_written_again_by_the_next_refresh(make_cli
         for lose in ([_ids(user_id), _details(user_id)], [_details(user_id)]):
             await client.delete(*lose)
             assert (await sock.ok("presence.get"))["devices"] == []
-            await a.server.app[CONTEXT].broker.presence.refresh()  # what the heartbeat runs
+            await a.server.app[CONTEXT].services.broker.presence.refresh()  # what the heartbeat runs
             devices = (await sock.ok("presence.get"))["devices"]
             assert [d["connection_id"] for d in devices] == [connection_id]
             assert devices[0]["connected_since"] and devices[0]["instance"]

@@ -10,7 +10,7 @@ AUTH = "/api/v1/auth"
 
 async def count_users(client):
     from server.web.state import CONTEXT
-    return await client.app[CONTEXT].db.fetchval("SELECT COUNT(*) AS n FROM users")
+    return await client.app[CONTEXT].services.db.fetchval("SELECT COUNT(*) AS n FROM users")
 
 
 async def test_register_returns_oauth_style_tokens_and_the_user(client):

@@ -31,7 +31,7 @@ async def upload(client, user, name, data, content_type="application/octet-strea
 async def stored_files(client):
     """What the server keeps: database rows, and bytes on disk outside the incoming folder."""
     ctx = client.app[CONTEXT]
-    rows = await ctx.db.fetchval("SELECT COUNT(*) FROM files")
+    rows = await ctx.services.db.fetchval("SELECT COUNT(*) FROM files")
     root = ctx.settings.upload_dir
     on_disk = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
     return rows, on_disk

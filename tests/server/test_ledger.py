@@ -10,12 +10,12 @@ from tests.server.test_ws_generation import reply_events
 
 
 async def ledger_ok(instance):
-    assert await instance.app[CONTEXT].ledger.check() == []
+    assert await instance.app[CONTEXT].services.ledger.check() == []
 
 
 async def make_admin(instance):
     ctx = instance.app[CONTEXT]
-    await ctx.accounts.create_user("root@example.com", PASSWORD, "Root", role="admin")
+    await ctx.services.accounts.create_user("root@example.com", PASSWORD, "Root", role="admin")
     resp = await instance.post("/api/v1/auth/login", json={"email": "root@example.com",
                                                            "password": PASSWORD})
     return (await resp.json())["access_token"]
@@ -160,7 +160,7 @@ async def test_deposits_retried_with_one_key_land_once(client, alice):
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * 19 + [201]
     assert len({body["transaction"]["id"] for _, body in results}) == 1
-    db = client.app[CONTEXT].db
+    db = client.app[CONTEXT].services.db
     assert await db.fetchval("SELECT COUNT(*) AS n FROM transactions WHERE idempotency_key = ?",
                              ("order-42",)) == 1
     assert all(body["balance"] == 105_000_000 for _, body in results)

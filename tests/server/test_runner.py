@@ -6,13 +6,14 @@ import asyncio
 import pytest
 
 from providers.registry import Model
-from server.domain.runner import Job, _announced
+from server.domain.runner import _announced
+from server.domain.streams import Job
 
 
 def job() -> Job:
     model = Model(id="echo", provider="echo", upstream="echo", input_price=0, output_price=0,
                   context_window=1000, max_output_tokens=100)
-    return Job(user_id="u", chat_id="c", message_id="m", model=model, announced=asyncio.Event())
+    return Job("u", "c", "m", model)
 
 
 async def test_a_stop_landing_before_the_turn_is_announced_does_not_strand_the_reply():

@@ -135,7 +135,7 @@ async def test_search_finds_chats_by_message_text(client, alice, connect):
     sock = await connect(alice)
     chat = await sock.ok("chat.create", title="Untitled")
     await sock.ok("chat.create", title="Other")
-    await messages.insert(client.app[CONTEXT].db, id=new_id(), chat_id=chat["id"],
+    await messages.insert(client.app[CONTEXT].services.db, id=new_id(), chat_id=chat["id"],
                           user_id=alice["user"]["id"], parent_id=None, role="user",
                           content="Как приготовить пельмени?", model=None, status="complete",
                           client_msg_id=None, now=utcnow())

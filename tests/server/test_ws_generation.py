@@ -202,7 +202,7 @@ async def test_bad_sends_are_refused_and_store_nothing(client, alice, bob, conne
     ]
     for sock, params, code in cases:
         assert (await sock.error("message.send", **params))["code"] == code, params
-    db = client.app[CONTEXT].db
+    db = client.app[CONTEXT].services.db
     assert await db.fetchval("SELECT COUNT(*) AS n FROM messages") == 0
     for kind in ("message.stop", "message.regenerate", "message.switch"):
         assert (await b.error(kind, message_id="nope"))["code"] == "not_found"
@@ -320,7 +320,7 @@ async def test_partial_text_reaches_storage_within_a_second(slow_echo, alice_on,
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 120))
     await asyncio.sleep(1.6)
-    db = slow_echo.app[CONTEXT].db
+    db = slow_echo.app[CONTEXT].services.db
     row = await db.fetchone("SELECT status, content FROM messages WHERE id = ?",
                             (sent["assistant_message"]["id"],))
     assert row["status"] == "streaming" and row["content"].startswith("slow slow")
@@ -334,7 +334,7 @@ async def test_the_personalisation_hook_and_chat_prompt_reach_the_model(vendored
         assert user_id == alice["user"]["id"]
         return "The user is learning Russian."
 
-    vendored.app[CONTEXT].generations.personalize = personalise
+    vendored.app[CONTEXT].services.generations.personalize = personalise
     sock = await connect(alice, on=vendored)
     chat = await sock.ok("chat.create", model="claude-3-5-haiku", system_prompt="Be kind.")
     sent = await sock.ok("message.send", chat_id=chat["id"], content="hi")
@@ -366,7 +366,7 @@ async def test_history_is_trimmed_oldest_first_to_the_context_window(make_client
     messages = vendor.requests[-1]["body"]["messages"]
     assert messages[-1] == {"role": "user", "content": "question 3 " * 4}
     assert messages[0]["role"] == "user" and "question 0" not in str(messages)
-    before = await instance.app[CONTEXT].db.fetchval("SELECT COUNT(*) AS n FROM messages")
+    before = await instance.app[CONTEXT].services.db.fetchval("SELECT COUNT(*) AS n FROM messages")
     too_long = await sock.error("message.send", chat_id=chat["id"], content="x" * 400)
     assert too_long["code"] == "bad_request" and too_long["field"] == "content"
-    assert await instance.app[CONTEXT].db.fetchval("SELECT COUNT(*) AS n FROM messages") == before
+    assert await instance.app[CONTEXT].services.db.fetchval("SELECT COUNT(*) AS n FROM messages") == before

@@ -6,7 +6,7 @@ from protocol import REQUESTS
 
 async def snapshot(client):
     from server.web.state import CONTEXT
-    db = client.app[CONTEXT].db
+    db = client.app[CONTEXT].services.db
     out = {}
     for table in ("users", "chats", "chat_tags", "messages", "refresh_tokens"):
         out[table] = await db.fetchall(f"SELECT * FROM {table} ORDER BY 1")

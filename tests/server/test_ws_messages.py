@@ -10,7 +10,7 @@ async def add_messages(client, user, chat_id, n):
     ids = []
     for i in range(n):
         row = await messages.insert(
-            client.app[CONTEXT].db, id=new_id(), chat_id=chat_id, user_id=user["user"]["id"],
+            client.app[CONTEXT].services.db, id=new_id(), chat_id=chat_id, user_id=user["user"]["id"],
             parent_id=ids[-1] if ids else None, role="user" if i % 2 == 0 else "assistant",
             content=f"message {i}", model=None, status="complete", client_msg_id=None,
             now=iso(start + timedelta(seconds=i)))
@@ -45,6 +45,6 @@ async def test_purging_a_chat_removes_its_messages(client, alice, connect):
     await add_messages(client, alice, chat["id"], 3)
     await sock.ok("chat.delete", chat_id=chat["id"])
     await sock.ok("chat.purge", chat_id=chat["id"])
-    db = client.app[CONTEXT].db
+    db = client.app[CONTEXT].services.db
     assert await db.fetchval("SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?",
                              (chat["id"],)) == 0

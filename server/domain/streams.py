@@ -1,0 +1,189 @@
+"""The replies streaming on this instance: their tasks, partial text, stops, capacity and shutdown.
+
+`Generations` decides a turn and hands its reply here as a `Job` with the coroutine that streams
+it; from then on this registry owns the reply's task. It saves the partial text of every reply in
+flight once per `flush_s` (one statement for all of them), answers the live text of a reply that
+is still streaming, stops one on request (asked on this instance or by another), refuses a user's
+reply past the per-user limit, and at shutdown drains and then interrupts what is left.
+
+A job's events go to the user's event stream (every socket, through the broker) and to whoever
+listens on the job itself (`Job.listen`), which is how a caller that holds no socket (an HTTP
+response written as server-sent events, a test) consumes a reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, AsyncIterator, Coroutine
+
+from protocol.errors import RateLimited, Unavailable
+from providers.registry import Model
+from storage import Database, utcnow
+from storage import messages as message_rows
+
+log = logging.getLogger("chatwire.generation")
+
+ReplyEvent = tuple[str, dict[str, Any]]  # (event kind, its fields), as the broker publishes it
+_END = None
+
+
+class Job:
+    """A reply streaming on this instance.
+
+    Each field has one writer: `parts` the runner (the text as it arrives); `task` and
+    `stop_requested` the registry; `announced` (an event, set once) the side that starts the turn,
+    when the turn's own events are out — the reply's events wait for it.
+    """
+
+    __slots__ = ("user_id", "chat_id", "message_id", "model", "parts", "stop_requested", "task",
+                 "announced", "_listeners")
+
+    def __init__(self, user_id: str, chat_id: str, message_id: str, model: Model) -> None:
+        self.user_id = user_id
+        self.chat_id = chat_id
+        self.message_id = message_id
+        self.model = model
+        self.parts: list[str] = []
+        self.stop_requested = False
+        self.task: asyncio.Task[Any] | None = None
+        self.announced = asyncio.Event()
+        self._listeners: list[asyncio.Queue[ReplyEvent | None]] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def listen(self) -> AsyncIterator[ReplyEvent]:
+        """The reply's events from now on, ending after its final one (or when its task ends).
+
+        Listening starts when this is called, not when iteration starts: call it before the
+        reply's task first runs (before the caller's next await) to miss nothing.
+        """
+        queue: asyncio.Queue[ReplyEvent | None] = asyncio.Queue()
+        self._listeners.append(queue)
+        return _drain(queue)
+
+    def heard(self, kind: str, fields: dict[str, Any]) -> None:
+        """An event of this reply, as it was published: to each listener, in order."""
+        for queue in self._listeners:
+            queue.put_nowait((kind, fields))
+
+    def ended(self) -> None:
+        for queue in self._listeners:
+            queue.put_nowait(_END)
+        self._listeners = []
+
+
+async def _drain(queue: asyncio.Queue[ReplyEvent | None]) -> AsyncIterator[ReplyEvent]:
+    while (item := await queue.get()) is not _END:
+        yield item
+
+
+class Streams:
+    def __init__(self, db: Database, *, flush_s: float, max_per_user: int) -> None:
+        self.db = db
+        self.flush_s = flush_s
+        self.max_per_user = max_per_user
+        self._jobs: dict[str, Job] = {}
+        self._saved: dict[str, int] = {}  # how many of a job's parts storage already has
+        self._accepting = True  # false while the server drains for shutdown
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- starting --
+
+    def check_capacity(self, user_id: str) -> None:
+        """Refuse a new reply while shutting down, or past the user's concurrent replies."""
+        if not self._accepting:
+            raise Unavailable("this server is shutting down; reconnect and try again")
+        running = sum(1 for job in self._jobs.values() if job.user_id == user_id)
+        if running >= self.max_per_user:
+            raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
+                              retry_after=1)
+
+    def start(self, job: Job, streaming: Coroutine[Any, Any, Any]) -> None:
+        """Run `streaming` (the job's reply) as the job's task, owned here until it ends."""
+        self._jobs[job.message_id] = job
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
+        job.task = asyncio.create_task(self._run(job, streaming), name=f"generation-{job.message_id}")
+
+    async def _run(self, job: Job, streaming: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await streaming
+        except Exception:
+            log.exception("generation %s could not be finalised", job.message_id)
+        finally:
+            self._jobs.pop(job.message_id, None)
+            self._saved.pop(job.message_id, None)
+            job.ended()
+
+    # -- what is running --
+
+    def live_text(self, message_id: str, stored: str) -> str:
+        """The text so far of a reply streaming here; else what storage has."""
+        job = self._jobs.get(message_id)
+        return job.text if job is not None else stored
+
+    def running(self) -> int:
+        return len(self._jobs)
+
+    # -- stopping --
+
+    def stop_here(self, message_id: str) -> None:
+        """Cancel a reply of this instance (asked locally or by another instance)."""
+        job = self._jobs.get(message_id)
+        if job is not None and job.task is not None:
+            job.stop_requested = True
+            job.task.cancel()
+
+    async def stop(self, message_id: str) -> bool:
+        """Stop a reply streaming here and wait for its final write; False if it is not here."""
+        job = self._jobs.get(message_id)
+        if job is None or job.task is None:
+            return False
+        self.stop_here(message_id)
+        await asyncio.wait({job.task})
+        return True
+
+    # -- partial text --
+
+    async def _flush_forever(self) -> None:
+        """Save the partial text of every reply in flight, once per `flush_s`, in one statement."""
+        while self._jobs:
+            await asyncio.sleep(self.flush_s)
+            try:
+                await self.flush_progress()
+            except Exception:
+                log.exception("saving partial replies failed; retrying next tick")
+
+    async def flush_progress(self) -> None:
+        dirty = [job for job in list(self._jobs.values())
+                 if len(job.parts) != self._saved.get(job.message_id, 0)]
+        if not dirty:
+            return
+        counts = [len(job.parts) for job in dirty]
+        texts = [(job.message_id, "".join(job.parts[:n])) for job, n in zip(dirty, counts)]
+        await message_rows.save_progress(self.db, texts, utcnow())
+        for job, n in zip(dirty, counts):
+            if job.message_id in self._jobs:  # not finished (and forgotten) meanwhile
+                self._saved[job.message_id] = n
+
+    # -- shutdown --
+
+    async def drain(self, timeout_s: float) -> None:
+        """Start nothing new; give the replies in flight up to `timeout_s` to finish."""
+        self._accepting = False
+        tasks = {job.task for job in self._jobs.values() if job.task is not None}
+        if tasks and timeout_s > 0:
+            await asyncio.wait(tasks, timeout=timeout_s)
+
+    async def close(self) -> None:
+        """Stop streaming: running replies end as `interrupted`, text kept, nothing charged."""
+        self._accepting = False
+        if self._flusher is not None:
+            self._flusher.cancel()
+        tasks = {job.task for job in self._jobs.values() if job.task is not None}
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)

@@ -1,0 +1,153 @@
+"""The one assembly of Chatwire's services, for the server and the command line alike.
+
+`build(settings)` opens storage, connects the broker and wires every domain service to the
+collaborators it needs, each passed in at construction and in an order with no cycle: the stream
+registry before the broker (which delivers other instances' stop requests to it), the broker
+before the services that publish. `Services.close` undoes it. The transport (`server/web`) adds
+only what is its own: routes, sockets, draining.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from providers import registry
+from providers.base import Provider
+from providers.factory import build_providers
+from providers.registry import Model
+from storage import Database, open_database
+from storage.migrate import apply_migrations
+
+from .broker import Broker, make_broker
+from .config import ConfigError, Settings
+from .domain.accounts import Accounts, AuthSettings
+from .domain.analyzer import Analyzer
+from .domain.chats import Chats
+from .domain.files import Files, FileSettings
+from .domain.generation import GenerationSettings, Generations
+from .domain.ledger import Ledger
+from .domain.limits import Limits, LimitSettings
+from .domain.messages import Messages
+from .domain.presence import Presence
+from .domain.profile import Profiles
+from .domain.runner import Runner, StreamSettings
+from .domain.streams import Streams
+
+log = logging.getLogger("chatwire")
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    broker: Broker
+    providers: dict[str, Provider]
+    ledger: Ledger
+    accounts: Accounts
+    chats: Chats
+    messages: Messages
+    streams: Streams
+    generations: Generations
+    profiles: Profiles
+    files: Files
+    presence: Presence
+    limits: Limits
+
+    async def close(self) -> None:
+        """Stop what is streaming, then close providers, broker and storage — each step even if
+        one before it failed: an unclosed database keeps its threads alive."""
+        for step in (self.streams.close, *(p.aclose for p in self.providers.values()),
+                     self.broker.stop, self.db.close):
+            try:
+                await step()
+            except Exception:
+                log.exception("shutting down: a step failed; carrying on")
+
+
+async def build(settings: Settings, *, migrate: bool | None = None, realtime: bool = True) -> Services:
+    """Every service, connected. `migrate` defaults to the settings' MIGRATE_ON_START;
+    `realtime=False` (the command line) keeps events in this process instead of Redis."""
+    if settings.migrate_on_start if migrate is None else migrate:
+        applied = await asyncio.to_thread(apply_migrations, settings.database_url)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+    db = await open_database(settings.database_url, pool_size=settings.db_pool_size)
+    try:
+        streams = Streams(db, flush_s=settings.stream_flush_s,
+                          max_per_user=settings.max_concurrent_generations)
+        broker = make_broker(settings.redis_url if realtime else None, settings.instance_id,
+                             on_stop=streams.stop_here, history=settings.event_history,
+                             history_ttl_s=settings.event_history_ttl_s,
+                             presence_ttl_s=settings.presence_ttl_s)
+        await broker.start()
+    except BaseException:
+        await db.close()
+        raise
+    try:
+        return _wire(settings, db, broker, streams)
+    except BaseException:  # a configuration error found while wiring: leave nothing open
+        await broker.stop()
+        await db.close()
+        raise
+
+
+def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams) -> Services:
+    providers = build_providers(settings.providers)
+    models = registry.load(settings.models_file)
+    ledger = Ledger(db, broker)
+    limits = Limits(broker, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
+                                          uploads_per_hour=settings.rate_uploads_per_hour,
+                                          auth_per_minute=settings.rate_auth_per_minute))
+    chats = Chats(db, broker)
+    profiles = Profiles(db, broker, analyzer(settings, models, providers),
+                        prompt_budget_tokens=settings.profile_prompt_tokens)
+    files = Files(db, broker, file_settings(settings), limits)
+    stream_settings = StreamSettings(coalesce_s=settings.stream_coalesce_ms / 1000,
+                                     flush_s=settings.stream_flush_s,
+                                     first_token_timeout_s=settings.providers.first_token_timeout_s,
+                                     idle_timeout_s=settings.providers.idle_timeout_s)
+    generations = Generations(
+        db, broker, broker, chats, ledger, models, providers,
+        GenerationSettings(default_model=settings.default_model,
+                           instance_id=settings.instance_id, stream=stream_settings),
+        streams=streams, runner=Runner(db, broker, ledger, stream_settings),
+        personalize=profiles.personalize, files=files, limits=limits)
+    return Services(
+        settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
+        accounts=Accounts(db, broker, ledger, auth_settings(settings), counter=broker),
+        chats=chats, messages=Messages(db, broker, chats, streams.live_text), streams=streams,
+        generations=generations, profiles=profiles, files=files,
+        presence=Presence(broker.presence, broker), limits=limits)
+
+
+def auth_settings(settings: Settings) -> AuthSettings:
+    return AuthSettings(
+        jwt_secret=settings.jwt_secret_key,
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_memory_cost=settings.argon2_memory_cost,
+        login_max_failures=settings.login_max_failures,
+        login_window_s=settings.login_window_s,
+        signup_credits=settings.signup_credits,
+    )
+
+
+def analyzer(settings: Settings, models: dict[str, Model], providers: dict[str, Provider]) -> Analyzer:
+    """The configured analysis model, or the offline rules (also for echo, which only repeats)."""
+    chosen = settings.profile_analysis_model
+    if not chosen or chosen == "echo":
+        return Analyzer()
+    model = models.get(chosen)
+    if model is None or model.provider not in providers:
+        raise ConfigError(f"PROFILE_ANALYSIS_MODEL={chosen} is not a configured model")
+    return Analyzer(model, providers[model.provider],
+                    idle_timeout_s=settings.providers.idle_timeout_s)
+
+
+def file_settings(settings: Settings) -> FileSettings:
+    return FileSettings(upload_dir=settings.upload_dir,
+                        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+                        quota_bytes=settings.user_storage_mb * 1024 * 1024,
+                        max_image_pixels=settings.max_image_pixels)
