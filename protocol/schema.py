@@ -68,12 +68,13 @@ SYSTEM_PROMPT = Str(20_000, nullable=True)
 CURSOR = Str(200, nullable=True)
 LIMIT = Int(1, 100, default=50)
 CONTENT = Str(60_000, required=True, min_len=1)
+EPOCH = Str(64, nullable=True)  # the event history a client's seqs belong to (its hello's `epoch`)
 
 # Request type -> its parameters. `type` and `id` are the envelope and always allowed.
 REQUESTS: dict[str, dict[str, Field]] = {
     "auth": {"token": Str(4096, required=True, min_len=1)},
     "ping": {},
-    "resume": {"last_seq": Int(0, 2**53, required=True)},
+    "resume": {"last_seq": Int(0, 2**53, required=True), "epoch": EPOCH},
     "chat.list": {
         "q": Str(200, nullable=True, strip=True),
         "favorite": Bool(nullable=True),

@@ -141,7 +141,7 @@ _CHAT_EVENT = {"seq": SEQ, "chat_id": STR, "chat": _ref("chat")}
 EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "hello": ({"connection_id": STR, "user": _ref("user"), "last_seq": {"type": "integer",
                                                                          "minimum": 0},
-               "server_time": TIME}, {}),
+               "epoch": STR, "server_time": TIME}, {}),
     "chat.created": (_CHAT_EVENT, {}),
     "chat.updated": (_CHAT_EVENT, {}),
     "chat.deleted": (_CHAT_EVENT, {}),
@@ -160,7 +160,7 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "balance.updated": ({"seq": SEQ, "balance": MICRO, "reserved": MICRO, "available": MICRO}, {}),
     "presence.changed": ({"change": {"enum": ["connected", "disconnected"]}, "connection_id": STR,
                           "devices": {"type": "array", "items": _ref("device")}}, {}),
-    "resync_required": ({"last_seq": {"type": "integer", "minimum": 0}}, {}),
+    "resync_required": ({"last_seq": {"type": "integer", "minimum": 0}, "epoch": STR}, {}),
     "error": ({"error": _ref("error")}, {}),
 }
 

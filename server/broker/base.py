@@ -81,6 +81,7 @@ class LocalCounter:
 
 class Broker(abc.ABC):
     presence: Presence
+    epoch: str  # names the history that seqs count in; another epoch means seqs started over
 
     def __init__(self, history: int = 1000, on_stop: Callable[[str], None] | None = None) -> None:
         self._local: dict[str, list[Subscriber]] = {}

@@ -1,6 +1,7 @@
 """In-process broker: one instance, nothing to run. Seqs and history restart with the process."""
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
 from typing import Any, Callable
@@ -33,6 +34,9 @@ class MemoryBroker(Broker):
     def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0,
                  on_stop: Callable[[str], None] | None = None) -> None:
         super().__init__(history, on_stop)
+        # This process's history: a restart starts another (seqs from 1 again), and a client
+        # that names the old one is told to resync rather than be replayed someone else's seqs.
+        self.epoch = secrets.token_hex(8)
         self.history_ttl_s = history_ttl_s
         self.presence = MemoryPresence()
         self._seq: dict[str, int] = {}

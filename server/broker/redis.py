@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from typing import Any, Callable
 
@@ -32,6 +33,7 @@ from .redis_presence import RedisPresence
 log = logging.getLogger("chatwire.broker")
 
 PREFIX = "chatwire"
+EPOCH_KEY = f"{PREFIX}:epoch"
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
 if seq <= tonumber(ARGV[4]) then
@@ -96,6 +98,9 @@ class RedisBroker(Broker):
             socket_timeout=5, health_check_interval=10)
         self._redis = aioredis.Redis(connection_pool=pool)
         await self._redis.ping()
+        # One history for every instance, as long as Redis keeps it: the first instance names it.
+        await self._redis.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+        self.epoch = (await self._redis.get(EPOCH_KEY)).decode()
         self.presence = RedisPresence(self._redis, self.presence_ttl_s)
         self._script = self._redis.register_script(_PUBLISH)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)

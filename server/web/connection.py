@@ -8,9 +8,9 @@ order; a queue that overflows means the client cannot keep up, and the socket is
 1013 (try again later) for the client to reconnect and resume. A socket with nothing waiting
 keeps neither a queue nor a task, which is most of what an idle socket would otherwise cost.
 
-Events carry the user's `seq`. A new socket's live events start after the `last_seq` of its
-`hello`; until the client's first frame (or a short grace) they are held, so that a `resume`
-can put the missed ones first and every event still arrives once, in order.
+Which events go out, and in what order (seq de-duplication, holding live events until a resume,
+releasing them) is `protocol.session.Session`, pure and tested on its own; a `Connection` is that
+session with this writer as its output, plus the grace timer that ends the hold.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from typing import Any, Coroutine
 from aiohttp import WSMsgType, web
 
 from protocol import encode
+from protocol.session import Session
 from server import metrics
 from server.domain.accounts import Identity
 from storage import new_id
@@ -31,7 +32,6 @@ log = logging.getLogger("chatwire.ws")
 
 CLOSE_TRY_AGAIN_LATER = 1013
 _CLOSE = object()
-MAX_HELD = 1000
 
 
 async def _complete(step: Coroutine[Any, Any, None], waiting: Any) -> None:
@@ -55,13 +55,13 @@ async def _complete(step: Coroutine[Any, Any, None], waiting: Any) -> None:
         step.close()  # cancelled or failed while waiting: let it run its own cleanup
 
 
-class Connection:
+class Connection(Session):
     __slots__ = ("id", "ws", "identity", "user_id", "user_agent", "connected_since", "_limit",
-                 "_pending", "_writer", "_close", "live_from", "sent_seq", "_held", "_grace",
-                 "__weakref__")
+                 "_pending", "_writer", "_close", "_grace", "__weakref__")
 
     def __init__(self, ws: web.WebSocketResponse, identity: Identity, queue_size: int,
                  user_agent: str = "") -> None:
+        super().__init__()
         self.id = new_id()
         self.ws = ws
         self.identity = identity
@@ -72,45 +72,22 @@ class Connection:
         self._pending: deque[Any] | None = None  # frames behind a write that is waiting
         self._writer: asyncio.Task[None] | None = None  # only while something waits
         self._close: tuple[int, str] | None = None
-        self.live_from = 0  # the hello's last_seq: live events are the ones after it
-        self.sent_seq = 0  # the latest event queued to this socket
-        self._held: list[tuple[int, bytes]] | None = []
         self._grace: asyncio.TimerHandle | None = None
 
     def start_live(self, seq: int, grace_s: float) -> None:
         """Events up to `seq` are history (resume fetches them); hold later ones for `grace_s`."""
-        self.live_from = self.sent_seq = seq
+        self.start(seq)
         self._grace = asyncio.get_running_loop().call_later(grace_s, self.release)
 
-    @property
-    def holding(self) -> bool:
-        return self._held is not None
-
-    def deliver(self, seq: int, frame: bytes) -> None:
-        """A live event from the broker."""
-        if self._held is not None:
-            self._held.append((seq, frame))
-            if len(self._held) > MAX_HELD:
-                self.release()
-            return
-        self.push(seq, frame)
-
-    def push(self, seq: int, frame: bytes) -> None:
-        """Queue an event unless this socket already has it (a notice, seq 0, always goes)."""
-        if seq:
-            if seq <= self.sent_seq:
-                return
-            self.sent_seq = seq
-        self._enqueue(frame)
-
     def release(self) -> None:
-        """Stop holding: the held events follow whatever was queued, minus any already sent."""
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
-        held, self._held = self._held, None
-        for seq, frame in held or ():
-            self.push(seq, frame)
+        super().release()
+
+    def write(self, frame: bytes) -> None:
+        """The session's output: an event frame, in order (see `_enqueue`)."""
+        self._enqueue(frame)
 
     def send(self, frame: dict[str, Any]) -> None:
         """A reply or a frame of this socket alone (no seq)."""

@@ -70,10 +70,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         last_seq = await ctx.services.broker.current_seq(identity.user_id)
         conn.start_live(last_seq, settings.ws_resume_grace_s)
         await ws.send_frame(encode({"type": "hello", "connection_id": conn.id, "user": user,
-                                    "last_seq": last_seq, "server_time": utcnow()}), WSMsgType.TEXT)
+                                    "last_seq": last_seq, "epoch": ctx.services.broker.epoch,
+                                    "server_time": utcnow()}), WSMsgType.TEXT)
         del user  # this frame lives as long as the socket: keep nothing it does not need
         if resume_from is not None:
-            await resume(ctx, conn, resume_from)
+            await resume(ctx, conn, resume_from, request.query.get("epoch") or None)
         async for msg in ws:  # inline, not a helper: one coroutine frame less per idle socket
             if msg.type == WSMsgType.TEXT:
                 conn.send(await _answer(ctx, conn, msg.data))

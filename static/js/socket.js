@@ -1,7 +1,9 @@
 // One WebSocket to /ws (the session cookie authenticates it). Requests get promises resolved by
 // their reply; events go to the listener, in seq order. When the connection drops the client
 // reconnects with ?last_seq=N, so the server replays what was missed before anything live: a reply
-// that was streaming continues with no lost and no repeated text.
+// that was streaming continues with no lost and no repeated text. The hello's `epoch` names the
+// history those seqs count in: sent back on reconnect, so a server whose history started over
+// (an in-process broker restarted) answers resync_required instead of replaying other events.
 
 export class Socket {
   constructor({ onEvent, onState, onResync, onLoggedOut }) {
@@ -10,6 +12,7 @@ export class Socket {
     this.onResync = onResync;
     this.onLoggedOut = onLoggedOut;
     this.lastSeq = null;
+    this.epoch = null;
     this.pending = new Map();
     this.nextId = 1;
     this.retry = 0;
@@ -20,7 +23,8 @@ export class Socket {
   connect() {
     this.closedByUs = false;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const resume = this.lastSeq !== null ? `?last_seq=${this.lastSeq}` : "";
+    const resume = this.lastSeq === null ? ""
+      : `?last_seq=${this.lastSeq}&epoch=${encodeURIComponent(this.epoch ?? "")}`;
     const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
     this.ws = ws;
     this.onState(this.lastSeq === null ? "connecting" : "reconnecting");
@@ -51,6 +55,7 @@ export class Socket {
     if (frame.type === "hello") {
       const resumed = this.lastSeq !== null;
       if (!resumed) this.lastSeq = frame.last_seq;
+      this.epoch = frame.epoch;
       this.retry = 0;
       this.onState("connected");
       this._resolveReady(frame);
@@ -66,6 +71,7 @@ export class Socket {
     }
     if (frame.type === "resync_required") {
       this.lastSeq = frame.last_seq;
+      this.epoch = frame.epoch;
       this.onResync();
       return;
     }
