@@ -95,30 +95,31 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
 def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams) -> Services:
     providers = build_providers(settings.providers)
     models = registry.load(settings.models_file)
-    ledger = Ledger(db, broker)
-    limits = Limits(broker, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
+    events = broker.events
+    ledger = Ledger(db, events)
+    limits = Limits(broker.counters, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
                                           uploads_per_hour=settings.rate_uploads_per_hour,
                                           auth_per_minute=settings.rate_auth_per_minute))
-    chats = Chats(db, broker)
-    profiles = Profiles(db, broker, analyzer(settings, models, providers),
+    chats = Chats(db, events)
+    profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
-    files = Files(db, broker, file_settings(settings), limits)
+    files = Files(db, events, file_settings(settings), limits)
     stream_settings = StreamSettings(coalesce_s=settings.stream_coalesce_ms / 1000,
                                      flush_s=settings.stream_flush_s,
                                      first_token_timeout_s=settings.providers.first_token_timeout_s,
                                      idle_timeout_s=settings.providers.idle_timeout_s)
     generations = Generations(
-        db, broker, broker, chats, ledger, models, providers,
+        db, events, broker.stops, chats, ledger, models, providers,
         GenerationSettings(default_model=settings.default_model,
                            instance_id=settings.instance_id, stream=stream_settings),
-        streams=streams, runner=Runner(db, broker, ledger, stream_settings),
+        streams=streams, runner=Runner(db, events, ledger, stream_settings),
         personalize=profiles.personalize, files=files, limits=limits)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
-        accounts=Accounts(db, broker, ledger, auth_settings(settings), counter=broker),
-        chats=chats, messages=Messages(db, broker, chats, streams.live_text), streams=streams,
+        accounts=Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters),
+        chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
         generations=generations, profiles=profiles, files=files,
-        presence=Presence(broker.presence, broker), limits=limits)
+        presence=Presence(broker.presence, events), limits=limits)
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -1,23 +1,38 @@
-"""Per-user event fan-out: assigns each user's events an increasing `seq` and delivers the encoded
-frame to every socket of that user. In-process by default; Redis when several instances share work."""
+"""The broker: per-user numbered events fanned out to every socket (and kept for resume), presence,
+rate-limit counters and stop requests between instances. In-process by default; Redis when several
+instances share the work. See `base` for the roles."""
 from __future__ import annotations
 
 from typing import Callable
 
-from .base import Broker, Subscriber
-from .local import MemoryBroker
+from .base import Broker, EventLog, Subscriber
+from .local import LocalCounters, LocalDevices, LocalEvents, LocalStops
 
 
-def make_broker(redis_url: str | None, instance_id: str, *,
-                on_stop: Callable[[str], None] | None = None, history: int = 1000,
-                history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0) -> Broker:
-    """`on_stop(message_id)` stops a reply of this instance when any instance asks."""
-    if redis_url:
-        from .redis import RedisBroker
+def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[str], None],
+                history: int = 1000, history_ttl_s: float = 3600.0,
+                presence_ttl_s: float = 30.0, max_connections: int = 50) -> Broker:
+    """`on_stop(message_id)` stops a reply of this instance, whichever instance asked."""
+    if not redis_url:
+        return Broker(events=LocalEvents(history=history, history_ttl_s=history_ttl_s),
+                      presence=LocalDevices(), counters=LocalCounters(),
+                      stops=LocalStops(on_stop))
+    import redis.asyncio as aioredis
 
-        return RedisBroker(redis_url, instance_id, on_stop=on_stop, history=history,
-                           history_ttl_s=history_ttl_s, presence_ttl_s=presence_ttl_s)
-    return MemoryBroker(on_stop=on_stop, history=history, history_ttl_s=history_ttl_s)
+    from .redis import RedisEvents
+    from .redis_control import RedisStops
+    from .redis_counters import RedisCounters
+    from .redis_presence import RedisDevices
+
+    # A bounded pool that makes callers wait for a free connection, rather than fail: a thousand
+    # sockets closing at once (an instance restarting) is a queue, not an outage.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        redis_url, max_connections=max_connections, timeout=10, socket_connect_timeout=5,
+        socket_timeout=5, health_check_interval=10)
+    client = aioredis.Redis(connection_pool=pool)
+    return Broker(events=RedisEvents(client, history=history, history_ttl_s=history_ttl_s),
+                  presence=RedisDevices(client, presence_ttl_s), counters=RedisCounters(client),
+                  stops=RedisStops(client, instance_id, on_stop), redis=client)
 
 
-__all__ = ["Broker", "MemoryBroker", "Subscriber", "make_broker"]
+__all__ = ["Broker", "EventLog", "Subscriber", "make_broker"]

@@ -1,22 +1,33 @@
-"""The broker interface and the local delivery both engines share.
+"""The broker's roles, and what their in-process and Redis engines share.
 
-A broker numbers each user's events (`seq`), keeps the recent ones for `resume`, fans them out to
-the user's sockets on every instance, carries control signals between instances (stop a reply
-running elsewhere), and knows which devices are online (`presence`).
+A broker is four things, each with an in-process engine (one instance, nothing to run) and a Redis
+engine (several instances behind a load balancer):
+
+- **events** (`EventLog`): numbers each user's events (`seq`), keeps the recent ones for `resume`
+  under an `epoch`, fans them out to the user's sockets on every instance, closes them;
+- **presence**: which devices are online (the domain's `DeviceRegistry`);
+- **counters**: fixed-window counts behind the rate limits (the domain's `Counter`);
+- **stops**: asks the instance running a reply to stop it (the domain's `StopSignals`).
+
+The domain states the roles it uses as protocols (`server/domain/`); the transport uses the rest
+of `EventLog` (subscribe, replay). `Broker` bundles the four with their shared lifecycle.
 """
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
-import time
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from protocol import encode, event
+from protocol.session import NOTICE
 
 log = logging.getLogger("chatwire.broker")
 
 Backlog = list[tuple[int, bytes]]  # (seq, encoded frame), oldest first
-NO_SEQ = 0  # the seq of a notice: not numbered, not kept, never a duplicate
+NO_SEQ = NOTICE  # the seq of a notice: not numbered, not kept, never a duplicate
+STOP_TRIES, STOP_WAIT_S = 20, 0.5  # see stop_tasks
 
 
 class Subscriber(Protocol):
@@ -28,6 +39,12 @@ class Subscriber(Protocol):
         """`seq` is NO_SEQ for a notice."""
 
     def close_soon(self, code: int, reason: str) -> None: ...
+
+
+class Lifecycle(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 DEVICE_FIELDS = ("connection_id", "instance", "user_agent", "connected_since")
@@ -42,61 +59,20 @@ def expand(device: tuple[str, ...]) -> dict[str, Any]:
     return dict(zip(DEVICE_FIELDS, device, strict=True))
 
 
-class Presence(abc.ABC):
-    """The user's connected devices: connection id, instance, user agent, connected since."""
+class EventLog(abc.ABC):
+    """Per-user numbered events, kept for resume, delivered to every socket of the user."""
 
-    @abc.abstractmethod
-    async def add(self, user_id: str, device: dict[str, Any]) -> None: ...
+    epoch: str  # names the history seqs count in; another epoch means seqs started over
 
-    @abc.abstractmethod
-    async def remove(self, user_id: str, connection_id: str) -> None: ...
-
-    @abc.abstractmethod
-    async def devices(self, user_id: str) -> list[dict[str, Any]]: ...
-
-    @abc.abstractmethod
-    async def online_users(self) -> int: ...
-
-
-class LocalCounter:
-    """Fixed-window counters in this process: the rate limits without Redis (or while it is away)."""
-
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, int, int], int] = {}  # (key, window, its start) -> hits
-
-    def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
-        now = time.time()
-        start = int(now // window_s) * window_s
-        if len(self._counts) > 10_000:  # forget finished windows, each by its own length
-            self._counts = {k: v for k, v in self._counts.items() if k[2] + k[1] > now}
-        slot = (key, window_s, start)
-        hits = self._counts.get(slot, 0) + by
-        if hits:
-            self._counts[slot] = hits
-        return hits, start + window_s - now
-
-    def forget(self, key: str, window_s: int) -> None:
-        self._counts.pop((key, window_s, int(time.time() // window_s) * window_s), None)
-
-
-class Broker(abc.ABC):
-    presence: Presence
-    epoch: str  # names the history that seqs count in; another epoch means seqs started over
-
-    def __init__(self, history: int = 1000, on_stop: Callable[[str], None] | None = None) -> None:
+    def __init__(self, history: int = 1000) -> None:
         self._local: dict[str, list[Subscriber]] = {}
         self.history = history  # events kept per user for resume
-        self.on_stop = on_stop  # stops a reply of this instance (the stream registry's)
-        self._counter = LocalCounter()
 
     async def start(self) -> None:
         """Connect; the in-process engine has nothing to do."""
 
     async def stop(self) -> None:
         """Disconnect; the in-process engine has nothing to do."""
-
-    async def ping(self) -> bool:
-        return True
 
     async def subscribe(self, sub: Subscriber) -> None:
         # A list, not a set: most users have one or two sockets, and a set costs 216 bytes.
@@ -128,28 +104,8 @@ class Broker(abc.ABC):
     async def replay(self, user_id: str, after: int) -> Backlog | None:
         """Every kept event with seq > `after`, in order; None when some of them are gone."""
 
-    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
-        """Count `by` hits (0: just look) in the current window of `window_s` seconds: (hits so
-        far, seconds left). Shared by every instance with Redis; per process without."""
-        return self._counter.count(key, window_s, by)
-
-    async def forget(self, key: str, window_s: int) -> None:
-        """Start the current window of `key` over from zero."""
-        self._counter.forget(key, window_s)
-
     @abc.abstractmethod
     async def disconnect(self, user_id: str, code: int, reason: str) -> None: ...
-
-    @abc.abstractmethod
-    async def signal_stop(self, instance_id: str, message_id: str) -> None:
-        """Ask the instance generating `message_id` to stop it."""
-
-    def _stop_here(self, message_id: str) -> None:
-        if self.on_stop is not None:
-            try:
-                self.on_stop(message_id)
-            except Exception:
-                log.exception("stopping %s failed", message_id)
 
     @staticmethod
     def _frame(seq: int, kind: str, fields: dict[str, Any]) -> bytes:
@@ -166,3 +122,74 @@ class Broker(abc.ABC):
     def _close_local(self, user_id: str, code: int, reason: str) -> None:
         for sub in tuple(self._local.get(user_id, ())):
             sub.close_soon(code, reason)
+
+
+@dataclass(frozen=True)
+class Broker:
+    """The four roles over one engine, started and stopped together.
+
+    `redis` is the client the Redis roles share (None in process): pinged for readiness, and
+    closed after them.
+    """
+
+    events: EventLog
+    presence: Any  # server.domain.presence.DeviceRegistry
+    counters: Any  # server.domain.limits.Counter
+    stops: Any  # server.domain.generation.StopSignals
+    redis: Any = None
+
+    def _roles(self) -> list[Lifecycle]:
+        return [role for role in (self.events, self.stops, self.presence, self.counters)
+                if hasattr(role, "start")]
+
+    async def start(self) -> None:
+        if self.redis is not None:
+            await self.redis.ping()  # fail fast, before anything subscribes
+        started: list[Lifecycle] = []
+        try:
+            for role in self._roles():
+                await role.start()
+                started.append(role)
+        except BaseException:
+            for role in reversed(started):
+                await role.stop()
+            await self._close_client()
+            raise
+
+    async def stop(self) -> None:
+        for role in reversed(self._roles()):
+            try:
+                await role.stop()
+            except Exception:
+                log.exception("broker: stopping %s failed", type(role).__name__)
+        await self._close_client()
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping()) if self.redis is not None else True
+
+    async def _close_client(self) -> None:
+        if self.redis is not None:
+            # We built its pool: closing it is ours to do.
+            await self.redis.aclose(close_connection_pool=True)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel background tasks, as often as it takes, and report one that failed or would not stop.
+
+    On Python 3.11 a cancellation that lands while a timeout inside redis-py expires can come
+    out as that timeout's error (and the loops carry on after Redis errors), so one cancel may
+    be lost and awaiting the task would wait forever: seen as a test server's shutdown hanging
+    about once in ten runs.
+    """
+    for _ in range(STOP_TRIES):
+        running = [task for task in tasks if not task.done()]
+        if not running:
+            break
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running, timeout=STOP_WAIT_S)
+    for task in tasks:
+        if not task.done():
+            log.error("redis broker: %s would not stop", task.get_name())
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("redis broker: %s had failed: %r", task.get_name(), task.exception())

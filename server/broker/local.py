@@ -1,44 +1,25 @@
-"""In-process broker: one instance, nothing to run. Seqs and history restart with the process."""
+"""The in-process engines: one instance, nothing to run. Seqs and history restart with the process
+(a new `epoch` says so)."""
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections import deque
 from typing import Any, Callable
 
-from .base import NO_SEQ, Backlog, Broker, Presence, compact, expand
+from .base import NO_SEQ, Backlog, EventLog, compact, expand
+
+log = logging.getLogger("chatwire.broker")
 
 
-class MemoryPresence(Presence):
-    def __init__(self) -> None:
-        self._devices: dict[str, dict[str, tuple[str, ...]]] = {}
-
-    async def add(self, user_id: str, device: dict[str, Any]) -> None:
-        self._devices.setdefault(user_id, {})[device["connection_id"]] = compact(device)
-
-    async def remove(self, user_id: str, connection_id: str) -> None:
-        devices = self._devices.get(user_id, {})
-        devices.pop(connection_id, None)
-        if not devices:
-            self._devices.pop(user_id, None)
-
-    async def devices(self, user_id: str) -> list[dict[str, Any]]:
-        found = [expand(d) for d in self._devices.get(user_id, {}).values()]
-        return sorted(found, key=lambda d: d["connected_since"])
-
-    async def online_users(self) -> int:
-        return len(self._devices)
-
-
-class MemoryBroker(Broker):
-    def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0,
-                 on_stop: Callable[[str], None] | None = None) -> None:
-        super().__init__(history, on_stop)
+class LocalEvents(EventLog):
+    def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0) -> None:
+        super().__init__(history)
         # This process's history: a restart starts another (seqs from 1 again), and a client
         # that names the old one is told to resync rather than be replayed someone else's seqs.
         self.epoch = secrets.token_hex(8)
         self.history_ttl_s = history_ttl_s
-        self.presence = MemoryPresence()
         self._seq: dict[str, int] = {}
         self._kept: dict[str, deque[tuple[int, bytes]]] = {}  # ring buffer per user
         self._touched: dict[str, float] = {}
@@ -89,5 +70,72 @@ class MemoryBroker(Broker):
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         self._close_local(user_id, code, reason)
 
+
+class LocalDevices:
+    """The user's connected devices: connection id, instance, user agent, connected since."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    async def add(self, user_id: str, device: dict[str, Any]) -> None:
+        self._devices.setdefault(user_id, {})[device["connection_id"]] = compact(device)
+
+    async def remove(self, user_id: str, connection_id: str) -> None:
+        devices = self._devices.get(user_id, {})
+        devices.pop(connection_id, None)
+        if not devices:
+            self._devices.pop(user_id, None)
+
+    async def devices(self, user_id: str) -> list[dict[str, Any]]:
+        found = [expand(d) for d in self._devices.get(user_id, {}).values()]
+        return sorted(found, key=lambda d: d["connected_since"])
+
+    async def online_users(self) -> int:
+        return len(self._devices)
+
+
+class LocalCounters:
+    """Fixed-window counters in this process: the rate limits without Redis (or while it is away)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int, int], int] = {}  # (key, window, its start) -> hits
+
+    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
+        """Count `by` hits (0: just look) in the current window of `window_s` seconds: (hits so
+        far, seconds left)."""
+        return self.count_now(key, window_s, by)
+
+    async def forget(self, key: str, window_s: int) -> None:
+        """Start the current window of `key` over from zero."""
+        self.forget_now(key, window_s)
+
+    def count_now(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
+        now = time.time()
+        start = int(now // window_s) * window_s
+        if len(self._counts) > 10_000:  # forget finished windows, each by its own length
+            self._counts = {k: v for k, v in self._counts.items() if k[2] + k[1] > now}
+        slot = (key, window_s, start)
+        hits = self._counts.get(slot, 0) + by
+        if hits:
+            self._counts[slot] = hits
+        return hits, start + window_s - now
+
+    def forget_now(self, key: str, window_s: int) -> None:
+        self._counts.pop((key, window_s, int(time.time() // window_s) * window_s), None)
+
+
+class LocalStops:
+    """One instance: every reply runs here, so a stop request is handled at once."""
+
+    def __init__(self, on_stop: Callable[[str], None]) -> None:
+        self.on_stop = on_stop
+
     async def signal_stop(self, instance_id: str, message_id: str) -> None:
-        self._stop_here(message_id)  # one instance: every reply runs here
+        stop_here(self.on_stop, message_id)
+
+
+def stop_here(on_stop: Callable[[str], None], message_id: str) -> None:
+    try:
+        on_stop(message_id)
+    except Exception:
+        log.exception("stopping %s failed", message_id)

@@ -1,9 +1,9 @@
-"""Redis broker: several instances behind a load balancer, one event order per user.
+"""Events in Redis: several instances behind a load balancer, one event order per user.
 
 One Lua script per event: `INCR` the user's seq, `XADD` the event to the user's stream (the resume
 history: capped length, expiring), `PUBLISH` it. Redis runs scripts one at a time, so every
 instance sees a user's events in the order they are numbered. Each instance subscribes to the
-channels of the users it has sockets for, and to its own (control signals: stop a reply).
+channels of the users it has sockets for.
 
 Every publish of this process goes through one FIFO drained by one task, which sends whatever has
 queued up as one pipeline: events keep their order, and a burst of deltas costs one round trip.
@@ -20,20 +20,20 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any, Callable
+from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 
 from protocol import dumps
 
-from .base import NO_SEQ, Backlog, Broker, Subscriber
-from .redis_presence import RedisPresence
+from .base import NO_SEQ, Backlog, EventLog, Subscriber, stop_tasks
+from .keys import EPOCH
+from .keys import channel as _channel
+from .keys import seq_key as _seq_key
+from .keys import stream as _stream
 
 log = logging.getLogger("chatwire.broker")
 
-PREFIX = "chatwire"
-EPOCH_KEY = f"{PREFIX}:epoch"
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
 if seq <= tonumber(ARGV[4]) then
@@ -46,97 +46,37 @@ redis.call('PUBLISH', KEYS[2], 'e' .. seq .. ' ' .. ARGV[1])
 return seq
 """
 RETRY_S = 1.0
-STOP_TRIES, STOP_WAIT_S = 20, 0.5  # see RedisBroker.stop
 
 Outgoing = tuple[str, str, dict[str, Any], bytes, "asyncio.Future[int] | None"]
 
 
-def _window_key(key: str, window_s: int, start: int) -> str:
-    return f"{PREFIX}:rate:{key}:{window_s}:{start}"
-
-
-def _channel(user_id: str) -> str:
-    return f"{PREFIX}:user:{user_id}"
-
-
-def _seq_key(user_id: str) -> str:
-    return f"{PREFIX}:seq:{user_id}"
-
-
-def _stream(user_id: str) -> str:
-    return f"{PREFIX}:events:{user_id}"
-
-
-def _instance_channel(instance_id: str) -> str:
-    return f"{PREFIX}:instance:{instance_id}"
-
-
-class RedisBroker(Broker):
-    def __init__(self, url: str, instance_id: str, *, history: int = 1000,
-                 history_ttl_s: float = 3600.0, presence_ttl_s: float = 30.0,
-                 max_connections: int = 50, on_stop: Callable[[str], None] | None = None) -> None:
-        super().__init__(history, on_stop)
-        self.max_connections = max_connections
-        self.url = url
-        self.instance_id = instance_id
+class RedisEvents(EventLog):
+    def __init__(self, redis: Any, *, history: int = 1000, history_ttl_s: float = 3600.0) -> None:
+        super().__init__(history)
+        self._redis = redis
         self.history_ttl_ms = int(history_ttl_s * 1000)
-        self.presence_ttl_s = presence_ttl_s
-        self._redis: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._script: Any = None
         self._outbox: list[Outgoing] = []
         self._wake = asyncio.Event()
+        self._channels = asyncio.Event()  # set when a channel is subscribed: the reader has work
         self._last_seq: dict[str, int] = {}  # the latest seq seen per user: the floor of the next
         self._retry_at = 0.0  # while Redis is away: when to try it again
 
     async def start(self) -> None:
-        # A bounded pool that makes callers wait for a free connection, rather than fail: a
-        # thousand sockets closing at once (an instance restarting) is a queue, not an outage.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            self.url, max_connections=self.max_connections, timeout=10, socket_connect_timeout=5,
-            socket_timeout=5, health_check_interval=10)
-        self._redis = aioredis.Redis(connection_pool=pool)
-        await self._redis.ping()
         # One history for every instance, as long as Redis keeps it: the first instance names it.
-        await self._redis.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
-        self.epoch = (await self._redis.get(EPOCH_KEY)).decode()
-        self.presence = RedisPresence(self._redis, self.presence_ttl_s)
+        await self._redis.set(EPOCH, secrets.token_hex(8), nx=True)
+        self.epoch = (await self._redis.get(EPOCH)).decode()
         self._script = self._redis.register_script(_PUBLISH)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(_instance_channel(self.instance_id))
-        self._tasks = [asyncio.create_task(self._read(), name="redis-broker-reader"),
-                       asyncio.create_task(self._write(), name="redis-broker-writer"),
-                       asyncio.create_task(self._heartbeat(), name="redis-presence")]
+        self._tasks = [asyncio.create_task(self._read(), name="redis-events-reader"),
+                       asyncio.create_task(self._write(), name="redis-events-writer")]
 
     async def stop(self) -> None:
-        """Cancel the reader, writer and heartbeat, as often as it takes.
-
-        On Python 3.11 a cancellation that lands while a timeout inside redis-py expires can come
-        out as that timeout's error (and the reader and writer carry on after Redis errors), so
-        one cancel may be lost and awaiting the task would wait forever: seen as a test server's
-        shutdown hanging about once in ten runs.
-        """
-        for _ in range(STOP_TRIES):
-            running = [task for task in self._tasks if not task.done()]
-            if not running:
-                break
-            for task in running:
-                task.cancel()
-            await asyncio.wait(running, timeout=STOP_WAIT_S)
-        for task in self._tasks:
-            if not task.done():
-                log.error("redis broker: %s would not stop", task.get_name())
-            elif not task.cancelled() and task.exception() is not None:
-                log.error("redis broker: %s had failed: %r", task.get_name(), task.exception())
+        await stop_tasks(self._tasks)
         if self._pubsub is not None:
             await self._pubsub.aclose()
-        if self._redis is not None:
-            await self._redis.aclose(close_connection_pool=True)  # we built the pool: closing it is ours to do
-
-    async def ping(self) -> bool:
-        assert self._redis is not None
-        return bool(await self._redis.ping())
 
     async def subscribe(self, sub: Subscriber) -> None:
         first = sub.user_id not in self._local
@@ -144,6 +84,7 @@ class RedisBroker(Broker):
         if first:
             try:
                 await self._pubsub.subscribe(_channel(sub.user_id))
+                self._channels.set()
             except Exception:  # Redis is away: the reader re-subscribes every channel on return
                 log.warning("redis broker: subscribing %s deferred until Redis is back", sub.user_id)
 
@@ -168,7 +109,6 @@ class RedisBroker(Broker):
         self._wake.set()
 
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
-        assert self._redis is not None
         payload = dumps([kind, fields])
         try:
             await self._redis.publish(_channel(user_id), b"x" + payload)
@@ -191,7 +131,6 @@ class RedisBroker(Broker):
                     done.set_result(seq)
 
     async def _send(self, batch: list[Outgoing]) -> list[int] | None:
-        assert self._redis is not None
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id, _, _, payload, _ in batch:
@@ -225,7 +164,6 @@ class RedisBroker(Broker):
     # -- reading back --
 
     async def current_seq(self, user_id: str) -> int:
-        assert self._redis is not None
         try:
             seq = int(await self._redis.get(_seq_key(user_id)) or 0)
         except Exception:
@@ -234,7 +172,6 @@ class RedisBroker(Broker):
         return max(seq, self._last_seq.get(user_id, 0))
 
     async def replay(self, user_id: str, after: int) -> Backlog | None:
-        assert self._redis is not None
         try:
             current = await self.current_seq(user_id)
             if after > current:
@@ -254,37 +191,9 @@ class RedisBroker(Broker):
             backlog.append((seq, self._frame(seq, kind, fields)))
         return backlog
 
-    async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]:
-        assert self._redis is not None
-        now = time.time()
-        start = int(now // window_s) * window_s
-        name = _window_key(key, window_s, start)
-        try:
-            if not by:
-                hits = await self._redis.get(name)
-            else:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.incrby(name, by)
-                    pipe.expire(name, window_s + 1)
-                    hits, _ = await pipe.execute()
-        except Exception as exc:  # Redis is away: count on this instance alone
-            log.warning("redis broker: counting %s on this instance only (%s)", key, exc)
-            return await super().count(key, window_s, by)
-        return int(hits or 0), start + window_s - now
-
-    async def forget(self, key: str, window_s: int) -> None:
-        assert self._redis is not None
-        start = int(time.time() // window_s) * window_s
-        await super().forget(key, window_s)
-        try:
-            await self._redis.delete(_window_key(key, window_s, start))
-        except Exception as exc:
-            log.warning("redis broker: could not reset %s (%s)", key, exc)
-
-    # -- control --
+    # -- closing sockets --
 
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
-        assert self._redis is not None
         try:
             await self._redis.publish(_channel(user_id), b"c" + dumps([code, reason]))
         except Exception:
@@ -292,18 +201,15 @@ class RedisBroker(Broker):
                         user_id)
             self._close_local(user_id, code, reason)
 
-    async def signal_stop(self, instance_id: str, message_id: str) -> None:
-        if instance_id == self.instance_id:
-            self._stop_here(message_id)
-            return
-        assert self._redis is not None
-        await self._redis.publish(_instance_channel(instance_id), b"s" + message_id.encode())
-
     # -- the subscription --
 
     async def _read(self) -> None:
         failing = False
         while True:
+            if not self._pubsub.subscribed:  # no user's socket here (yet): nothing to read
+                self._channels.clear()
+                await self._channels.wait()
+                continue
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
@@ -325,12 +231,7 @@ class RedisBroker(Broker):
                 log.exception("redis broker: could not deliver a message")
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
-        name = channel.decode()
-        if name.startswith(f"{PREFIX}:instance:"):
-            if data[:1] == b"s":
-                self._stop_here(data[1:].decode())
-            return
-        user_id = name.rsplit(":", 1)[1]
+        user_id = channel.decode().rsplit(":", 1)[1]
         if data[:1] == b"e":
             head, body = data[1:].split(b" ", 1)
             seq = int(head)
@@ -343,13 +244,3 @@ class RedisBroker(Broker):
         elif data[:1] == b"c":
             code, reason = orjson.loads(data[1:])
             self._close_local(user_id, code, reason)
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.presence_ttl_s / 3)
-            try:
-                await self.presence.refresh()  # type: ignore[attr-defined]
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("redis presence: refreshing failed (%s); retrying", exc)

@@ -6,6 +6,8 @@ instance refreshes the expiry of its own sockets every TTL/3 (`refresh`).
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Any
 
@@ -13,32 +15,44 @@ import orjson
 
 from protocol import dumps
 
-from .base import Presence, compact, expand
+from .base import compact, expand, stop_tasks
+from .keys import ONLINE
+from .keys import presence_details as _details
+from .keys import presence_ids as _ids
 
-PREFIX = "chatwire"
-ONLINE = f"{PREFIX}:online"
+log = logging.getLogger("chatwire.broker")
 REFRESH_BATCH = 500
-
-
-def _ids(user_id: str) -> str:
-    return f"{PREFIX}:presence:{user_id}"
-
-
-def _details(user_id: str) -> str:
-    return f"{PREFIX}:devices:{user_id}"
 
 
 def _ms() -> int:
     return int(time.time() * 1000)
 
 
-class RedisPresence(Presence):
+class RedisDevices:
     def __init__(self, redis: Any, ttl_s: float) -> None:
         self.redis = redis
+        self.ttl_s = ttl_s
         self.ttl_ms = int(ttl_s * 1000)
+        self._tasks: list[asyncio.Task[None]] = []
         # connection id -> (user id, device): the device dict holds the socket's own strings, so
         # an idle socket costs a few pointers here (an encoded copy would cost kilobytes).
         self.local: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._heartbeat(), name="redis-presence")]
+
+    async def stop(self) -> None:
+        await stop_tasks(self._tasks)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_s / 3)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("redis presence: refreshing failed (%s); retrying", exc)
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
         encoded = dumps(device)

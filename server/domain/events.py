@@ -5,11 +5,12 @@ every socket of that user on every instance.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 CLOSE_LOGGED_OUT = 4401
 
 
+@runtime_checkable
 class EventSink(Protocol):
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
         """Deliver event `kind` to every socket of `user_id`; return its seq."""
@@ -22,6 +23,3 @@ class EventSink(Protocol):
 
     async def disconnect(self, user_id: str, code: int, reason: str) -> None:
         """Close every socket of `user_id`, on every instance."""
-
-    async def signal_stop(self, instance_id: str, message_id: str) -> None:
-        """Ask the instance generating `message_id` to stop it."""

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
 from protocol import shapes
 from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
@@ -48,6 +48,7 @@ class GenerationSettings:
     stream: StreamSettings = StreamSettings()  # how long a live reply may be silent (orphan sweep)
 
 
+@runtime_checkable
 class StopSignals(Protocol):
     async def signal_stop(self, instance_id: str, message_id: str) -> None:
         """Ask the instance generating `message_id` to stop it."""

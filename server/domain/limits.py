@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from protocol.errors import RateLimited
 from server import metrics
 
 
+@runtime_checkable
 class Counter(Protocol):
     async def count(self, key: str, window_s: int, by: int = 1) -> tuple[int, float]: ...
 

@@ -6,13 +6,14 @@ courtesy, not a ledger: when Redis is away it degrades (logged) and never fails 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .events import EventSink
 
 log = logging.getLogger("chatwire.presence")
 
 
+@runtime_checkable
 class DeviceRegistry(Protocol):
     async def add(self, user_id: str, device: dict[str, Any]) -> None: ...
 

@@ -16,7 +16,7 @@ async def resume(ctx: Context, conn: Connection, last_seq: int,
     socket already sent live events past the gap, so a replay could no longer come first — the
     client is told to re-read state with `resync_required`.
     """
-    events = ctx.services.broker
+    events = ctx.services.broker.events
     backlog = None
     if conn.can_replay(last_seq) and (epoch is None or epoch == events.epoch):
         backlog = await events.replay(conn.user_id, last_seq)

@@ -66,11 +66,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         # Announced to the user's other sockets; this one's events start after it, so an idle
         # socket is sent nothing and keeps no writer task.
         await ctx.services.presence.connected(conn.user_id, conn.device(settings.instance_id))
-        await ctx.services.broker.subscribe(conn)  # before reading the seq: no event falls between the two
-        last_seq = await ctx.services.broker.current_seq(identity.user_id)
+        await ctx.services.broker.events.subscribe(conn)  # before reading the seq: no event falls between the two
+        last_seq = await ctx.services.broker.events.current_seq(identity.user_id)
         conn.start_live(last_seq, settings.ws_resume_grace_s)
         await ws.send_frame(encode({"type": "hello", "connection_id": conn.id, "user": user,
-                                    "last_seq": last_seq, "epoch": ctx.services.broker.epoch,
+                                    "last_seq": last_seq, "epoch": ctx.services.broker.events.epoch,
                                     "server_time": utcnow()}), WSMsgType.TEXT)
         del user  # this frame lives as long as the socket: keep nothing it does not need
         if resume_from is not None:
@@ -85,7 +85,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                          extra={"connection_id": conn.id, "user_id": conn.user_id})
                 break
     finally:
-        await ctx.services.broker.unsubscribe(conn)
+        await ctx.services.broker.events.unsubscribe(conn)
         ctx.sockets.discard(conn)
         await ctx.services.presence.disconnected(conn.user_id, conn.id)
         await conn.finish()

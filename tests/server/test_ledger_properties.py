@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import Conflict
-from server.broker import MemoryBroker
+from server.broker import make_broker
 from server.domain.ledger import Ledger
 from storage import chats, messages, new_id, open_database, users, utcnow
 
@@ -30,7 +30,7 @@ OPS = st.lists(st.one_of(
 
 async def scenario(database_url, ops):
     db = await open_database(database_url, pool_size=2)
-    ledger = Ledger(db, MemoryBroker())
+    ledger = Ledger(db, make_broker(None, "local", on_stop=print).events)
     try:
         user = await users.insert(db, id=new_id(), email=f"p{uuid.uuid4().hex}@example.com",
                                   email_key=f"p{uuid.uuid4().hex}", password_hash="x",

@@ -1,0 +1,37 @@
+"""The names of everything the Redis engines keep, in one place (all under `chatwire:`)."""
+from __future__ import annotations
+
+PREFIX = "chatwire"
+ONLINE = f"{PREFIX}:online"  # users scored by their latest device's expiry
+EPOCH = f"{PREFIX}:epoch"  # names the event history every instance shares
+
+
+def channel(user_id: str) -> str:
+    """A user's events, notices and close requests, for the instances with their sockets."""
+    return f"{PREFIX}:user:{user_id}"
+
+
+def seq_key(user_id: str) -> str:
+    return f"{PREFIX}:seq:{user_id}"
+
+
+def stream(user_id: str) -> str:
+    """A user's kept events (the resume history)."""
+    return f"{PREFIX}:events:{user_id}"
+
+
+def instance_channel(instance_id: str) -> str:
+    """Control signals for one instance (stop a reply it runs)."""
+    return f"{PREFIX}:instance:{instance_id}"
+
+
+def window(key: str, window_s: int, start: int) -> str:
+    return f"{PREFIX}:rate:{key}:{window_s}:{start}"
+
+
+def presence_ids(user_id: str) -> str:
+    return f"{PREFIX}:presence:{user_id}"
+
+
+def presence_details(user_id: str) -> str:
+    return f"{PREFIX}:devices:{user_id}"
