@@ -31,6 +31,7 @@ from .domain.limits import Limits, LimitSettings
 from .domain.messages import Messages
 from .domain.presence import Presence
 from .domain.profile import Profiles
+from .domain.recovery import Recovery
 from .domain.runner import Runner, StreamSettings
 from .domain.streams import Streams
 
@@ -49,6 +50,7 @@ class Services:
     messages: Messages
     streams: Streams
     generations: Generations
+    recovery: Recovery
     profiles: Profiles
     files: Files
     presence: Presence
@@ -110,15 +112,15 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams) ->
                                      idle_timeout_s=settings.providers.idle_timeout_s)
     generations = Generations(
         db, events, broker.stops, chats, ledger, models, providers,
-        GenerationSettings(default_model=settings.default_model,
-                           instance_id=settings.instance_id, stream=stream_settings),
+        GenerationSettings(default_model=settings.default_model, instance_id=settings.instance_id),
         streams=streams, runner=Runner(db, events, ledger, stream_settings),
         personalize=profiles.personalize, files=files, limits=limits)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
         accounts=Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters),
         chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
-        generations=generations, profiles=profiles, files=files,
+        generations=generations,
+        recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
         presence=Presence(broker.presence, events), limits=limits)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
 from protocol import shapes
@@ -26,7 +25,6 @@ from storage import Database, IntegrityError, new_id, utcnow
 from storage import chats as chat_rows
 from storage import files as file_rows
 from storage import messages as message_rows
-from storage.base import iso
 
 from . import prompts
 from .branches import Tree
@@ -35,7 +33,7 @@ from .events import EventSink
 from .files import Files
 from .limits import Limits
 from .ledger import Ledger, worst_case
-from .runner import Runner, StreamSettings
+from .runner import Runner
 from .streams import Job, ReplyEvent, Streams
 
 log = logging.getLogger("chatwire.generation")
@@ -45,7 +43,6 @@ log = logging.getLogger("chatwire.generation")
 class GenerationSettings:
     default_model: str = "echo"
     instance_id: str = "local"
-    stream: StreamSettings = StreamSettings()  # how long a live reply may be silent (orphan sweep)
 
 
 @runtime_checkable
@@ -378,34 +375,3 @@ class Generations:
                 raise Unavailable("the server generating this reply did not answer; if it is "
                                   "gone, the reply is marked interrupted shortly", message_id=message_id)
             await asyncio.sleep(0.05)
-
-    # -- lifecycle of the server --
-
-    async def recover(self, *, single_instance: bool) -> int:
-        """At start-up: rows left `streaming` by a crash become `interrupted`, text kept, and their
-        reservations are released (nothing is charged for them).
-
-        On a single instance (SQLite) every such row is an orphan. With several instances only ours
-        are, plus any not written for longer than a live generation can be silent.
-        """
-        if single_instance:
-            rows = await message_rows.interrupt_orphans(self.db, instance=None, stale_before=None)
-        else:
-            rows = await message_rows.interrupt_orphans(
-                self.db, instance=self.settings.instance_id, stale_before=self._stale_before())
-        for row in rows:
-            log.info("message %s was left streaming; marked interrupted", row["id"])
-        await self.ledger.release_orphans()
-        return len(rows)
-
-    async def sweep(self) -> int:
-        """Periodically, with several instances: orphans of instances that never came back."""
-        rows = await message_rows.interrupt_orphans(self.db, instance=None,
-                                                    stale_before=self._stale_before())
-        await self.ledger.release_orphans()
-        return len(rows)
-
-    def _stale_before(self) -> str:
-        s = self.settings.stream
-        silent = max(s.first_token_timeout_s, s.idle_timeout_s) + 2 * s.flush_s + 30
-        return iso(datetime.now(timezone.utc) - timedelta(seconds=silent))

@@ -31,8 +31,9 @@ class Job:
     """A reply streaming on this instance.
 
     Each field has one writer: `parts` the runner (the text as it arrives); `task` and
-    `stop_requested` the registry; `announced` (an event, set once) the side that starts the turn,
-    when the turn's own events are out — the reply's events wait for it.
+    `stop_requested` the job itself, when the registry runs it (`run_as`) or stops it
+    (`request_stop`); `announced` (an event, set once) the side that starts the turn, when the
+    turn's own events are out — the reply's events wait for it.
     """
 
     __slots__ = ("user_id", "chat_id", "message_id", "model", "parts", "stop_requested", "task",
@@ -52,6 +53,15 @@ class Job:
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    def run_as(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+
+    def request_stop(self) -> None:
+        """Cancel the reply's task, as a stop (it ends `stopped`, charged for what it generated)."""
+        if self.task is not None:
+            self.stop_requested = True
+            self.task.cancel()
 
     def listen(self) -> AsyncIterator[ReplyEvent]:
         """The reply's events from now on, ending after its final one (or when its task ends).
@@ -105,7 +115,8 @@ class Streams:
         self._jobs[job.message_id] = job
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
-        job.task = asyncio.create_task(self._run(job, streaming), name=f"generation-{job.message_id}")
+        job.run_as(asyncio.create_task(self._run(job, streaming),
+                                       name=f"generation-{job.message_id}"))
 
     async def _run(self, job: Job, streaming: Coroutine[Any, Any, Any]) -> None:
         try:
@@ -132,9 +143,8 @@ class Streams:
     def stop_here(self, message_id: str) -> None:
         """Cancel a reply of this instance (asked locally or by another instance)."""
         job = self._jobs.get(message_id)
-        if job is not None and job.task is not None:
-            job.stop_requested = True
-            job.task.cancel()
+        if job is not None:
+            job.request_stop()
 
     async def stop(self, message_id: str) -> bool:
         """Stop a reply streaming here and wait for its final write; False if it is not here."""

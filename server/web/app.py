@@ -12,7 +12,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from server import services
 from server.config import Settings
-from server.domain.generation import Generations
+from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
 from . import admin_routes, auth_routes, file_routes, health, openapi
@@ -40,12 +40,12 @@ async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     built = await services.build(settings)
     try:
-        await built.generations.recover(single_instance=not settings.is_postgres)
+        await built.recovery.at_start(single_instance=not settings.is_postgres)
     except BaseException:
         await built.close()
         raise
     app[CONTEXT] = Context(built)
-    sweeper = asyncio.create_task(_sweep(built.generations)) if settings.is_postgres else None
+    sweeper = asyncio.create_task(_sweep(built.recovery)) if settings.is_postgres else None
     trimmer = (asyncio.create_task(trim_periodically(settings.malloc_trim_s))
                if settings.malloc_trim_s > 0 else None)
     yield
@@ -68,7 +68,7 @@ async def drain(app: web.Application, grace_s: float | None = None) -> None:
     so clients reconnect — to another instance behind the load balancer — and resume.
     """
     ctx = app[CONTEXT]
-    ctx.draining = True
+    ctx.start_draining()
     streams = ctx.services.streams
     await streams.drain(ctx.settings.shutdown_grace_s if grace_s is None else grace_s)
     await streams.close()
@@ -87,12 +87,12 @@ async def _close_sockets(app: web.Application) -> None:
         await drain(app, grace_s=0.0)
 
 
-async def _sweep(generations: Generations, every_s: float = 30.0) -> None:
+async def _sweep(recovery: Recovery, every_s: float = 30.0) -> None:
     """With several instances: mark orphans of instances that died and never came back."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            await generations.sweep()
+            await recovery.sweep()
         except Exception:
             log.exception("sweeping orphaned generations failed")
 

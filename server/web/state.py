@@ -15,6 +15,9 @@ class Context:
     sockets: set = field(default_factory=set)
     draining: bool = False  # shutting down: not ready, no new sockets
 
+    def start_draining(self) -> None:
+        self.draining = True
+
     @property
     def settings(self) -> Settings:
         return self.services.settings
