@@ -10,9 +10,7 @@ import redis
 
 from providers.factory import ProviderSettings
 from tests import services
-from tests.conftest import register
-from tests.server.test_ws_resume import open_socket
-from tests.test_crash_recovery import free_port
+from tests.helpers import free_port, open_socket, register
 
 
 class PrivateRedis:

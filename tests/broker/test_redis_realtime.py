@@ -7,9 +7,7 @@ import uuid
 import pytest
 
 from providers.factory import ProviderSettings
-from tests.conftest import register
-from tests.server.test_ledger import make_admin
-from tests.server.test_ws_resume import collect, open_socket, read_until_done
+from tests.helpers import collect, make_admin, open_socket, read_until_done, register
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import PASSWORD, register
+from tests.helpers import PASSWORD, inside_one_window, register
 
 AUTH = "/api/v1/auth"
 
@@ -92,8 +92,6 @@ async def test_login_is_case_insensitive_on_email_and_sets_the_session_cookie(cl
 
 
 async def test_repeated_failures_throttle_the_account(client, alice):
-    from tests.server.test_limits import inside_one_window
-
     await inside_one_window(15 * 60)
     for _ in range(5):
         resp = await client.post(f"{AUTH}/login", json={"email": "alice@example.com",

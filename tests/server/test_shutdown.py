@@ -6,9 +6,7 @@ import signal
 import aiohttp
 
 from protocol import decode
-from tests.test_crash_recovery import call, free_port, start_server, wait_ready
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, call, free_port, start_server, wait_ready
 
 
 async def sign_up(session, base):

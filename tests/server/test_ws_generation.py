@@ -5,28 +5,12 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.conftest import vendor_providers
-
-
-async def reply_events(sock, message_id, until=("message.done", "message.stopped", "message.error")):
-    """Every event about `message_id` up to its final one."""
-    seen = []
-    while True:
-        frame = await sock.event_any()
-        if frame.get("message_id") == message_id:
-            seen.append(frame)
-            if frame["type"] in until:
-                return seen
+from tests.helpers import register, reply_events, vendor_providers
 
 
 @pytest.fixture
 async def slow_echo(make_client):
     return await make_client(providers=ProviderSettings(echo_tokens_per_second=40))
-
-
-@pytest.fixture
-async def vendored(make_client, vendor):
-    return await make_client(providers=vendor_providers(vendor.url))
 
 
 async def test_echo_reply_streams_in_and_is_stored(client, alice, connect):
@@ -214,7 +198,6 @@ async def test_models_list_shows_only_configured_providers_with_prices(client, v
     models = (await plain.ok("models.list"))["models"]
     assert [m["id"] for m in models] == ["echo"] and models[0]["default"] is True
     assert models[0]["input_price"] == 100_000 and models[0]["output_price"] == 200_000
-    from tests.conftest import register
     carol = await register(vendored, "carol@example.com")
     full = await connect(carol, on=vendored)
     providers = {m["provider"] for m in (await full.ok("models.list"))["models"]}

@@ -1,7 +1,7 @@
 """Using the bundled web client as a person would, in headless Chromium."""
 import asyncio
 
-from tests.web.conftest import SHOTS, last_reply, send, sign_up, until
+from tests.helpers import SHOTS, in_page, last_reply, send, sign_up
 
 
 async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, context):
@@ -14,7 +14,7 @@ async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, 
     assert await reply.locator(".body strong").text_content() == "мир"
     assert await reply.locator(".body code").text_content() == "код"
     assert "tokens" in await reply.locator(".meta").text_content()
-    await until(page, f"document.querySelector('[data-testid=balance]').textContent !== {before!r}")
+    await in_page(page, f"document.querySelector('[data-testid=balance]').textContent !== {before!r}")
     user = page.locator("article.user").last
     assert await user.locator(".body").text_content() == "Привет, **мир** и `код`"  # as typed
     assert await page.locator(".chat-list .chat").count() == 1
@@ -41,7 +41,7 @@ async def test_hostile_markdown_stays_inert_even_split_across_deltas(page):
     ]
     for payload in payloads:
         await send(page, payload)
-        await until(page, "document.querySelectorAll('article.assistant[data-status=complete]').length"
+        await in_page(page, "document.querySelectorAll('article.assistant[data-status=complete]').length"
                     f" >= {payloads.index(payload) + 1}")
     await asyncio.sleep(0.3)
     assert await page.evaluate("window.pwned") is None
@@ -85,7 +85,7 @@ async def test_editing_a_message_branches_the_conversation(page):
     await page.get_by_test_id("save-edit").click()
     await page.wait_for_selector('article.user [data-testid="branch"]:has-text("2/2")')
     reply = await last_reply(page)
-    await until(page, "[...document.querySelectorAll('article.assistant .body')].at(-1)"
+    await in_page(page, "[...document.querySelectorAll('article.assistant .body')].at(-1)"
                       "?.textContent.includes('second version')")
     assert "second version" in await reply.locator(".body").text_content()
 
@@ -97,7 +97,7 @@ async def test_two_tabs_stay_in_sync(page, context, web):
     await other.get_by_test_id("composer").wait_for()
     await send(page, "seen in both tabs")
     await last_reply(page)
-    await until(other, "[...document.querySelectorAll('article.assistant[data-status=complete] .body')]"
+    await in_page(other, "[...document.querySelectorAll('article.assistant[data-status=complete] .body')]"
                        ".some(b => b.textContent.includes('seen in both tabs'))")
     await page.locator(".chat").first.get_by_role("button", name="Rename").click()
     await page.locator("input.rename").fill("Поездка в Казань")
@@ -174,11 +174,11 @@ async def test_the_sidebar_searches_tags_favorites_and_keeps_a_trash(page):
     await send(page, "quarterly report numbers")
     await last_reply(page)
     chats = page.locator(".chat-list .chat")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
     await page.get_by_label("Search chats…").fill("казан")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.get_by_label("Search chats…").fill("")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
     first = chats.first  # the newest: the report
     await first.hover()
@@ -186,34 +186,34 @@ async def test_the_sidebar_searches_tags_favorites_and_keeps_a_trash(page):
     await page.locator("input.rename").fill("work, q3")
     await page.locator("input.rename").press("Enter")
     await page.locator(".tag-bar .chip", has_text="#work").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.locator(".tag-bar .chip", has_text="#work").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
     await chats.last.hover()
     await chats.last.get_by_role("button", name="Favorite").click()
     await page.locator('.tab[data-tab="favorites"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.locator('.tab[data-tab="all"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Move to trash").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.locator('.tab[data-tab="trash"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Restore").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 0")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 0")
     await page.locator('.tab[data-tab="all"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Move to trash").click()
     await page.locator('.tab[data-tab="trash"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Delete forever").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 0")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 0")
     assert page.dialogs == ["Delete this chat forever?"]
 
 
