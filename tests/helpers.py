@@ -95,6 +95,24 @@ async def reply_events(sock: WSClient, message_id: str,
                 return seen
 
 
+FINAL = ("message.done", "message.stopped", "message.error", "message.interrupted")
+
+
+async def deltas_of(sock: WSClient, message_id: str, count: int, after_seq: int = -1) -> str:
+    """Wait until `count` deltas of the reply `message_id` (with a seq over `after_seq`) have
+    arrived; return their text. Fails if the reply ends first: the caller wants it streaming."""
+    text = ""
+    while count:
+        frame = await sock.event_any()
+        if frame.get("message_id") != message_id:
+            continue
+        assert frame["type"] not in FINAL, f"the reply ended before {count} more deltas: {frame}"
+        if frame["type"] == "message.delta" and frame["seq"] > after_seq:
+            text += frame["delta"]
+            count -= 1
+    return text
+
+
 def collect(frames: list[dict[str, Any]], message_id: str) -> tuple[list[int], str, Any]:
     """(seqs of every event, the reply's text from its deltas, its final frame) as a client sees."""
     seqs = [f["seq"] for f in frames if "seq" in f]

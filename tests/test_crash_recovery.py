@@ -1,10 +1,10 @@
 """`kill -9` mid-reply, then restart: the reply is `interrupted`, with the text that was saved."""
-import asyncio
 import signal
 
 import aiohttp
 
-from tests.helpers import call, free_port, start_server, wait_ready
+from storage import open_database
+from tests.helpers import call, free_port, start_server, until, wait_ready
 
 
 async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url, tmp_path):
@@ -22,7 +22,14 @@ async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url,
                 chat = await call(ws, "chat.create", "1")
                 text = " ".join(f"word{i}" for i in range(100))
                 sent = await call(ws, "message.send", "2", chat_id=chat["id"], content=text)
-                await asyncio.sleep(1.6)  # a few deltas, and at least one save to storage
+                db = await open_database(database_url, pool_size=1)
+                try:  # a few deltas, and at least one save to storage (once a second)
+                    await until(lambda: db.fetchval(
+                        "SELECT content FROM messages WHERE id = ?",
+                        (sent["assistant_message"]["id"],)), interval=0.05,
+                        what="part of the reply in storage")
+                finally:
+                    await db.close()
                 server.send_signal(signal.SIGKILL)
                 server.wait(timeout=10)
 

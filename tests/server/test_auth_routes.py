@@ -176,7 +176,7 @@ async def test_a_body_sent_in_small_pieces_is_read_whole(client):
         body = b'{"email":"slow@example.com","password":"correct horse battery"}'
         for i in range(0, len(body), 7):
             yield body[i:i + 7]
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # time passing is the point: a slow client
 
     resp = await client.post(f"{AUTH}/register", data=trickle(),
                              headers={"Content-Type": "application/json"})

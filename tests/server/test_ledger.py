@@ -5,7 +5,7 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.helpers import make_admin, register, reply_events, vendor_providers
+from tests.helpers import deltas_of, make_admin, register, reply_events, vendor_providers
 
 
 async def ledger_ok(instance):
@@ -126,8 +126,7 @@ async def test_stop_charges_exactly_what_was_generated(make_client, connect):
     sock = await connect(fay, on=instance)
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["w"] * 200))
-    await sock.event("message.delta")
-    await asyncio.sleep(0.3)
+    await deltas_of(sock, sent["assistant_message"]["id"], 3)
     stopped = (await sock.ok("message.stop", message_id=sent["assistant_message"]["id"]))["message"]
     price = -(-(stopped["prompt_tokens"] * 100_000 + stopped["completion_tokens"] * 200_000)
               // 1_000_000)

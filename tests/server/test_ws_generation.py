@@ -5,7 +5,7 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.helpers import register, reply_events, vendor_providers
+from tests.helpers import deltas_of, register, reply_events, until, vendor_providers
 
 
 @pytest.fixture
@@ -88,10 +88,12 @@ async def test_closing_the_tab_does_not_stop_the_reply(slow_echo, alice_on, conn
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content="one two three four five six")
     await sock.ws.close()
-    await asyncio.sleep(0.5)
     later = await connect(alice, on=slow_echo)
-    history = await later.ok("message.list", chat_id=chat["id"])
-    reply = history["messages"][-1]
+
+    async def ended():
+        reply = (await later.ok("message.list", chat_id=chat["id"]))["messages"][-1]
+        return reply if reply["status"] != "streaming" else None
+    reply = await until(ended, interval=0.05, what="the reply to end")
     assert reply["id"] == sent["assistant_message"]["id"]
     assert reply["status"] == "complete" and reply["content"] == "one two three four five six"
 
@@ -103,8 +105,7 @@ async def test_stop_keeps_the_partial_text_and_bills_only_it(slow_echo, alice_on
     words = " ".join(f"w{i}" for i in range(200))
     sent = await sock.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
-    await sock.event("message.delta")
-    await asyncio.sleep(0.2)
+    await deltas_of(sock, reply_id, 3)
     stopped = await sock.ok("message.stop", message_id=reply_id)
     message = stopped["message"]
     assert message["status"] == "stopped"
@@ -269,12 +270,12 @@ async def test_chat_get_returns_the_active_branch_with_live_text_mid_stream(slow
     chat = await sock.ok("chat.create")
     text = " ".join(f"t{i}" for i in range(60))
     sent = await sock.ok("message.send", chat_id=chat["id"], content=text)
-    await sock.event("message.delta")
-    await asyncio.sleep(0.3)
+    seen = await deltas_of(sock, sent["assistant_message"]["id"], 3)
     got = await sock.ok("chat.get", chat_id=chat["id"])
     reply = got["messages"][-1]
     assert reply["id"] == sent["assistant_message"]["id"] and reply["status"] == "streaming"
     assert 0 < len(reply["content"]) < len(text) and text.startswith(reply["content"])
+    assert reply["content"].startswith(seen)  # at least what the socket was sent
     assert reply["sibling_ids"] == [reply["id"]]
 
 
@@ -302,11 +303,14 @@ async def test_partial_text_reaches_storage_within_a_second(slow_echo, alice_on,
     sock = await connect(alice, on=slow_echo)
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 120))
-    await asyncio.sleep(1.6)
     db = slow_echo.app[CONTEXT].db
-    row = await db.fetchone("SELECT status, content FROM messages WHERE id = ?",
-                            (sent["assistant_message"]["id"],))
-    assert row["status"] == "streaming" and row["content"].startswith("slow slow")
+
+    async def saved():  # the reply takes 3 s; its text is saved once a second meanwhile
+        row = await db.fetchone("SELECT status, content FROM messages WHERE id = ?",
+                                (sent["assistant_message"]["id"],))
+        return row if row["content"].startswith("slow slow") else None
+    row = await until(saved, timeout=1.6, interval=0.05, what="partial text in storage")
+    assert row["status"] == "streaming"
 
 
 async def test_the_personalisation_hook_and_chat_prompt_reach_the_model(vendored, vendor, alice_on,

@@ -5,7 +5,7 @@ import pytest
 
 from providers.factory import ProviderSettings
 from tests.client import WSClient
-from tests.helpers import collect, open_socket, read_until_done
+from tests.helpers import collect, deltas_of, open_socket, read_until_done
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ async def test_a_socket_dropped_mid_reply_resumes_and_misses_nothing(slow, alice
     sent = await sender.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
 
-    await asyncio.sleep(0.25)  # some deltas reach the watcher, then its network drops
+    await deltas_of(watcher, reply_id, 3)  # some deltas reach the watcher, then its network drops
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 0.1  # not "until quiet": deltas come every 50 ms to the end
     while loop.time() < deadline:
@@ -36,7 +36,8 @@ async def test_a_socket_dropped_mid_reply_resumes_and_misses_nothing(slow, alice
     assert not any(f.get("type") == "message.done" for f in seen)  # it dropped mid-reply
     await watcher.ws.close()
     last = max(f["seq"] for f in seen if "seq" in f)
-    await asyncio.sleep(0.25)  # more of the reply goes by while it is away
+    # more of the reply goes by while it is away
+    await deltas_of(sender, reply_id, 3, after_seq=last)
 
     if how == "url":
         again = await open_socket(slow, alice, f"/ws?last_seq={last}")
