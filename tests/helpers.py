@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
+import json
 import os
 import socket
 import subprocess
@@ -229,6 +230,7 @@ async def in_page(page: Any, expression: str, timeout: float = 8.0) -> Any:
 
 
 async def sign_up(page: Any, email: str = "anna@example.com", name: str = "Анна") -> None:
+    """Sign up in the form; return once the app has started: connected, and a chat open."""
     await page.get_by_test_id("switch-auth").click()
     await page.get_by_test_id("email").fill(email)
     await page.get_by_test_id("password").fill(PASSWORD)
@@ -236,14 +238,34 @@ async def sign_up(page: Any, email: str = "anna@example.com", name: str = "Ан�
     await page.get_by_test_id("submit").click()
     await page.get_by_test_id("composer").wait_for()
     await page.wait_for_selector('[data-testid="connection"][data-state="connected"]')
+    await chat_open(page)
+
+
+async def chat_open(page: Any) -> None:
+    """Until the app has a chat open and drawn, its models and balance read. Connected is not
+    enough: the app reads those next, and a message typed before has no chat to go to."""
+    await in_page(page, "(() => { const app = window.chatwire;"
+                        " return Boolean(app && app.chatId"
+                        " && app.conversation.chat?.id === app.chatId"
+                        " && app.conversation.models.options.length"
+                        " && app.balance.textContent !== '…'); })()")
 
 
 async def send(page: Any, text: str) -> None:
+    """Type a message and send it; return once the app shows it with its reply under it."""
     await page.get_by_test_id("composer").fill(text)
     await page.get_by_test_id("composer").press("Enter")
+    await in_page(page, "(() => { const m = window.chatwire.conversation.messages;"
+                        " return m.length >= 2 && m.at(-1).role === 'assistant'"
+                        " && m.at(-2).role === 'user'"
+                        f" && m.at(-2).content === {json.dumps(text.strip())}; }})()")
 
 
 async def last_reply(page: Any, status: str = "complete") -> Any:
-    selector = f'article.assistant[data-status="{status}"]'
-    await page.wait_for_selector(selector)
-    return page.locator(selector).last
+    """The last message shown, once it is a reply with `status`. (Any reply with that status would
+    not do: an earlier one, already complete, would pass before the new one has ended.)"""
+    await in_page(page, "(() => { const last = [...document.querySelectorAll("
+                        "'[data-testid=messages] > article')].at(-1);"
+                        " return last?.classList.contains('assistant')"
+                        f" && last.dataset.status === {json.dumps(status)}; }})()")
+    return page.locator(f'article.assistant[data-status="{status}"]').last
