@@ -4,8 +4,6 @@ Wait for the state that matters, never for a while: a reply from the echo model 
 tenth of a second, shorter than Playwright's polling backs off to (half a second), so a passing
 state is recorded in the page as it happens rather than polled for.
 """
-import asyncio
-
 from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
 
 # Records the status of every reply drawn in the message list, as it is drawn.
@@ -41,7 +39,9 @@ async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, 
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "desktop-chat.png"))
     await page.set_viewport_size({"width": 390, "height": 800})
-    await asyncio.sleep(0.4)  # the drawer slides away
+    await in_page(page, "(() => { const drawer = document.querySelector('.sidebar');"  # slid away
+                        " return drawer.getBoundingClientRect().right <= 0"
+                        " && drawer.getAnimations().length === 0; })()")
     await page.screenshot(path=str(SHOTS / "phone-chat.png"))
     assert page.errors == []
 
@@ -58,7 +58,13 @@ async def test_hostile_markdown_stays_inert_even_split_across_deltas(page):
     for payload in payloads:
         await send(page, payload)
         await last_reply(page)
-    await asyncio.sleep(0.3)
+    # An image's error handler would run when it fails to load: wait until every image has.
+    await page.evaluate("""() => Promise.all(
+      [...document.querySelectorAll("[data-testid=messages] img")].map((img) => img.complete
+        || new Promise((done) => {
+          img.addEventListener("error", done);
+          img.addEventListener("load", done);
+        })))""")
     assert await page.evaluate("window.pwned") is None
     messages = page.get_by_test_id("messages")
     found = await messages.locator("[onerror], [onload], iframe, script, object, embed").evaluate_all(
@@ -124,9 +130,12 @@ async def test_a_socket_dropped_mid_reply_resumes_without_lost_or_repeated_text(
     await sign_up(page)
     words = " ".join(f"w{i}" for i in range(80))
     await send(page, words)
-    await page.locator('article.assistant[data-status="streaming"] .body p').wait_for()
-    await asyncio.sleep(0.4)
-    await page.evaluate("window.chatwire.socket.ws.close()")  # the network drops
+    # some of the reply has arrived (w10 of w79), then the network drops
+    await in_page(page, "(() => {"
+                        " const reply = document.querySelector('article.assistant:last-child');"
+                        " return reply?.dataset.status === 'streaming'"
+                        " && reply.querySelector('.body').textContent.includes('w10'); })()")
+    await page.evaluate("window.chatwire.socket.ws.close()")
     await page.wait_for_selector('[data-testid="connection"][data-state="reconnecting"]', state="attached")
     reply = await last_reply(page)
     assert (await reply.locator(".body").text_content()).strip() == words
