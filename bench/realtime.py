@@ -9,6 +9,11 @@ Prints one JSON line per figure:
 
     .venv/bin/python bench/realtime.py                        # 300 events, 2,000 idle sockets
     .venv/bin/python bench/realtime.py --sockets 20000 --events 1000
+    .venv/bin/python bench/realtime.py --baseline ../before    # idle memory A/B in one run
+
+With `--baseline TREE` (a checkout of an earlier commit), the idle-memory figure is also taken on a
+third instance running TREE's Chatwire, and printed with its ratio to this checkout's
+(`idle_memory_ab`).
 """
 from __future__ import annotations
 
@@ -34,11 +39,11 @@ from bench.relay import pg_schema  # noqa: E402
 
 
 def chatwire(database_url: str, redis_url: str, var_dir: Path, port: int, name: str,
-             **extra: str) -> subprocess.Popen:
+             tree: Path | None = None, **extra: str) -> subprocess.Popen:
     env = {**SERVER_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "VAR_DIR": str(var_dir), "PORT": str(port), "INSTANCE_ID": name, "DB_POOL_SIZE": "20",
            **extra}
-    return spawn(["run.py", "serve"], env=env)
+    return spawn(["run.py", "serve"], env=env, cwd=tree)
 
 
 async def open_ws(session, base: str, token: str) -> aiohttp.ClientWebSocketResponse:
@@ -199,6 +204,8 @@ async def main() -> None:
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
                                                        "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of an earlier commit: its idle memory measured too")
     args = parser.parse_args()
     client = redis.Redis.from_url(args.redis)
     client.ping()
@@ -221,7 +228,25 @@ async def main() -> None:
         print(json.dumps({"database": "postgresql" if schema else "sqlite",
                           **await delivery(base_a, base_b, args.events)}), flush=True)
         print(json.dumps(await publishes(base_a, client, args.words)), flush=True)
-        print(json.dumps(await idle_memory(base_b, b.pid, args.sockets, tmp)), flush=True)
+        ours = await idle_memory(base_b, b.pid, args.sockets, tmp)
+        print(json.dumps(ours), flush=True)
+        if args.baseline is not None:
+            port_c = free_port()
+            c = chatwire(database_url, args.redis, tmp / "c", port_c,
+                         f"bench-c-{uuid.uuid4().hex[:4]}", tree=args.baseline.resolve(),
+                         MALLOC_TRIM_S="0")
+            servers.append(c)
+            await wait_http(f"http://127.0.0.1:{port_c}/healthz", c)
+            before = await idle_memory(f"http://127.0.0.1:{port_c}", c.pid, args.sockets, tmp)
+            print(json.dumps({**before, "figure": "idle_memory_baseline"}), flush=True)
+            print(json.dumps({
+                "figure": "idle_memory_ab", "sockets": args.sockets,
+                "bytes_per_socket": ours["chatwire_bytes_per_socket"],
+                "baseline_bytes_per_socket": before["chatwire_bytes_per_socket"],
+                "ratio_to_baseline": round(ours["chatwire_bytes_per_socket"]
+                                           / before["chatwire_bytes_per_socket"], 3),
+                "ratio_to_bare": ours["ratio"], "baseline_ratio_to_bare": before["ratio"]}),
+                flush=True)
     finally:
         for proc in servers:
             stop(proc)

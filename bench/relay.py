@@ -15,6 +15,11 @@ ms), their ratios to direct, and server CPU per relayed token with its ratio to 
     .venv/bin/python bench/relay.py                      # 1, 50, 200 streams; SQLite (+PG if reachable)
     .venv/bin/python bench/relay.py --streams 200 --pg postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/relay.py --streams 50 --rounds 3 --pin   # servers on CPU 0, the load elsewhere
+    .venv/bin/python bench/relay.py --baseline ../before   # also an earlier checkout, A/B in one run
+
+With `--baseline TREE`, every engine also runs the Chatwire checked out in TREE (`git worktree add
+../before <commit>`), measured in the same alternating rounds, and each path's CPU is also given as
+a ratio to its baseline's (`cpu_ratio_to_baseline`).
 """
 from __future__ import annotations
 
@@ -198,6 +203,11 @@ async def measure(n: int, args, spread: float, provider_url: str, forwarder_url:
             ttft_added_p99_ms=round(figures["ttft_p99_ms"] - base["ttft_p99_ms"], 2),
             frames_per_stream_s=round(path["frames"] / replies / (args.tokens / args.rate), 2))
         run[f"chatwire_{name}"] = figures
+    for name, path in paths.items():
+        baseline = paths.get(f"{name}_baseline")
+        if baseline is not None:
+            run[f"chatwire_{name}"]["cpu_ratio_to_baseline"] = round(
+                path["cpu"] / max(baseline["cpu"], 1e-9), 3)
     return run
 
 
@@ -254,6 +264,8 @@ async def main() -> None:
                         help="start all N streams at once instead of spread over one reply's time")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL",
                                                        "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of an earlier commit to measure beside this one")
     args = parser.parse_args()
     counts = [int(c) for c in args.streams.split(",")]
 
@@ -274,6 +286,11 @@ async def main() -> None:
     pg = pg_schema(args.pg)
     if pg:
         engines.append(("postgres", pg[0], pg[1]))
+    if args.baseline is not None:
+        engines.append(("sqlite_baseline", f"sqlite:///{tmp / 'sqlite_baseline' / 'bench.db'}", None))
+        if pg:
+            pg_b = pg_schema(args.pg)
+            engines.append(("postgres_baseline", pg_b[0], pg_b[1]))
     result: dict = {"bench": "relay", "tokens_per_reply": args.tokens, "rate_tok_s": args.rate,
                     "rounds": args.rounds, "single_stream_repeats": args.single_repeats,
                     "provider_first_token_ms": args.first_token_ms, "cpus": os.cpu_count(),
@@ -285,8 +302,9 @@ async def main() -> None:
         for name, url, _ in engines:
             port = free_port()
             (tmp / name).mkdir(parents=True, exist_ok=True)
+            tree = args.baseline.resolve() if name.endswith("_baseline") else ROOT
             proc = spawn(["run.py", "serve"], env=chatwire_env(url, provider_url, tmp / name, port),
-                         cwd=ROOT)
+                         cwd=tree)
             servers.append(proc)
             pin(proc.pid, load=False)
             await wait_http(f"http://127.0.0.1:{port}/healthz", proc)

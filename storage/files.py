@@ -2,7 +2,6 @@
 messages they are attached to."""
 from __future__ import annotations
 
-from typing import Any
 
 from .base import Executor, Row
 

@@ -16,10 +16,10 @@ from server.web import create_app
 from storage.migrate import apply_migrations
 from tests import services
 from tests.client import WSClient
+from tests.helpers import open_socket, register, vendor_providers
 
 APP_TABLES = ("holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats",
               "user_profiles", "refresh_tokens", "users")
-PASSWORD = "correct horse battery"
 
 
 # -- databases ------------------------------------------------------------------------------
@@ -106,14 +106,6 @@ def make_client(aiohttp_client: Any, settings: Settings) -> Callable[..., Awaita
 
 # -- people ---------------------------------------------------------------------------------
 
-async def register(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
-    resp = await client.post("/api/v1/auth/register", json={"email": email, "password": password,
-                                                           **extra})
-    body = await resp.json()
-    assert resp.status == 201, body
-    return body
-
-
 @pytest.fixture
 async def alice(client: Any) -> dict[str, Any]:
     return await register(client, "alice@example.com", display_name="Alice")
@@ -135,16 +127,9 @@ def alice_on() -> Callable[..., Awaitable[dict[str, Any]]]:
 @pytest.fixture
 def connect(client: Any) -> Callable[..., Awaitable[WSClient]]:
     """Open an authenticated socket (bearer header) and consume its `hello`."""
-    async def open_socket(user: dict[str, Any], on: Any = None) -> WSClient:
-        target = on or client
-        ws = await target.ws_connect("/ws", headers={
-            "Authorization": f"Bearer {user['access_token']}"})
-        sock = WSClient(ws)
-        hello = await sock._next_frame()
-        assert hello["type"] == "hello", hello
-        sock.hello = hello
-        return sock
-    return open_socket
+    async def connect_as(user: dict[str, Any], on: Any = None) -> WSClient:
+        return await open_socket(on or client, user)
+    return connect_as
 
 
 # -- model vendors ------------------------------------------------------------------------
@@ -159,15 +144,10 @@ async def vendor(aiohttp_server: Any) -> Any:
     return fake
 
 
-def vendor_providers(url: str, **overrides: Any) -> Any:
-    from providers.factory import ProviderSettings
-    values = dict(openai_api_key="sk-test-openai", openai_base_url=f"{url}/v1",
-                  anthropic_api_key="sk-ant-test", anthropic_base_url=url,
-                  google_api_key="g-test-key", google_base_url=url,
-                  echo_tokens_per_second=0, max_retries=0,
-                  first_token_timeout_s=2.0, idle_timeout_s=2.0, connect_timeout_s=2.0)
-    values.update(overrides)
-    return ProviderSettings(**values)
+@pytest.fixture
+async def vendored(make_client: Callable[..., Awaitable[Any]], vendor: Any) -> Any:
+    """A server instance whose vendors are all the fake one."""
+    return await make_client(providers=vendor_providers(vendor.url))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,54 +1,10 @@
 """`kill -9` mid-reply, then restart: the reply is `interrupted`, with the text that was saved."""
-import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import aiohttp
 
-from protocol import decode, encode, request
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(database_url, tmp_path, port, stderr=subprocess.DEVNULL, **extra_env):
-    """`run.py serve` in its own process, as an operator starts it (its log to `stderr`)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"),
-           "PORT": str(port), "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40,
-           "ECHO_TOKENS_PER_SECOND": "20", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
-           "INSTANCE_ID": "crash-test", "SIGNUP_CREDITS": "10000000", **extra_env}
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=stderr)
-
-
-async def wait_ready(session, base):
-    for _ in range(100):
-        try:
-            async with session.get(f"{base}/healthz") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
-
-
-async def call(ws, request_type, rid, /, **params):
-    await ws.send_str(encode(request(request_type, rid, **params)).decode())
-    while True:
-        frame = decode((await ws.receive(timeout=10)).data)
-        if frame.get("type") == "reply" and frame.get("id") == rid:
-            assert frame["ok"], frame
-            return frame["data"]
+from storage import open_database
+from tests.helpers import call, free_port, start_server, until, wait_ready
 
 
 async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url, tmp_path):
@@ -66,7 +22,14 @@ async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url,
                 chat = await call(ws, "chat.create", "1")
                 text = " ".join(f"word{i}" for i in range(100))
                 sent = await call(ws, "message.send", "2", chat_id=chat["id"], content=text)
-                await asyncio.sleep(1.6)  # a few deltas, and at least one save to storage
+                db = await open_database(database_url, pool_size=1)
+                try:  # a few deltas, and at least one save to storage (once a second)
+                    await until(lambda: db.fetchval(
+                        "SELECT content FROM messages WHERE id = ?",
+                        (sent["assistant_message"]["id"],)), interval=0.05,
+                        what="part of the reply in storage")
+                finally:
+                    await db.close()
                 server.send_signal(signal.SIGKILL)
                 server.wait(timeout=10)
 

@@ -7,7 +7,7 @@ import signal
 import aiohttp
 
 from tests.client import WSClient
-from tests.test_crash_recovery import free_port, start_server, wait_ready
+from tests.helpers import free_port, start_server, wait_ready
 
 PASSWORD = "Tr0ub4dor&3-horse"
 SECRET_TEXT = "мой пин-код 4921, never log this"

@@ -47,7 +47,10 @@ class Tree:
         return path
 
     def siblings(self, message_id: str) -> list[str]:
-        return self.children.get(self.parent.get(message_id), [message_id])
+        """The message and its siblings, oldest first (a message not in the tree is alone)."""
+        if message_id not in self.parent:
+            return [message_id]
+        return self.children[self.parent[message_id]]
 
     def active_path(self, current: str | None) -> list[str]:
         leaf = current if current in self.parent else self.latest_leaf()

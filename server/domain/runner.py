@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from protocol import shapes
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
-from providers.registry import Model
 from providers.tokens import estimate, estimate_request
 from server import metrics
 from storage import Database, utcnow

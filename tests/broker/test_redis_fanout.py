@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from tests.helpers import register
+
 
 @pytest.fixture
 async def two_instances(make_client, redis_url):
@@ -14,7 +16,6 @@ async def two_instances(make_client, redis_url):
 
 
 async def test_an_event_made_on_instance_a_reaches_a_socket_on_instance_b(two_instances, connect):
-    from tests.conftest import register
     a, b = two_instances
     user = await register(a, f"roamer-{uuid.uuid4().hex[:6]}@example.com")
     on_a, on_b = await connect(user, on=a), await connect(user, on=b)
@@ -25,7 +26,6 @@ async def test_an_event_made_on_instance_a_reaches_a_socket_on_instance_b(two_in
 
 
 async def test_events_from_both_instances_arrive_in_seq_order_everywhere(two_instances, connect):
-    from tests.conftest import register
     a, b = two_instances
     user = await register(a, f"busy-{uuid.uuid4().hex[:6]}@example.com")
     on_a, on_b, watcher = await connect(user, on=a), await connect(user, on=b), \
@@ -44,7 +44,6 @@ async def test_events_from_both_instances_arrive_in_seq_order_everywhere(two_ins
 
 
 async def test_logout_on_one_instance_closes_sockets_on_the_other(two_instances, connect):
-    from tests.conftest import register
     a, b = two_instances
     user = await register(a, f"leaver-{uuid.uuid4().hex[:6]}@example.com")
     on_b = await connect(user, on=b)
@@ -62,7 +61,6 @@ async def test_readiness_reports_the_broker(two_instances):
 
 
 async def test_a_reply_streamed_on_a_arrives_whole_and_in_order_on_b(two_instances, connect):
-    from tests.conftest import register
     a, b = two_instances
     user = await register(a, f"streamer-{uuid.uuid4().hex[:6]}@example.com")
     on_a, on_b = await connect(user, on=a), await connect(user, on=b)

@@ -3,16 +3,17 @@ then publishes and subscribes through Redis again without a restart."""
 import asyncio
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
 import redis
 
 from providers.factory import ProviderSettings
+from server.broker.redis import _channel
+from server.web.state import CONTEXT
 from tests import services
-from tests.conftest import register
-from tests.server.test_ws_resume import open_socket
-from tests.test_crash_recovery import free_port
+from tests.helpers import free_port, open_socket, register, until
 
 
 class PrivateRedis:
@@ -82,7 +83,8 @@ async def test_a_stream_survives_redis_going_away_and_the_instance_recovers(make
     text = " ".join(f"w{i}" for i in range(40))
     sent = await sock.ok("message.send", chat_id=chat["id"], content=text)
     reply_id = sent["assistant_message"]["id"]
-    await asyncio.sleep(0.4)
+    await frames_until(sock, lambda f: f.get("type") == "message.delta"
+                       and f["message_id"] == reply_id)
 
     private_redis.stop()  # mid-stream
     frames = await frames_until(sock, lambda f: f.get("type") == "message.done"
@@ -98,7 +100,14 @@ async def test_a_stream_survives_redis_going_away_and_the_instance_recovers(make
     assert ready.status == 503 and (await ready.json())["checks"]["broker"] is False
 
     private_redis.start()  # back, and empty (no persistence)
-    await asyncio.sleep(1.5)
+    with redis.Redis(port=private_redis.port) as probe:  # A's subscriber reconnects by itself
+        await until(lambda: probe.pubsub_numsub(_channel(user["user"]["id"]))[0][1] >= 1,
+                    timeout=10, interval=0.05, what="A to subscribe to the user's channel again")
+    # and its publisher, which delivered on this instance only, tries Redis again once its retry
+    # time (a second after the last failed publish) has come
+    broker = a.server.app[CONTEXT].services.broker
+    await until(lambda: time.monotonic() >= broker.events._retry_at, timeout=10, interval=0.05,
+                what="A's publisher to try Redis again")
     b = await make_client(redis_url=private_redis.url, instance_id=f"b-{uuid.uuid4().hex[:6]}")
     on_b = await open_socket(b, user, ignore=frozenset())
     await on_b.ok("ping")

@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from providers.factory import ProviderSettings
-from tests.conftest import register
-from tests.server.test_ledger import make_admin
-from tests.server.test_ws_resume import collect, open_socket, read_until_done
+from tests.helpers import (collect, deltas_of, make_admin, open_socket, read_until_done, register,
+                           until)
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ async def test_resume_on_the_other_instance_replays_from_redis(pair):
     words = " ".join(f"t{i}" for i in range(30))
     sent = await on_a.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
-    await asyncio.sleep(0.15)
+    await deltas_of(on_a, reply_id, 2)  # some of the reply reaches A, then its network drops
     await on_a.ws.close()
     seen = list(on_a.frames)
     last = max(f["seq"] for f in seen if "seq" in f)
@@ -83,7 +82,7 @@ async def test_stop_sent_to_the_other_instance_stops_the_reply(pair):
     chat = await on_a.ok("chat.create")
     sent = await on_a.ok("message.send", chat_id=chat["id"], content=" ".join(["long"] * 200))
     reply_id = sent["assistant_message"]["id"]
-    await asyncio.sleep(0.3)
+    await deltas_of(on_a, reply_id, 2)  # it has written something
     stopped = await on_b.ok("message.stop", message_id=reply_id)
     assert stopped["message"]["status"] == "stopped"
     assert 0 < len(stopped["message"]["content"]) < len(" ".join(["long"] * 200))
@@ -111,9 +110,11 @@ async def test_presence_spans_instances_and_admins_count_who_is_online(pair):
                          headers={"Authorization": f"Bearer {user['access_token']}"})
     assert denied.status == 403
     await on_b.ws.close()
-    await asyncio.sleep(0.2)
-    devices = (await on_a.ok("presence.get"))["devices"]
-    assert [d["connection_id"] for d in devices] == [on_a.hello["connection_id"]]
+
+    async def only_a():
+        devices = (await on_a.ok("presence.get"))["devices"]
+        return [d["connection_id"] for d in devices] == [on_a.hello["connection_id"]]
+    await until(only_a, interval=0.05, what="B's socket to leave the presence list")
 
 
 async def test_random_drops_and_reconnects_lose_and_repeat_nothing(pair):
@@ -134,7 +135,7 @@ async def test_random_drops_and_reconnects_lose_and_repeat_nothing(pair):
         frames: list = []
         done = False
         while not done:
-            await asyncio.sleep(rng.uniform(0.02, 0.2))
+            await asyncio.sleep(rng.uniform(0.02, 0.2))  # time passing is the point: drop at random
             while True:  # what has arrived so far
                 try:
                     frame = await reader._next_frame(timeout=0.01)

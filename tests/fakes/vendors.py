@@ -149,7 +149,7 @@ class FakeVendor:
         sent = 0
         first = True
         async for frame in frames:
-            if frame is None:  # before each token: pace, and fail on cue
+            if frame is None:  # before each token: pace (time passing, scripted), and fail on cue
                 await asyncio.sleep(s.first_delay if first else s.delay)
                 first = False
                 if s.drop_after is not None and sent >= s.drop_after:

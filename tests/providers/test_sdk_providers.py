@@ -4,7 +4,7 @@ import pytest
 from protocol.errors import ChatwireError
 from providers.base import ChatMessage, GenerationRequest, StreamEnd
 from providers.factory import build_providers
-from tests.conftest import vendor_providers
+from tests.helpers import vendor_providers
 
 VENDORS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest",
            "gemini": "gemini-2.5-flash"}

@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import PASSWORD, register
+from tests.helpers import PASSWORD, inside_one_window, register
 
 AUTH = "/api/v1/auth"
 
@@ -92,8 +92,6 @@ async def test_login_is_case_insensitive_on_email_and_sets_the_session_cookie(cl
 
 
 async def test_repeated_failures_throttle_the_account(client, alice):
-    from tests.server.test_limits import inside_one_window
-
     await inside_one_window(15 * 60)
     for _ in range(5):
         resp = await client.post(f"{AUTH}/login", json={"email": "alice@example.com",
@@ -178,7 +176,7 @@ async def test_a_body_sent_in_small_pieces_is_read_whole(client):
         body = b'{"email":"slow@example.com","password":"correct horse battery"}'
         for i in range(0, len(body), 7):
             yield body[i:i + 7]
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # time passing is the point: a slow client
 
     resp = await client.post(f"{AUTH}/register", data=trickle(),
                              headers={"Content-Type": "application/json"})

@@ -1,31 +1,11 @@
 """Uploading, reading and deleting files; every hostile upload refused with nothing left behind."""
 import hashlib
-import io
 
 import pytest
 
 from server.web.state import CONTEXT
 from tests import samples
-
-
-def auth(user):
-    return {"Authorization": f"Bearer {user['access_token']}"}
-
-
-def multipart(name, data, content_type="application/octet-stream", boundary="chatwire-b0undary"):
-    """A form-data body as a browser sends it: the file name raw UTF-8, quotes escaped as %22."""
-    quoted = name.replace('"', "%22").encode("utf-8", "surrogatepass")
-    head = (f"--{boundary}\r\n".encode()
-            + b'Content-Disposition: form-data; name="file"; filename="' + quoted + b'"\r\n'
-            + f"Content-Type: {content_type}\r\n\r\n".encode())
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
-
-
-async def upload(client, user, name, data, content_type="application/octet-stream"):
-    body, boundary = multipart(name, data, content_type)
-    resp = await client.post("/api/v1/files", data=io.BytesIO(body), headers={
-        **auth(user), "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    return resp.status, await resp.json()
+from tests.helpers import auth, multipart, upload
 
 
 async def stored_files(client):

@@ -5,20 +5,11 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.conftest import PASSWORD, register, vendor_providers
-from tests.server.test_ws_generation import reply_events
+from tests.helpers import deltas_of, make_admin, register, reply_events, vendor_providers
 
 
 async def ledger_ok(instance):
     assert await instance.app[CONTEXT].services.ledger.check() == []
-
-
-async def make_admin(instance):
-    ctx = instance.app[CONTEXT]
-    await ctx.services.accounts.create_user("root@example.com", PASSWORD, "Root", role="admin")
-    resp = await instance.post("/api/v1/auth/login", json={"email": "root@example.com",
-                                                           "password": PASSWORD})
-    return (await resp.json())["access_token"]
 
 
 async def deposit(instance, admin_token, user_id, body, key=None):
@@ -113,10 +104,10 @@ async def test_without_credits_the_message_is_kept_and_nothing_reaches_the_provi
 
 
 @pytest.mark.parametrize("script", [{"status": 500}, {"drop_after": 2}])
-async def test_a_provider_failure_charges_nothing_and_releases_the_hold(vendored_rich, vendor,
+async def test_a_provider_failure_charges_nothing_and_releases_the_hold(vendored, vendor,
                                                                         connect, script):
-    erin = await register(vendored_rich, "erin@example.com")
-    sock = await connect(erin, on=vendored_rich)
+    erin = await register(vendored, "erin@example.com")
+    sock = await connect(erin, on=vendored)
     chat = await sock.ok("chat.create", model="gpt-4o-mini")
     for key, value in script.items():
         setattr(vendor.script, key, value)
@@ -126,12 +117,7 @@ async def test_a_provider_failure_charges_nothing_and_releases_the_hold(vendored
     assert await sock.ok("balance.get") == {"balance": 100_000_000, "reserved": 0,
                                             "available": 100_000_000}
     assert (await sock.ok("transactions.list", kind="usage"))["transactions"] == []
-    await ledger_ok(vendored_rich)
-
-
-@pytest.fixture
-async def vendored_rich(make_client, vendor):
-    return await make_client(providers=vendor_providers(vendor.url))
+    await ledger_ok(vendored)
 
 
 async def test_stop_charges_exactly_what_was_generated(make_client, connect):
@@ -140,8 +126,7 @@ async def test_stop_charges_exactly_what_was_generated(make_client, connect):
     sock = await connect(fay, on=instance)
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["w"] * 200))
-    await sock.event("message.delta")
-    await asyncio.sleep(0.3)
+    await deltas_of(sock, sent["assistant_message"]["id"], 3)
     stopped = (await sock.ok("message.stop", message_id=sent["assistant_message"]["id"]))["message"]
     price = -(-(stopped["prompt_tokens"] * 100_000 + stopped["completion_tokens"] * 200_000)
               // 1_000_000)

@@ -1,21 +1,10 @@
 """Rate limits and metrics as an operator sees them."""
-import asyncio
-import time
 import uuid
 
 import pytest
 
 from providers.factory import ProviderSettings
-from tests.conftest import PASSWORD, register
-from tests.server.test_files import upload
-from tests.server.test_ws_generation import reply_events
-
-
-async def inside_one_window(window_s=60, margin_s=8):
-    """Limits count in fixed windows: start where the whole scenario fits in one."""
-    left = window_s - time.time() % window_s
-    if left < margin_s:
-        await asyncio.sleep(left + 0.05)
+from tests.helpers import PASSWORD, inside_one_window, open_socket, register, reply_events, upload
 
 
 async def test_sending_faster_than_the_limit_is_refused_with_a_retry_after(make_client, alice_on,
@@ -58,7 +47,6 @@ async def test_a_limit_holds_across_instances_with_redis(make_client, redis_url)
     b = await make_client(redis_url=redis_url, rate_send_per_minute=2)
     await inside_one_window()
     user = await register(a, f"limit-{uuid.uuid4().hex[:8]}@example.com")
-    from tests.server.test_ws_resume import open_socket
     on_a, on_b = await open_socket(a, user), await open_socket(b, user)
     chat = await on_a.ok("chat.create")
     await on_a.ok("message.send", chat_id=chat["id"], content="one")

@@ -1,20 +1,25 @@
 """SIGTERM: not ready at once, no new sockets, replies in flight finish (or end interrupted at the
 deadline, charged nothing), then sockets close with 1001 so clients reconnect elsewhere."""
-import asyncio
 import signal
 
 import aiohttp
 
 from protocol import decode
-from tests.test_crash_recovery import call, free_port, start_server, wait_ready
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, call, free_port, start_server, until, wait_ready
 
 
 async def sign_up(session, base):
     async with session.post(f"{base}/api/v1/auth/register",
                             json={"email": "drain@example.com", "password": PASSWORD}) as resp:
         return {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+
+
+async def first_delta(ws, message_id):
+    """Until the reply `message_id` is streaming: its first delta has arrived."""
+    while True:
+        frame = decode((await ws.receive(timeout=10)).data)
+        if frame.get("type") == "message.delta" and frame["message_id"] == message_id:
+            return
 
 
 async def until_closed(ws):
@@ -39,11 +44,13 @@ async def test_sigterm_lets_a_running_reply_finish_then_closes_with_1001(databas
                 chat = await call(ws, "chat.create", "1")
                 text = " ".join(f"w{i}" for i in range(30))  # 1.5 s at 20 tokens/s
                 sent = await call(ws, "message.send", "2", chat_id=chat["id"], content=text)
-                await asyncio.sleep(0.3)
+                await first_delta(ws, sent["assistant_message"]["id"])
                 server.send_signal(signal.SIGTERM)
-                await asyncio.sleep(0.2)
-                async with session.get(f"{base}/readyz") as resp:
-                    assert resp.status == 503 and (await resp.json())["draining"] is True
+
+                async def draining():
+                    async with session.get(f"{base}/readyz") as resp:
+                        return resp.status == 503 and (await resp.json())["draining"] is True
+                await until(draining, interval=0.05, what="/readyz to say it is draining")
                 async with session.get(f"{base}/ws", headers=headers) as resp:
                     assert resp.status == 503
                     assert (await resp.json())["error"]["code"] == "unavailable"
@@ -71,7 +78,7 @@ async def test_a_reply_still_running_at_the_deadline_ends_interrupted_and_costs_
                 chat = await call(ws, "chat.create", "1")
                 text = " ".join(f"w{i}" for i in range(200))
                 sent = await call(ws, "message.send", "2", chat_id=chat["id"], content=text)
-                await asyncio.sleep(0.3)
+                await first_delta(ws, sent["assistant_message"]["id"])
                 server.send_signal(signal.SIGTERM)
                 frames, code = await until_closed(ws)
             assert code == 1001

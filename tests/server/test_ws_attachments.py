@@ -2,17 +2,8 @@
 reach every model as text, and nobody can attach what is not theirs."""
 import base64
 
-import pytest
-
 from tests import samples
-from tests.conftest import vendor_providers
-from tests.server.test_files import upload
-from tests.server.test_ws_generation import reply_events
-
-
-@pytest.fixture
-async def vendored(make_client, vendor):
-    return await make_client(providers=vendor_providers(vendor.url))
+from tests.helpers import reply_events, upload
 
 
 async def send_with(sock, chat_id, content, file_ids, **extra):

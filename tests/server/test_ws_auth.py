@@ -2,7 +2,7 @@
 
 from protocol import encode, request
 from tests.client import WSClient
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, register
 
 
 async def test_bearer_header_gets_a_hello_with_the_user(client, alice, connect):
@@ -83,7 +83,6 @@ async def test_the_session_cookie_needs_an_origin_at_all(client, alice):
 
 async def test_an_origin_listed_in_cors_origins_may_use_the_cookie(make_client, settings):
     app_client = await make_client(cors_origins=("https://app.example",))
-    from tests.conftest import register
     await register(app_client, "alice@example.com")
     ws = await app_client.ws_connect("/ws", headers={"Origin": "https://app.example"})
     assert (await WSClient(ws).event("hello"))["user"]["email"] == "alice@example.com"

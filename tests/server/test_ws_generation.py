@@ -5,28 +5,12 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.conftest import vendor_providers
-
-
-async def reply_events(sock, message_id, until=("message.done", "message.stopped", "message.error")):
-    """Every event about `message_id` up to its final one."""
-    seen = []
-    while True:
-        frame = await sock.event_any()
-        if frame.get("message_id") == message_id:
-            seen.append(frame)
-            if frame["type"] in until:
-                return seen
+from tests.helpers import deltas_of, register, reply_events, until, vendor_providers
 
 
 @pytest.fixture
 async def slow_echo(make_client):
     return await make_client(providers=ProviderSettings(echo_tokens_per_second=40))
-
-
-@pytest.fixture
-async def vendored(make_client, vendor):
-    return await make_client(providers=vendor_providers(vendor.url))
 
 
 async def test_echo_reply_streams_in_and_is_stored(client, alice, connect):
@@ -104,10 +88,12 @@ async def test_closing_the_tab_does_not_stop_the_reply(slow_echo, alice_on, conn
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content="one two three four five six")
     await sock.ws.close()
-    await asyncio.sleep(0.5)
     later = await connect(alice, on=slow_echo)
-    history = await later.ok("message.list", chat_id=chat["id"])
-    reply = history["messages"][-1]
+
+    async def ended():
+        reply = (await later.ok("message.list", chat_id=chat["id"]))["messages"][-1]
+        return reply if reply["status"] != "streaming" else None
+    reply = await until(ended, interval=0.05, what="the reply to end")
     assert reply["id"] == sent["assistant_message"]["id"]
     assert reply["status"] == "complete" and reply["content"] == "one two three four five six"
 
@@ -119,8 +105,7 @@ async def test_stop_keeps_the_partial_text_and_bills_only_it(slow_echo, alice_on
     words = " ".join(f"w{i}" for i in range(200))
     sent = await sock.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
-    await sock.event("message.delta")
-    await asyncio.sleep(0.2)
+    await deltas_of(sock, reply_id, 3)
     stopped = await sock.ok("message.stop", message_id=reply_id)
     message = stopped["message"]
     assert message["status"] == "stopped"
@@ -214,7 +199,6 @@ async def test_models_list_shows_only_configured_providers_with_prices(client, v
     models = (await plain.ok("models.list"))["models"]
     assert [m["id"] for m in models] == ["echo"] and models[0]["default"] is True
     assert models[0]["input_price"] == 100_000 and models[0]["output_price"] == 200_000
-    from tests.conftest import register
     carol = await register(vendored, "carol@example.com")
     full = await connect(carol, on=vendored)
     providers = {m["provider"] for m in (await full.ok("models.list"))["models"]}
@@ -286,12 +270,12 @@ async def test_chat_get_returns_the_active_branch_with_live_text_mid_stream(slow
     chat = await sock.ok("chat.create")
     text = " ".join(f"t{i}" for i in range(60))
     sent = await sock.ok("message.send", chat_id=chat["id"], content=text)
-    await sock.event("message.delta")
-    await asyncio.sleep(0.3)
+    seen = await deltas_of(sock, sent["assistant_message"]["id"], 3)
     got = await sock.ok("chat.get", chat_id=chat["id"])
     reply = got["messages"][-1]
     assert reply["id"] == sent["assistant_message"]["id"] and reply["status"] == "streaming"
     assert 0 < len(reply["content"]) < len(text) and text.startswith(reply["content"])
+    assert reply["content"].startswith(seen)  # at least what the socket was sent
     assert reply["sibling_ids"] == [reply["id"]]
 
 
@@ -319,27 +303,26 @@ async def test_partial_text_reaches_storage_within_a_second(slow_echo, alice_on,
     sock = await connect(alice, on=slow_echo)
     chat = await sock.ok("chat.create")
     sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 120))
-    await asyncio.sleep(1.6)
     db = slow_echo.app[CONTEXT].services.db
-    row = await db.fetchone("SELECT status, content FROM messages WHERE id = ?",
-                            (sent["assistant_message"]["id"],))
-    assert row["status"] == "streaming" and row["content"].startswith("slow slow")
+
+    async def saved():  # the reply takes 3 s; its text is saved once a second meanwhile
+        row = await db.fetchone("SELECT status, content FROM messages WHERE id = ?",
+                                (sent["assistant_message"]["id"],))
+        return row if row["content"].startswith("slow slow") else None
+    row = await until(saved, timeout=1.6, interval=0.05, what="partial text in storage")
+    assert row["status"] == "streaming"
 
 
 async def test_the_personalisation_hook_and_chat_prompt_reach_the_model(vendored, vendor, alice_on,
                                                                         connect):
     alice = await alice_on(vendored)
-
-    async def personalise(user_id):
-        assert user_id == alice["user"]["id"]
-        return "The user is learning Russian."
-
-    vendored.app[CONTEXT].services.generations.personalize = personalise
     sock = await connect(alice, on=vendored)
+    await sock.ok("profile.update", interests=[{"text": "learning Russian", "weight": 0.9}])
     chat = await sock.ok("chat.create", model="claude-3-5-haiku", system_prompt="Be kind.")
     sent = await sock.ok("message.send", chat_id=chat["id"], content="hi")
     await reply_events(sock, sent["assistant_message"]["id"])
-    assert vendor.requests[-1]["body"]["system"] == "Be kind.\n\nThe user is learning Russian."
+    chat_part, profile_part = vendor.requests[-1]["body"]["system"].split("\n\n", 1)
+    assert chat_part == "Be kind." and "learning Russian" in profile_part
     # the per-chat switch turns personalisation off
     await sock.ok("chat.update", chat_id=chat["id"], personalize=False)
     sent = await sock.ok("message.send", chat_id=chat["id"], content="hi again")

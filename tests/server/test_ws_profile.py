@@ -1,15 +1,9 @@
 """The profile: edit it, watch it change the system prompt the model gets, let it learn from text."""
 import pytest
 
-from tests.conftest import vendor_providers
-from tests.server.test_ws_generation import reply_events
+from tests.helpers import reply_events, vendor_providers
 
 CHESS = {"text": "chess", "weight": None, "note": None}
-
-
-@pytest.fixture
-async def vendored(make_client, vendor):
-    return await make_client(providers=vendor_providers(vendor.url))
 
 
 async def test_a_new_user_has_an_empty_profile_and_edits_reach_every_tab(client, alice, connect):

@@ -5,39 +5,12 @@ import pytest
 
 from providers.factory import ProviderSettings
 from tests.client import WSClient
+from tests.helpers import collect, deltas_of, open_socket, read_until_done
 
 
 @pytest.fixture
 async def slow(make_client):
     return await make_client(providers=ProviderSettings(echo_tokens_per_second=60))
-
-
-async def open_socket(server, user, path="/ws", **options):
-    ws = await server.ws_connect(path, headers={"Authorization": f"Bearer {user['access_token']}"})
-    sock = WSClient(ws, **options)
-    sock.hello = await sock._next_frame()
-    assert sock.hello["type"] == "hello"
-    return sock
-
-
-def collect(frames, message_id):
-    """(seqs of every event, the reply's text from its deltas, its final frame) as a client sees."""
-    seqs = [f["seq"] for f in frames if "seq" in f]
-    text = "".join(f["delta"] for f in frames
-                   if f.get("type") == "message.delta" and f["message_id"] == message_id)
-    final = next((f for f in frames if f.get("message_id") == message_id
-                  and f["type"] in ("message.done", "message.stopped")), None)
-    return seqs, text, final
-
-
-async def read_until_done(sock, message_id, timeout=10):
-    while True:
-        frame = await sock._next_frame(timeout)
-        if frame.get("message_id") != message_id:
-            continue
-        if frame["type"] == "message.done":
-            return
-        assert frame["type"] not in ("message.error", "message.interrupted", "message.stopped"), frame
 
 
 @pytest.mark.parametrize("how", ["request", "url"])
@@ -51,7 +24,7 @@ async def test_a_socket_dropped_mid_reply_resumes_and_misses_nothing(slow, alice
     sent = await sender.ok("message.send", chat_id=chat["id"], content=words)
     reply_id = sent["assistant_message"]["id"]
 
-    await asyncio.sleep(0.25)  # some deltas reach the watcher, then its network drops
+    await deltas_of(watcher, reply_id, 3)  # some deltas reach the watcher, then its network drops
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 0.1  # not "until quiet": deltas come every 50 ms to the end
     while loop.time() < deadline:
@@ -63,7 +36,8 @@ async def test_a_socket_dropped_mid_reply_resumes_and_misses_nothing(slow, alice
     assert not any(f.get("type") == "message.done" for f in seen)  # it dropped mid-reply
     await watcher.ws.close()
     last = max(f["seq"] for f in seen if "seq" in f)
-    await asyncio.sleep(0.25)  # more of the reply goes by while it is away
+    # more of the reply goes by while it is away
+    await deltas_of(sender, reply_id, 3, after_seq=last)
 
     if how == "url":
         again = await open_socket(slow, alice, f"/ws?last_seq={last}")

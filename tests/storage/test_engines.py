@@ -46,7 +46,7 @@ async def test_concurrent_write_transactions_all_commit_without_deadlock(db):
     async def bump():
         async with db.transaction() as tx:
             balance = await tx.fetchval("SELECT balance FROM users WHERE id = ?", (user["id"],))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # let the other transactions interleave here
             await tx.execute("UPDATE users SET balance = ? WHERE id = ?", (balance + 1, user["id"]))
 
     await asyncio.gather(*[bump() for _ in range(20)])
@@ -71,7 +71,7 @@ def test_placeholders_are_rewritten_and_percent_signs_escaped():
 def test_ids_sort_by_creation_time():
     import time
     first = new_id()
-    time.sleep(0.002)
+    time.sleep(0.002)  # time passing is the point: the next id is made a little later
     assert new_id() > first and len(first) == 32
 
 

@@ -3,10 +3,8 @@ server with the offline echo model. Screenshots of failing tests go to a tempora
 from __future__ import annotations
 
 import asyncio
-
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,9 @@ from providers.factory import ProviderSettings
 from server.config import Settings
 from server.web import create_app
 from tests import services
+from tests.helpers import SHOTS
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(tempfile.gettempdir()) / "chatwire-screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -79,37 +77,3 @@ async def page(context, web):
     page.errors = errors
     await page.goto(web)
     return page
-
-
-async def sign_up(page, email="anna@example.com", name="Анна"):
-    await page.get_by_test_id("switch-auth").click()
-    await page.get_by_test_id("email").fill(email)
-    await page.get_by_test_id("password").fill("correct horse battery")
-    await page.get_by_test_id("name").fill(name)
-    await page.get_by_test_id("submit").click()
-    await page.get_by_test_id("composer").wait_for()
-    await page.wait_for_selector('[data-testid="connection"][data-state="connected"]')
-
-
-async def send(page, text):
-    await page.get_by_test_id("composer").fill(text)
-    await page.get_by_test_id("composer").press("Enter")
-
-
-async def last_reply(page, status="complete"):
-    selector = f'article.assistant[data-status="{status}"]'
-    await page.wait_for_selector(selector)
-    return page.locator(selector).last
-
-
-async def until(page, expression, timeout=8.0):
-    """Poll a JavaScript expression until it is truthy (the page's CSP forbids Playwright's own
-    string-evaluating wait_for_function)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        if await page.evaluate(expression):
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        await asyncio.sleep(0.05)

@@ -1,20 +1,34 @@
-"""Using the bundled web client as a person would, in headless Chromium."""
-import asyncio
+"""Using the bundled web client as a person would, in headless Chromium.
 
-from tests.web.conftest import SHOTS, last_reply, send, sign_up, until
+Wait for the state that matters, never for a while: a reply from the echo model can stream for a
+tenth of a second, shorter than Playwright's polling backs off to (half a second), so a passing
+state is recorded in the page as it happens rather than polled for.
+"""
+from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
+
+# Records the status of every reply drawn in the message list, as it is drawn.
+RECORD_STATUSES = """() => {
+  window.replyStatuses = [];
+  new MutationObserver((changes) => {
+    for (const change of changes) for (const node of change.addedNodes) {
+      if (node.matches?.("article.assistant")) window.replyStatuses.push(node.dataset.status);
+    }
+  }).observe(document.querySelector("[data-testid=messages]"), { childList: true });
+}"""
 
 
 async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, context):
     await sign_up(page)
     before = await page.get_by_test_id("balance").text_content()
+    await page.evaluate(RECORD_STATUSES)
     await send(page, "Привет, **мир** и `код`")
-    streaming = page.locator('article.assistant[data-status="streaming"]')
-    await streaming.wait_for()
     reply = await last_reply(page)
+    statuses = await page.evaluate("window.replyStatuses")
+    assert statuses[0] == "streaming" and statuses[-1] == "complete", statuses
     assert await reply.locator(".body strong").text_content() == "мир"
     assert await reply.locator(".body code").text_content() == "код"
     assert "tokens" in await reply.locator(".meta").text_content()
-    await until(page, f"document.querySelector('[data-testid=balance]').textContent !== {before!r}")
+    await in_page(page, f"document.querySelector('[data-testid=balance]').textContent !== {before!r}")
     user = page.locator("article.user").last
     assert await user.locator(".body").text_content() == "Привет, **мир** и `код`"  # as typed
     assert await page.locator(".chat-list .chat").count() == 1
@@ -25,7 +39,9 @@ async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, 
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "desktop-chat.png"))
     await page.set_viewport_size({"width": 390, "height": 800})
-    await asyncio.sleep(0.4)  # the drawer slides away
+    await in_page(page, "(() => { const drawer = document.querySelector('.sidebar');"  # slid away
+                        " return drawer.getBoundingClientRect().right <= 0"
+                        " && drawer.getAnimations().length === 0; })()")
     await page.screenshot(path=str(SHOTS / "phone-chat.png"))
     assert page.errors == []
 
@@ -41,9 +57,14 @@ async def test_hostile_markdown_stays_inert_even_split_across_deltas(page):
     ]
     for payload in payloads:
         await send(page, payload)
-        await until(page, "document.querySelectorAll('article.assistant[data-status=complete]').length"
-                    f" >= {payloads.index(payload) + 1}")
-    await asyncio.sleep(0.3)
+        await last_reply(page)
+    # An image's error handler would run when it fails to load: wait until every image has.
+    await page.evaluate("""() => Promise.all(
+      [...document.querySelectorAll("[data-testid=messages] img")].map((img) => img.complete
+        || new Promise((done) => {
+          img.addEventListener("error", done);
+          img.addEventListener("load", done);
+        })))""")
     assert await page.evaluate("window.pwned") is None
     messages = page.get_by_test_id("messages")
     found = await messages.locator("[onerror], [onload], iframe, script, object, embed").evaluate_all(
@@ -70,10 +91,12 @@ async def test_escape_stops_a_reply_and_regenerate_adds_a_branch(page):
     await stopped.get_by_test_id("regenerate").click()
     await page.locator('article.assistant[data-status="streaming"]').wait_for()
     await page.keyboard.press("Escape")
+    await last_reply(page, "stopped")  # the new reply, stopped too
     await page.wait_for_selector('[data-testid="branch"]:has-text("2/2")')
     await page.locator("article.assistant").last.get_by_role("button", name="‹").click()
     await page.wait_for_selector('[data-testid="branch"]:has-text("1/2")')
     assert await page.locator("article.assistant").last.get_attribute("data-status") == "stopped"
+    assert await page.locator("article.assistant").last.locator(".body").text_content() == text
 
 
 async def test_editing_a_message_branches_the_conversation(page):
@@ -85,8 +108,6 @@ async def test_editing_a_message_branches_the_conversation(page):
     await page.get_by_test_id("save-edit").click()
     await page.wait_for_selector('article.user [data-testid="branch"]:has-text("2/2")')
     reply = await last_reply(page)
-    await until(page, "[...document.querySelectorAll('article.assistant .body')].at(-1)"
-                      "?.textContent.includes('second version')")
     assert "second version" in await reply.locator(".body").text_content()
 
 
@@ -94,10 +115,10 @@ async def test_two_tabs_stay_in_sync(page, context, web):
     await sign_up(page)
     other = await context.new_page()
     await other.goto(web)
-    await other.get_by_test_id("composer").wait_for()
+    await chat_open(other)
     await send(page, "seen in both tabs")
     await last_reply(page)
-    await until(other, "[...document.querySelectorAll('article.assistant[data-status=complete] .body')]"
+    await in_page(other, "[...document.querySelectorAll('article.assistant[data-status=complete] .body')]"
                        ".some(b => b.textContent.includes('seen in both tabs'))")
     await page.locator(".chat").first.get_by_role("button", name="Rename").click()
     await page.locator("input.rename").fill("Поездка в Казань")
@@ -109,9 +130,12 @@ async def test_a_socket_dropped_mid_reply_resumes_without_lost_or_repeated_text(
     await sign_up(page)
     words = " ".join(f"w{i}" for i in range(80))
     await send(page, words)
-    await page.locator('article.assistant[data-status="streaming"] .body p').wait_for()
-    await asyncio.sleep(0.4)
-    await page.evaluate("window.chatwire.socket.ws.close()")  # the network drops
+    # some of the reply has arrived (w10 of w79), then the network drops
+    await in_page(page, "(() => {"
+                        " const reply = document.querySelector('article.assistant:last-child');"
+                        " return reply?.dataset.status === 'streaming'"
+                        " && reply.querySelector('.body').textContent.includes('w10'); })()")
+    await page.evaluate("window.chatwire.socket.ws.close()")
     await page.wait_for_selector('[data-testid="connection"][data-state="reconnecting"]', state="attached")
     reply = await last_reply(page)
     assert (await reply.locator(".body").text_content()).strip() == words
@@ -166,19 +190,42 @@ async def test_logging_out_returns_to_the_sign_in_form(page):
     await page.get_by_test_id("auth").wait_for()  # the session really ended
 
 
+def shown(count, trash=False):
+    """The chat list shows `count` chats, of the trash (each with Restore) or not (none with it):
+    a count alone can be the list before a tab's chats arrived."""
+    restore = count if trash else 0
+    return (f"document.querySelectorAll('.chat-list .chat').length === {count} && document"
+            f".querySelectorAll('.chat-list .chat [aria-label=Restore]').length === {restore}")
+
+
+async def trash_first_chat(page):
+    """Move the newest chat to the trash; wait until it is gone, and, if it was the one open, the
+    app has opened another (before that, it reads the list again for the tab it shows)."""
+    chats = page.locator(".chat-list .chat")
+    trashed = await chats.first.get_attribute("data-chat-id")
+    await chats.first.hover()
+    await chats.first.get_by_role("button", name="Move to trash").click()
+    await in_page(page, f"!document.querySelector('.chat-list [data-chat-id=\"{trashed}\"]')")
+    await in_page(page, f"window.chatwire.chatId !== {trashed!r}")
+    await chat_open(page)
+
+
 async def test_the_sidebar_searches_tags_favorites_and_keeps_a_trash(page):
     await sign_up(page)
     await send(page, "Поездка в Казань в мае")
     await last_reply(page)
+    first_chat = await page.evaluate("window.chatwire.chatId")
     await page.get_by_test_id("new-chat").click()
+    await in_page(page, f"window.chatwire.chatId !== {first_chat!r}")
+    await chat_open(page)
     await send(page, "quarterly report numbers")
     await last_reply(page)
     chats = page.locator(".chat-list .chat")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
     await page.get_by_label("Search chats…").fill("казан")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.get_by_label("Search chats…").fill("")
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
     first = chats.first  # the newest: the report
     await first.hover()
@@ -186,34 +233,32 @@ async def test_the_sidebar_searches_tags_favorites_and_keeps_a_trash(page):
     await page.locator("input.rename").fill("work, q3")
     await page.locator("input.rename").press("Enter")
     await page.locator(".tag-bar .chip", has_text="#work").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.locator(".tag-bar .chip", has_text="#work").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
     await chats.last.hover()
     await chats.last.get_by_role("button", name="Favorite").click()
     await page.locator('.tab[data-tab="favorites"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1")
     await page.locator('.tab[data-tab="all"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 2")
 
-    await chats.first.hover()
-    await chats.first.get_by_role("button", name="Move to trash").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await trash_first_chat(page)
+    await in_page(page, shown(1))
     await page.locator('.tab[data-tab="trash"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, shown(1, trash=True))
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Restore").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 0")
+    await in_page(page, shown(0, trash=True))
     await page.locator('.tab[data-tab="all"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 2")
-    await chats.first.hover()
-    await chats.first.get_by_role("button", name="Move to trash").click()
+    await in_page(page, shown(2))
+    await trash_first_chat(page)
     await page.locator('.tab[data-tab="trash"]').click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 1")
+    await in_page(page, shown(1, trash=True))
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Delete forever").click()
-    await until(page, "document.querySelectorAll('.chat-list .chat').length === 0")
+    await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 0")
     assert page.dialogs == ["Delete this chat forever?"]
 
 
