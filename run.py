@@ -101,7 +101,7 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]
     from server import services
 
     async def run() -> int:
-        built = await services.build(settings, migrate=True, realtime=False)
+        built = await services.build(settings, migrate=True, realtime=False, pool_size=2)
         try:
             return await work(built)
         finally:
@@ -112,6 +112,9 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]
     except ChatwireError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _credits_add(settings: Settings, args: argparse.Namespace) -> int:

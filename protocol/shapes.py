@@ -1,4 +1,4 @@
-"""What clients see of stored rows: the wire shapes of messages and files.
+"""What clients see of stored rows: the wire shapes of users, messages, files and profiles.
 
 Storage returns rows as the database has them; these pick and name what goes on the wire, so a
 column added for the server's own use (the generating instance, the owner) never leaks into a frame.
@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from .schema import PROFILE_CATEGORIES
+
 Row = Mapping[str, Any]
 
+USER_PUBLIC = ("id", "email", "display_name", "role", "balance", "created_at")  # never the hash
 MESSAGE_PRIVATE = ("user_id", "generation_instance")  # columns that are the server's business
 FILE_PUBLIC = ("id", "name", "mime", "kind", "size", "sha256", "created_at")
 ATTACHMENT = ("id", "name", "kind", "mime", "size")  # what a message shows of its attachments
@@ -30,3 +33,14 @@ def file(row: Row) -> dict[str, Any]:
 
 def attachments(rows: Iterable[Row]) -> list[dict[str, Any]]:
     return [{key: row[key] for key in ATTACHMENT} for row in rows]
+
+
+def user(row: Row) -> dict[str, Any]:
+    return {key: row[key] for key in USER_PUBLIC}
+
+
+def profile(data: Mapping[str, Any], updated_at: str | None) -> dict[str, Any]:
+    """Every category, empty ones too, and when the profile last changed."""
+    shaped: dict[str, Any] = {name: list(data.get(name) or []) for name in PROFILE_CATEGORIES}
+    shaped["updated_at"] = updated_at
+    return shaped

@@ -67,14 +67,16 @@ class Services:
                 log.exception("shutting down: a step failed; carrying on")
 
 
-async def build(settings: Settings, *, migrate: bool | None = None, realtime: bool = True) -> Services:
+async def build(settings: Settings, *, migrate: bool | None = None, realtime: bool = True,
+                pool_size: int | None = None) -> Services:
     """Every service, connected. `migrate` defaults to the settings' MIGRATE_ON_START;
-    `realtime=False` (the command line) keeps events in this process instead of Redis."""
+    `realtime=False` (the command line) keeps events in this process instead of Redis;
+    `pool_size` overrides DB_POOL_SIZE (a command does one thing at a time)."""
     if settings.migrate_on_start if migrate is None else migrate:
         applied = await asyncio.to_thread(apply_migrations, settings.database_url)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-    db = await open_database(settings.database_url, pool_size=settings.db_pool_size)
+    db = await open_database(settings.database_url, pool_size=pool_size or settings.db_pool_size)
     try:
         streams = Streams(db, flush_s=settings.stream_flush_s,
                           max_per_user=settings.max_concurrent_generations)
@@ -86,16 +88,20 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
     except BaseException:
         await db.close()
         raise
+    providers: dict[str, Provider] = {}
     try:
-        return _wire(settings, db, broker, streams)
+        providers = build_providers(settings.providers)
+        return _wire(settings, db, broker, streams, providers)
     except BaseException:  # a configuration error found while wiring: leave nothing open
+        for provider in providers.values():
+            await provider.aclose()
         await broker.stop()
         await db.close()
         raise
 
 
-def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams) -> Services:
-    providers = build_providers(settings.providers)
+def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
+          providers: dict[str, Provider]) -> Services:
     models = registry.load(settings.models_file)
     events = broker.events
     ledger = Ledger(db, events)

@@ -18,10 +18,15 @@ import abc
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from protocol import encode, event
 from protocol.session import NOTICE
+
+if TYPE_CHECKING:  # the roles as the domain states them; the engines only match their shape
+    from server.domain.generation import StopSignals
+    from server.domain.limits import Counter
+    from server.domain.presence import DeviceRegistry
 
 log = logging.getLogger("chatwire.broker")
 
@@ -133,9 +138,9 @@ class Broker:
     """
 
     events: EventLog
-    presence: Any  # server.domain.presence.DeviceRegistry
-    counters: Any  # server.domain.limits.Counter
-    stops: Any  # server.domain.generation.StopSignals
+    presence: DeviceRegistry
+    counters: Counter
+    stops: StopSignals
     redis: Any = None
 
     def _roles(self) -> list[Lifecycle]:
@@ -143,10 +148,10 @@ class Broker:
                 if hasattr(role, "start")]
 
     async def start(self) -> None:
-        if self.redis is not None:
-            await self.redis.ping()  # fail fast, before anything subscribes
         started: list[Lifecycle] = []
         try:
+            if self.redis is not None:
+                await self.redis.ping()  # fail fast, before anything subscribes
             for role in self._roles():
                 await role.start()
                 started.append(role)

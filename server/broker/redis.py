@@ -60,18 +60,39 @@ class RedisEvents(EventLog):
         self._script: Any = None
         self._outbox: list[Outgoing] = []
         self._wake = asyncio.Event()
-        self._channels = asyncio.Event()  # set when a channel is subscribed: the reader has work
+        self._channels = asyncio.Event()  # set when there is a channel to read or to subscribe
+        self._deferred: set[str] = set()  # channels whose SUBSCRIBE failed (Redis away): retried
         self._last_seq: dict[str, int] = {}  # the latest seq seen per user: the floor of the next
         self._retry_at = 0.0  # while Redis is away: when to try it again
 
     async def start(self) -> None:
-        # One history for every instance, as long as Redis keeps it: the first instance names it.
-        await self._redis.set(EPOCH, secrets.token_hex(8), nx=True)
-        self.epoch = (await self._redis.get(EPOCH)).decode()
+        self.epoch = await self._claim_epoch(secrets.token_hex(8))
         self._script = self._redis.register_script(_PUBLISH)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._tasks = [asyncio.create_task(self._read(), name="redis-events-reader"),
-                       asyncio.create_task(self._write(), name="redis-events-writer")]
+                       asyncio.create_task(self._write(), name="redis-events-writer"),
+                       asyncio.create_task(self._keep_epoch(), name="redis-events-epoch")]
+
+    async def _claim_epoch(self, candidate: str) -> str:
+        """One history for every instance: the first instance names it, the others read it."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(EPOCH, candidate, nx=True)
+            pipe.get(EPOCH)
+            _, named = await pipe.execute()
+        return named.decode() if named is not None else candidate
+
+    async def _keep_epoch(self, every_s: float = 10.0) -> None:
+        """Write the epoch back should Redis lose it (restarted empty, evicted): seqs still only
+        go up (each publish carries its floor), so the history goes on, and an instance starting
+        then must read the same name rather than invent another."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self._redis.set(EPOCH, self.epoch, nx=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                pass  # Redis is away: the publisher and reader log that
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
@@ -84,13 +105,15 @@ class RedisEvents(EventLog):
         if first:
             try:
                 await self._pubsub.subscribe(_channel(sub.user_id))
-                self._channels.set()
-            except Exception:  # Redis is away: the reader re-subscribes every channel on return
+            except Exception:  # Redis is away: the reader subscribes it once Redis is back
                 log.warning("redis broker: subscribing %s deferred until Redis is back", sub.user_id)
+                self._deferred.add(_channel(sub.user_id))
+            self._channels.set()
 
     async def unsubscribe(self, sub: Subscriber) -> None:
         await super().unsubscribe(sub)
         if sub.user_id not in self._local and self._pubsub is not None:
+            self._deferred.discard(_channel(sub.user_id))
             try:
                 await self._pubsub.unsubscribe(_channel(sub.user_id))
             except Exception:
@@ -206,15 +229,21 @@ class RedisEvents(EventLog):
     async def _read(self) -> None:
         failing = False
         while True:
-            if not self._pubsub.subscribed:  # no user's socket here (yet): nothing to read
+            if not self._pubsub.subscribed and not self._deferred:  # no user's socket here (yet)
                 self._channels.clear()
                 await self._channels.wait()
                 continue
             try:
+                if self._deferred:  # redis-py keeps only channels whose SUBSCRIBE succeeded
+                    channels = sorted(self._deferred)
+                    await self._pubsub.subscribe(*channels)
+                    self._deferred.difference_update(channels)
+                if not self._pubsub.subscribed:
+                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # redis-py reconnects and re-subscribes on the next call
+            except Exception as exc:  # redis-py reconnects and re-subscribes what it has on the next call
                 if not failing:
                     log.error("redis broker: the subscription dropped (%s); reconnecting", exc)
                 failing = True

@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 from passlib.hash import argon2
 
+from protocol import shapes
 from protocol.errors import Conflict, Unauthorized
 from storage import Database, IntegrityError, new_id, utcnow
 from storage import refresh_tokens, users
@@ -59,10 +60,6 @@ class Identity:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def public_user(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "email", "display_name", "role", "balance", "created_at")}
 
 
 class Accounts:
@@ -112,7 +109,7 @@ class Accounts:
                     row = {**row, "balance": account["balance"]}
         except IntegrityError:
             raise Conflict("an account with this email already exists", field="email") from None
-        return public_user(row)
+        return shapes.user(row)
 
     async def register(self, email: str, password: str, display_name: str | None,
                        user_agent: str = "") -> tuple[dict[str, Any], Identity]:
@@ -137,7 +134,7 @@ class Accounts:
         assert row is not None
         if self._hasher.needs_update(row["password_hash"]):
             await users.set_password_hash(self.db, row["id"], await self._hash(password), utcnow())
-        return await self._start_session(public_user(row), user_agent)
+        return await self._start_session(shapes.user(row), user_agent)
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -206,7 +203,7 @@ class Accounts:
         except _RotatedConcurrently:
             await self._revoke_family(row["user_id"], row["family_id"])
             raise Unauthorized("refresh token was already used; this session has been ended") from None
-        return self._token_response(identity, new_token, public_user(user)), identity
+        return self._token_response(identity, new_token, shapes.user(user)), identity
 
     async def _revoke_family(self, user_id: str, family_id: str) -> None:
         await refresh_tokens.revoke_family(self.db, family_id, utcnow())
@@ -252,13 +249,13 @@ class Accounts:
             raise Unauthorized("this session has ended; log in again")
         # Interned: an identity lives as long as its socket, and a user's sockets (often of one
         # session) then share one copy of the ids instead of one each.
-        return Identity(sys.intern(user_id), sys.intern(session_id), user["role"]), public_user(user)
+        return Identity(sys.intern(user_id), sys.intern(session_id), user["role"]), shapes.user(user)
 
     async def me(self, identity: Identity) -> dict[str, Any]:
         user = await users.get(self.db, identity.user_id)
         if user is None:
             raise Unauthorized("this session has ended; log in again")
-        return public_user(user)
+        return shapes.user(user)
 
 
 class _RotatedConcurrently(Exception):

@@ -1,4 +1,4 @@
-"""The generation lifecycle: send, regenerate, edit, stop, switch branch — and recovery.
+"""Deciding turns: send, regenerate, edit — and stopping a reply wherever it runs.
 
 A new turn is decided in one transaction: the user's message is stored, the reply's worst-case cost
 reserved, and (if the credits cover it) an empty assistant message created in `streaming` state.
@@ -160,6 +160,10 @@ class Generations:
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
         """A new user message beside `message_id` (same parent), then a reply to it."""
+        return (await self.edit_streaming(user_id, message_id, content, model, listen=False)).answer
+
+    async def edit_streaming(self, user_id: str, message_id: str, content: str,
+                             model: str | None = None, *, listen: bool = True) -> Started:
         old = await self._message(user_id, message_id)
         if old["role"] != "user":
             raise BadRequest("only a user message can be edited", field="message_id")
@@ -174,11 +178,15 @@ class Generations:
         path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
         turn = await self._turn(chat, tree, rows, chosen, path, content, files,
                                 await self._personal(user_id, chat))
-        return (await self._new_user_turn(user_id, turn, content, None, listen=False)).answer
+        return await self._new_user_turn(user_id, turn, content, None, listen)
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
         """A new reply to the same user message, as a sibling of `message_id`."""
+        return (await self.regenerate_streaming(user_id, message_id, model, listen=False)).answer
+
+    async def regenerate_streaming(self, user_id: str, message_id: str, model: str | None = None,
+                                   *, listen: bool = True) -> Started:
         old = await self._message(user_id, message_id)
         if old["role"] != "assistant":
             raise BadRequest("only an assistant message can be regenerated", field="message_id")
@@ -200,9 +208,8 @@ class Generations:
                 raise self._short(turn.hold, available)
             reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
                                              reply_id, utcnow())
-        started = await self._start(user_id, turn, answered, reply, account,
-                                    new_user_message=False, listen=False)
-        return started.answer
+        return await self._start(user_id, turn, answered, reply, account, new_user_message=False,
+                                 listen=listen)
 
     async def _turn(self, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
                     model: Model, path: list[str], content: str | None,
@@ -310,8 +317,9 @@ class Generations:
         return await self.files.attachable(user_id, file_ids, model)
 
     async def _check_capacity(self, user_id: str) -> None:
-        self.streams.check_capacity(user_id)  # shutting down, or too many streaming: not counted
+        self.streams.check_accepting()
         await self.limits.send(user_id)
+        self.streams.check_capacity(user_id)
 
     async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
                             reply_id: str, now: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocol import shapes
 from protocol.schema import PROFILE_CATEGORIES
 from storage import Database, utcnow
 from storage import ledger as account_rows
@@ -16,12 +17,6 @@ from storage import profiles as profile_rows
 from .analyzer import Analyzer
 from .events import EventSink
 from .persona import render
-
-
-def shaped(data: dict[str, Any], updated_at: str | None) -> dict[str, Any]:
-    profile: dict[str, Any] = {name: list(data.get(name) or []) for name in PROFILE_CATEGORIES}
-    profile["updated_at"] = updated_at
-    return profile
 
 
 def merge(current: dict[str, Any], additions: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -47,7 +42,7 @@ class Profiles:
 
     async def get(self, user_id: str) -> dict[str, Any]:
         data, updated_at = await profile_rows.get(self.db, user_id)
-        return {"profile": shaped(data, updated_at)}
+        return {"profile": shapes.profile(data, updated_at)}
 
     async def update(self, user_id: str, **categories: list[dict[str, Any]]) -> dict[str, Any]:
         return await self._write(user_id, lambda current: {**current, **categories})
@@ -69,7 +64,7 @@ class Profiles:
             data = {name: items[: self.max_items] for name, items in change(current).items()
                     if name in PROFILE_CATEGORIES}
             await profile_rows.put(tx, user_id, data, now)
-        profile = shaped(data, now)
+        profile = shapes.profile(data, now)
         await self.events.publish(user_id, "profile.updated", {"profile": profile})
         return {"profile": profile}
 

@@ -37,7 +37,7 @@ class Job:
     """
 
     __slots__ = ("user_id", "chat_id", "message_id", "model", "parts", "stop_requested", "task",
-                 "announced", "_listeners")
+                 "announced", "_listeners", "_ended")
 
     def __init__(self, user_id: str, chat_id: str, message_id: str, model: Model) -> None:
         self.user_id = user_id
@@ -49,6 +49,7 @@ class Job:
         self.task: asyncio.Task[Any] | None = None
         self.announced = asyncio.Event()
         self._listeners: list[asyncio.Queue[ReplyEvent | None]] = []
+        self._ended = False
 
     @property
     def text(self) -> str:
@@ -70,7 +71,10 @@ class Job:
         reply's task first runs (before the caller's next await) to miss nothing.
         """
         queue: asyncio.Queue[ReplyEvent | None] = asyncio.Queue()
-        self._listeners.append(queue)
+        if self._ended:  # too late: nothing more will come
+            queue.put_nowait(_END)
+        else:
+            self._listeners.append(queue)
         return _drain(queue)
 
     def heard(self, kind: str, fields: dict[str, Any]) -> None:
@@ -79,6 +83,7 @@ class Job:
             queue.put_nowait((kind, fields))
 
     def ended(self) -> None:
+        self._ended = True
         for queue in self._listeners:
             queue.put_nowait(_END)
         self._listeners = []
@@ -101,10 +106,13 @@ class Streams:
 
     # -- starting --
 
-    def check_capacity(self, user_id: str) -> None:
-        """Refuse a new reply while shutting down, or past the user's concurrent replies."""
+    def check_accepting(self) -> None:
+        """Refuse a new reply while the server shuts down."""
         if not self._accepting:
             raise Unavailable("this server is shutting down; reconnect and try again")
+
+    def check_capacity(self, user_id: str) -> None:
+        """Refuse a new reply past the user's concurrent replies."""
         running = sum(1 for job in self._jobs.values() if job.user_id == user_id)
         if running >= self.max_per_user:
             raise RateLimited(f"{running} replies are already streaming; wait for one to finish",

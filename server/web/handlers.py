@@ -29,7 +29,7 @@ async def auth(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
 
 
 async def resume(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
-    return await resume_events(ctx, conn, p["last_seq"], p.get("epoch"))
+    return await resume_events(ctx, conn, p["last_seq"], p.get("epoch") or None)
 
 
 async def models_list(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:

@@ -5,7 +5,7 @@ an allowed Origin, against cross-site WebSocket hijacking); else a first frame `
 within a few seconds. Anything else gets an `unauthorized` error and close code 4401.
 Requests are handled in arrival order, so a person typing into wscat sees cause before effect.
 
-A reconnecting client resumes with `/ws?last_seq=N` (or a `resume` request as its first frame):
+A reconnecting client resumes with `/ws?last_seq=N&epoch=E` (or a `resume` request as its first frame):
 the events it missed come first, then the live ones, each once.
 """
 from __future__ import annotations

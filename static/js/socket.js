@@ -54,8 +54,10 @@ export class Socket {
   _frame(frame) {
     if (frame.type === "hello") {
       const resumed = this.lastSeq !== null;
-      if (!resumed) this.lastSeq = frame.last_seq;
-      this.epoch = frame.epoch;
+      if (!resumed) {  // a resumed socket keeps its history's epoch until resync_required says
+        this.lastSeq = frame.last_seq;
+        this.epoch = frame.epoch;
+      }
       this.retry = 0;
       this.onState("connected");
       this._resolveReady(frame);

@@ -121,3 +121,20 @@ async def test_a_stream_survives_redis_going_away_and_the_instance_recovers(make
         await frames_until(sock, made_here))[-1]  # and A subscribed again by itself
     assert event_a["seq"] == event_b["seq"] > before  # never backwards, though Redis lost them
     assert (await a.get("/readyz")).status == 200
+
+
+async def test_a_socket_that_joined_while_redis_was_away_hears_other_instances_once_it_is_back(
+        make_client, private_redis):
+    a = await make_client(redis_url=private_redis.url, instance_id=f"a-{uuid.uuid4().hex[:6]}")
+    user = await register(a, f"u-{uuid.uuid4().hex[:8]}@example.com")
+    private_redis.stop()
+    sock = await open_socket(a, user, ignore=frozenset())  # its channel's SUBSCRIBE fails
+    await sock.ok("ping")
+    private_redis.start()
+    with redis.Redis(port=private_redis.port) as probe:
+        await until(lambda: probe.pubsub_numsub(_channel(user["user"]["id"]))[0][1] >= 1,
+                    timeout=10, interval=0.05, what="A to subscribe the channel it could not")
+    b = await make_client(redis_url=private_redis.url, instance_id=f"b-{uuid.uuid4().hex[:6]}")
+    on_b = await open_socket(b, user)
+    made = await on_b.ok("chat.create", title="made on B")
+    await frames_until(sock, lambda f: f.get("type") == "chat.created" and f["chat_id"] == made["id"])

@@ -2,8 +2,6 @@
 interface (the domain's protocols), and the engines checked against it."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from server.broker import EventLog, make_broker
@@ -11,6 +9,7 @@ from server.domain.events import EventSink
 from server.domain.generation import StopSignals
 from server.domain.limits import Counter
 from server.domain.presence import DeviceRegistry
+from tests.helpers import until
 
 
 @pytest.mark.parametrize("engine", ["in-process", "redis"])
@@ -42,10 +41,7 @@ async def test_a_stop_request_crosses_instances_through_redis(redis_url):
     try:
         assert a.events.epoch == b.events.epoch  # one history for every instance
         await a.stops.signal_stop("instance-b", "m-7")
-        for _ in range(200):
-            if stopped_on_b:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: stopped_on_b, timeout=5, what="B to hear the stop")
         assert stopped_on_b == ["m-7"]
     finally:
         await a.stop()

@@ -10,8 +10,7 @@ import pytest
 
 from protocol.errors import NotFound
 from server import services
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD
 
 
 @pytest.fixture
@@ -101,3 +100,33 @@ async def test_a_retried_send_answers_the_first_and_starts_no_second_reply(core)
     assert again.answer["message"]["id"] == first.answer["message"]["id"]
     assert [kind for kind, _ in await collect(first.events)][-1] == "message.done"
     assert len((await core.messages.list(user["id"], chat["id"]))["messages"]) == 2
+
+
+async def test_regenerated_and_edited_replies_stream_to_their_caller_too(core):
+    user = await signed_up(core)
+    chat = await core.chats.create(user["id"])
+    first = await core.generations.send_streaming(user["id"], chat["id"], "first words")
+    await collect(first.events)
+    again = await core.generations.regenerate_streaming(
+        user["id"], first.answer["assistant_message"]["id"])
+    regenerated = await collect(again.events)
+    assert regenerated[-1][0] == "message.done"
+    assert regenerated[-1][1]["message"]["content"] == "first words"
+    edited = await core.generations.edit_streaming(user["id"], first.answer["message"]["id"],
+                                                   "other words")
+    events = await collect(edited.events)
+    assert events[-1][0] == "message.done" and events[-1][1]["message"]["content"] == "other words"
+    assert edited.answer["message"]["sibling_ids"] == [first.answer["message"]["id"],
+                                                       edited.answer["message"]["id"]]
+
+
+async def test_listening_after_a_reply_ended_ends_at_once(core):
+    user = await signed_up(core)
+    chat = await core.chats.create(user["id"])
+    started = await core.generations.send_streaming(user["id"], chat["id"], "short")
+    await collect(started.events)
+    # the job is gone from the registry; a late listener on a finished job gets an empty stream
+    from server.domain.streams import Job
+    job = Job(user["id"], chat["id"], "m", None)
+    job.ended()
+    assert await collect(job.listen()) == []

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client import WSClient
-
-
-async def socket(server, user, path="/ws"):
-    ws = await server.ws_connect(path, headers={"Authorization": f"Bearer {user['access_token']}"})
-    sock = WSClient(ws)
-    sock.hello = await sock._next_frame()
-    assert sock.hello["type"] == "hello", sock.hello
-    return sock
+from tests.helpers import open_socket as socket
 
 
 async def make_events(server, user, n):
