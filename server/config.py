@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from dotenv import dotenv_values
 
 from providers.factory import ProviderSettings
+from storage.base import private_dir
 
 MIN_SECRET_BYTES = 32
 
@@ -152,7 +153,7 @@ def _kept_secret(var_dir: Path, name: str) -> str:
     path = var_dir / name
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
     value = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

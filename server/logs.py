@@ -46,11 +46,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+# Line breaks and other control characters (C0, DEL, C1, the Unicode line separators): in a text
+# log a request path like "/x%0aFORGED …" would otherwise write a line of its own.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger message`, one line per record whatever the message holds (an
+    exception's traceback follows on lines of its own, as Python prints it)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return self._style._fmt % {**record.__dict__, "message": escape_controls(record.message)}
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Root logging for `run.py`: JSON lines on stderr (or plain text with LOG_FORMAT=text)."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "text":
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(TextFormatter())
     else:
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -13,6 +13,7 @@ import time
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, AsyncIterator, Protocol, Sequence, TypeVar
 
 Params = Sequence[Any]
@@ -115,3 +116,26 @@ def new_id() -> str:
     Time-ordered like UUIDv7, so ids make a stable tie-breaker for newest-first paging.
     """
     return f"{int(time.time() * 1000):012x}{os.urandom(10).hex()}"
+
+
+def private_dir(path: Path) -> Path:
+    """A folder only this user may read (0700), and so is each folder made on the way to it:
+    the database, the uploads and the secrets live there."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    return missing[0] if missing else path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty with mode 0600 if it is not there (SQLite then gives its -wal and
+    -shm files the same mode), in a private folder."""
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    return path

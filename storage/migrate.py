@@ -6,6 +6,8 @@ from pathlib import Path
 
 from yoyo import get_backend, read_migrations
 
+from .base import private_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -20,8 +22,7 @@ def apply_migrations(database_url: str) -> list[str]:
     """Apply every pending migration; return the ids applied. Blocking: call from a thread."""
     if not database_url.startswith("sqlite:///"):
         return _apply(database_url)
-    path = Path(database_url[len("sqlite:///"):])
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_file(Path(database_url[len("sqlite:///"):]))
     # yoyo creates its own bookkeeping tables (its lock table among them) before taking its lock;
     # two processes doing that on one fresh SQLite file race. A file lock covers the whole run.
     with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:

@@ -16,7 +16,7 @@ import aiosqlite
 
 from protocol.errors import Unavailable
 
-from .base import Database, Executor, IntegrityError, Params, Row, ended
+from .base import Database, Executor, IntegrityError, Params, Row, ended, private_file
 
 BUSY_TIMEOUT_MS = 5000
 BEGIN = "BEGIN IMMEDIATE"
@@ -126,7 +126,7 @@ class SqliteDatabase(Database):
 
     async def open(self) -> "SqliteDatabase":
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
         for _ in range(self._pool_size):
             conn = await aiosqlite.connect(self.path, isolation_level=None)
             conn.row_factory = sqlite3.Row

@@ -58,3 +58,25 @@ async def test_a_session_leaves_json_lines_with_ids_and_no_secrets(tmp_path):
     assert any("draining" in line["message"] for line in lines)
     for secret in (PASSWORD, tokens["access_token"], tokens["refresh_token"], SECRET_TEXT, "4921"):
         assert secret not in text
+
+
+def test_a_text_log_line_cannot_be_forged_through_a_path():
+    import io
+    import logging
+
+    from server.logs import TextFormatter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("test.forged")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        # what the access log writes for GET /x%0a2026-12-01 INFO chatwire admin logged in%0d
+        logger.warning("%s %s %s", "GET", "/x\n2026-12-01 INFO chatwire admin logged in\r\u2028", 404)
+    finally:
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert written.count("\n") == 1 and "\r" not in written and "\u2028" not in written
+    assert "/x\\x0a2026-12-01 INFO chatwire admin logged in\\x0d\\x2028 404" in written

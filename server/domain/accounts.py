@@ -119,7 +119,7 @@ class Accounts:
     async def login(self, email: str, password: str,
                     user_agent: str = "") -> tuple[dict[str, Any], Identity]:
         key = email.strip().casefold()
-        await self._throttle.check(key)
+        await self._throttle.attempt(key)
         row = await users.get_with_password(self.db, key)
         if row is None:
             # Same work as a real check, so timing does not reveal which emails exist.
@@ -128,8 +128,7 @@ class Accounts:
         else:
             ok = await self._verify(password, row["password_hash"])
         if not ok:
-            await self._throttle.failed(key)
-            raise Unauthorized(LOGIN_FAILED)
+            raise Unauthorized(LOGIN_FAILED)  # the attempt is already counted
         await self._throttle.succeeded(key)
         assert row is not None
         if self._hasher.needs_update(row["password_hash"]):
@@ -188,7 +187,7 @@ class Accounts:
         if row is None or row["expires_at"] <= now:
             raise Unauthorized("refresh token is invalid or expired")
         if row["revoked_at"] is not None:
-            await self._revoke_family(row["user_id"], row["family_id"])
+            await self._end_stolen(row["user_id"], row["family_id"])
             raise Unauthorized("refresh token was already used; this session has been ended")
         user = await users.get(self.db, row["user_id"])
         if user is None:
@@ -201,12 +200,19 @@ class Accounts:
                 if not await refresh_tokens.mark_rotated(tx, row["id"], successor_id, now):
                     raise _RotatedConcurrently()
         except _RotatedConcurrently:
-            await self._revoke_family(row["user_id"], row["family_id"])
+            await self._end_stolen(row["user_id"], row["family_id"])
             raise Unauthorized("refresh token was already used; this session has been ended") from None
         return self._token_response(identity, new_token, shapes.user(user)), identity
 
     async def _revoke_family(self, user_id: str, family_id: str) -> None:
         await refresh_tokens.revoke_family(self.db, family_id, utcnow())
+
+    async def _end_stolen(self, user_id: str, family_id: str) -> None:
+        """A replayed refresh token: the session ends, and so do its open sockets, on every
+        instance — as at logout, the user's sockets close (4401) and those of live sessions
+        reconnect with their own tokens, while the stolen session's cannot."""
+        await self._revoke_family(user_id, family_id)
+        await self.events.disconnect(user_id, CLOSE_LOGGED_OUT, "session ended")
 
     async def logout(self, identity: Identity, refresh_token: str | None = None) -> None:
         """End this session (and the one `refresh_token` names, if it is the same user's), then

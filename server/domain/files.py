@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from protocol.errors import BadRequest, NotFound, TooLarge
 from providers.base import ImageData
 from providers.registry import Model
 from storage import Database, new_id, utcnow
+from storage.base import private_dir
 from storage import files as file_rows
 from storage import ledger as account_rows
 
@@ -58,8 +60,10 @@ class Files:
 
     def temp_path(self) -> Path:
         """Where the transport streams an upload before it is checked."""
-        self.incoming.mkdir(parents=True, exist_ok=True)
-        return self.incoming / secrets.token_hex(16)
+        private_dir(self.incoming)
+        path = self.incoming / secrets.token_hex(16)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the user's bytes
+        return path
 
     async def check_room(self, user_id: str, size: int) -> None:
         """Refuse early an upload that cannot fit (or one too many), before its body is read."""
@@ -79,7 +83,7 @@ class Files:
                                             max_image_pixels=self.settings.max_image_pixels)
             file_id, stored = new_id(), secrets.token_hex(16)
             final = self.settings.upload_dir / stored[:2] / stored
-            final.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(final.parent)
             temp.replace(final)
         finally:
             temp.unlink(missing_ok=True)

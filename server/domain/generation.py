@@ -34,7 +34,7 @@ from .files import Files
 from .limits import Limits
 from .ledger import Ledger, worst_case
 from .runner import Runner
-from .streams import Job, ReplyEvent, Streams
+from .streams import Claim, Job, ReplyEvent, Streams
 
 log = logging.getLogger("chatwire.generation")
 
@@ -144,18 +144,22 @@ class Generations:
         chosen = self._model(model, chat["model"])
         prompts.check_fits(chosen, content)
         files = await self._attachable(user_id, file_ids or [], chosen)
-        await self._check_capacity(user_id)
-        tree = Tree.of(rows)
-        path = tree.active_path(chat["current_message_id"])
-        turn = await self._turn(chat, tree, rows, chosen, path, content, files,
-                                profile if chat.get("personalize") else None)
+        claim = await self._check_capacity(user_id)
         try:
-            return await self._new_user_turn(user_id, turn, content, client_msg_id, listen)
-        except IntegrityError:  # the same client_msg_id raced in on another socket
-            earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
-            if earlier is None:
-                raise
-            return Started(earlier)
+            tree = Tree.of(rows)
+            path = tree.active_path(chat["current_message_id"])
+            turn = await self._turn(chat, tree, rows, chosen, path, content, files,
+                                    profile if chat.get("personalize") else None)
+            try:
+                return await self._new_user_turn(user_id, turn, content, client_msg_id, listen,
+                                                 claim)
+            except IntegrityError:  # the same client_msg_id raced in on another socket
+                earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
+                if earlier is None:
+                    raise
+                return Started(earlier)
+        finally:
+            claim.release()  # a no-op once the reply started
 
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
@@ -172,13 +176,16 @@ class Generations:
         prompts.check_fits(chosen, content)
         kept_files = [f["id"] for f in (await file_rows.attached(self.db, [old["id"]])).get(old["id"], [])]
         files = await self._attachable(user_id, kept_files, chosen)
-        await self._check_capacity(user_id)
-        rows = await message_rows.thread(self.db, old["chat_id"], user_id)
-        tree = Tree.of(rows)
-        path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
-        turn = await self._turn(chat, tree, rows, chosen, path, content, files,
-                                await self._personal(user_id, chat))
-        return await self._new_user_turn(user_id, turn, content, None, listen)
+        claim = await self._check_capacity(user_id)
+        try:
+            rows = await message_rows.thread(self.db, old["chat_id"], user_id)
+            tree = Tree.of(rows)
+            path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
+            turn = await self._turn(chat, tree, rows, chosen, path, content, files,
+                                    await self._personal(user_id, chat))
+            return await self._new_user_turn(user_id, turn, content, None, listen, claim)
+        finally:
+            claim.release()
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
@@ -194,22 +201,25 @@ class Generations:
             raise BadRequest("this message has no user message to answer", field="message_id")
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, old["model"], chat["model"])
-        await self._check_capacity(user_id)
-        rows = await message_rows.thread(self.db, old["chat_id"], user_id)
-        tree = Tree.of(rows)
-        turn = await self._turn(chat, tree, rows, chosen, tree.path_to(old["parent_id"]), None, [],
-                                await self._personal(user_id, chat))
-        answered = await self._message(user_id, old["parent_id"])
-        reply_id = new_id()
-        async with self.db.transaction() as tx:
-            account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
-            if account is None:
-                available = (await self.ledger.balance(user_id))["available"]
-                raise self._short(turn.hold, available)
-            reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
-                                             reply_id, utcnow())
-        return await self._start(user_id, turn, answered, reply, account, new_user_message=False,
-                                 listen=listen)
+        claim = await self._check_capacity(user_id)
+        try:
+            rows = await message_rows.thread(self.db, old["chat_id"], user_id)
+            tree = Tree.of(rows)
+            turn = await self._turn(chat, tree, rows, chosen, tree.path_to(old["parent_id"]),
+                                    None, [], await self._personal(user_id, chat))
+            answered = await self._message(user_id, old["parent_id"])
+            reply_id = new_id()
+            async with self.db.transaction() as tx:
+                account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+                if account is None:
+                    available = (await self.ledger.balance(user_id))["available"]
+                    raise self._short(turn.hold, available)
+                reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
+                                                 reply_id, utcnow())
+            return await self._start(user_id, turn, answered, reply, account,
+                                     new_user_message=False, listen=listen, claim=claim)
+        finally:
+            claim.release()
 
     async def _turn(self, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
                     model: Model, path: list[str], content: str | None,
@@ -234,7 +244,7 @@ class Generations:
                     files)
 
     async def _new_user_turn(self, user_id: str, turn: Turn, content: str,
-                             client_msg_id: str | None, listen: bool) -> Started:
+                             client_msg_id: str | None, listen: bool, claim: Claim) -> Started:
         """Store the user's message; reserve and create the reply if the credits cover it.
 
         Without enough credits the user's message is still kept (it is theirs), no reply is
@@ -268,7 +278,7 @@ class Generations:
             available = (await self.ledger.balance(user_id))["available"]
             raise self._short(turn.hold, available, message_id=user_msg["id"])
         return await self._start(user_id, turn, user_msg, reply, account, new_user_message=True,
-                                 listen=listen)
+                                 listen=listen, claim=claim)
 
     @staticmethod
     def _short(needed: int, available: int, **extra: Any) -> InsufficientBalance:
@@ -316,10 +326,11 @@ class Generations:
             return []
         return await self.files.attachable(user_id, file_ids, model)
 
-    async def _check_capacity(self, user_id: str) -> None:
+    async def _check_capacity(self, user_id: str) -> Claim:
+        """A reply slot for the user; the caller releases it unless the reply started."""
         self.streams.check_accepting()
         await self.limits.send(user_id)
-        self.streams.check_capacity(user_id)
+        return self.streams.claim(user_id)
 
     async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
                             reply_id: str, now: str) -> dict[str, Any]:
@@ -331,7 +342,7 @@ class Generations:
         return reply
 
     async def _start(self, user_id: str, turn: Turn, user_msg: dict, reply: dict, account: dict, *,
-                     new_user_message: bool, listen: bool) -> Started:
+                     new_user_message: bool, listen: bool, claim: Claim) -> Started:
         """Start streaming the new turn's reply, then announce the turn and the credits it holds.
 
         The provider is asked first: the reply's task runs up to its first wait (the request on
@@ -344,7 +355,7 @@ class Generations:
         job = Job(user_id, chat_id, reply["id"], turn.model)
         events = job.listen() if listen else None  # before the task runs: nothing is missed
         self.streams.start(job, self.runner.run(job, self.providers[turn.model.provider],
-                                                turn.request))
+                                                turn.request), claim)
         try:  # `announced` is set however this ends, or the reply's task would wait for ever
             await asyncio.sleep(0)
             if new_user_message:

@@ -62,10 +62,13 @@ def refuse(limit: str, message: str, left_s: float) -> None:
 
 
 class LoginThrottle:
-    """Failed log-ins per account: after `max_failures` in a window, `rate_limited` until it ends.
+    """Log-in attempts per account: past `max_failures` in a window, `rate_limited` until it ends.
 
-    A success starts the count over. The account is named by a hash of its email, so Redis never
-    holds the address.
+    Each attempt is counted *before* its password is checked, in one atomic increment, so that
+    concurrent attempts each get a number of their own and no more than `max_failures` are ever
+    checked (counted after the check, fifteen at once all slipped past a limit of five). A success
+    starts the count over. The account is named by a hash of its email, so Redis never holds the
+    address.
     """
 
     def __init__(self, counter: Counter, max_failures: int, window_s: int) -> None:
@@ -77,13 +80,11 @@ class LoginThrottle:
     def _key(email_key: str) -> str:
         return "login-failures:" + hashlib.sha256(email_key.encode()).hexdigest()[:32]
 
-    async def check(self, email_key: str) -> None:
-        failures, left = await self.counter.count(self._key(email_key), self.window_s, by=0)
-        if failures >= self.max_failures:
+    async def attempt(self, email_key: str) -> None:
+        """Count one attempt; refuse it when the ones before it already used up the window."""
+        attempts, left = await self.counter.count(self._key(email_key), self.window_s)
+        if attempts > self.max_failures:
             refuse("login", "too many failed log-in attempts; try again later", left)
-
-    async def failed(self, email_key: str) -> None:
-        await self.counter.count(self._key(email_key), self.window_s)
 
     async def succeeded(self, email_key: str) -> None:
         await self.counter.forget(self._key(email_key), self.window_s)

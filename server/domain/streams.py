@@ -94,6 +94,31 @@ async def _drain(queue: asyncio.Queue[ReplyEvent | None]) -> AsyncIterator[Reply
         yield item
 
 
+class Claim:
+    """A user's reply slot, held from the capacity check until the reply starts (or the turn
+    fails): concurrent sends each take one at once, so none slips past the limit while another
+    is still being decided (eight sockets sending together got eight replies against three)."""
+
+    __slots__ = ("user_id", "_pending", "_held")
+
+    def __init__(self, user_id: str, pending: dict[str, int]) -> None:
+        self.user_id = user_id
+        self._pending = pending
+        pending[user_id] = pending.get(user_id, 0) + 1
+        self._held = True
+
+    def release(self) -> None:
+        """Give the slot back (the reply started and counts as running, or never will)."""
+        if not self._held:
+            return
+        self._held = False
+        left = self._pending[self.user_id] - 1
+        if left:
+            self._pending[self.user_id] = left
+        else:
+            del self._pending[self.user_id]
+
+
 class Streams:
     def __init__(self, db: Database, *, flush_s: float, max_per_user: int) -> None:
         self.db = db
@@ -101,6 +126,7 @@ class Streams:
         self.max_per_user = max_per_user
         self._jobs: dict[str, Job] = {}
         self._saved: dict[str, int] = {}  # how many of a job's parts storage already has
+        self._pending: dict[str, int] = {}  # per user: replies claimed, not yet started
         self._accepting = True  # false while the server drains for shutdown
         self._flusher: asyncio.Task[None] | None = None
 
@@ -111,16 +137,20 @@ class Streams:
         if not self._accepting:
             raise Unavailable("this server is shutting down; reconnect and try again")
 
-    def check_capacity(self, user_id: str) -> None:
-        """Refuse a new reply past the user's concurrent replies."""
+    def claim(self, user_id: str) -> Claim:
+        """A slot for a new reply of `user_id`, or `rate_limited` past the concurrent replies
+        (streaming here, or claimed and about to). Synchronous, so atomic on this instance."""
         running = sum(1 for job in self._jobs.values() if job.user_id == user_id)
-        if running >= self.max_per_user:
+        if running + self._pending.get(user_id, 0) >= self.max_per_user:
             raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
                               retry_after=1)
+        return Claim(user_id, self._pending)
 
-    def start(self, job: Job, streaming: Coroutine[Any, Any, Any]) -> None:
-        """Run `streaming` (the job's reply) as the job's task, owned here until it ends."""
+    def start(self, job: Job, streaming: Coroutine[Any, Any, Any], claim: Claim) -> None:
+        """Run `streaming` (the job's reply) as the job's task, owned here until it ends; the
+        job now counts against its user in place of its claim."""
         self._jobs[job.message_id] = job
+        claim.release()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
         job.run_as(asyncio.create_task(self._run(job, streaming),

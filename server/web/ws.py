@@ -100,7 +100,7 @@ def _last_seq_param(request: web.Request) -> int | None:
     raw = request.query.get("last_seq")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 16:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:  # "²".isdigit() is True
         raise BadRequest("last_seq must be a non-negative integer", field="last_seq")
     return int(raw)
 

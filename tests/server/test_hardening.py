@@ -1,0 +1,167 @@
+"""Defects found by attacking a running server (issue 27), each reproduced here: a typed error and
+nothing changed, on both engines."""
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+
+from tests.client import WSClient
+from tests.helpers import open_socket
+
+
+def forged(payload) -> str:
+    raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+GOOD_ID = "0" * 32
+FORGED_CURSORS = [
+    forged(["not a time", GOOD_ID]),
+    forged(["2026-13-45T99:99:99.000000Z", GOOD_ID]),  # the right shape, no such moment
+    forged(["2026-11-27T05:09:47.123456Z", "x\u0000y"]),  # a NUL PostgreSQL refuses
+    forged(["2026-11-27T05:09:47.123456Z\u0000", GOOD_ID]),
+    forged(["2026-11-27T05:09:47.123456Z", "'; DROP TABLE chats; --"]),
+    forged(["2026-11-27T05:09:47.123456Z", 7]),
+    forged([1, 2, 3]),
+    forged({"ts": 1}),
+    "!!!not base64!!!",
+]
+
+
+@pytest.mark.parametrize("request_type", ["chat.list", "transactions.list", "file.list"])
+@pytest.mark.parametrize("cursor", FORGED_CURSORS)
+async def test_a_forged_paging_cursor_is_a_bad_request(client, alice, request_type, cursor):
+    sock = await open_socket(client, alice)
+    error = await sock.error(request_type, cursor=cursor)
+    assert error["code"] == "bad_request" and "cursor" in error["message"]
+    assert "chats" in await sock.ok("chat.list")  # the socket and the server carry on
+
+
+@pytest.mark.parametrize("cursor", [forged(b"x\x00y"), forged("не id".encode()), forged(b"\xff\xfe")])
+async def test_a_forged_branch_cursor_is_a_bad_request(client, alice, cursor):
+    sock = await open_socket(client, alice)
+    chat = await sock.ok("chat.create")
+    error = await sock.error("message.list", chat_id=chat["id"], cursor=cursor)
+    assert error["code"] == "bad_request"
+
+
+async def test_real_cursors_still_page(client, alice):
+    sock = await open_socket(client, alice)
+    for i in range(3):
+        await sock.ok("chat.create", title=f"chat {i}")
+    first = await sock.ok("chat.list", limit=2)
+    rest = await sock.ok("chat.list", limit=2, cursor=first["next_cursor"])
+    titles = [c["title"] for c in first["chats"] + rest["chats"]]
+    assert titles == ["chat 2", "chat 1", "chat 0"] and rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize("value", ["²", "①", "٣", "1²", "١٢"])
+async def test_a_non_ascii_digit_last_seq_is_a_typed_refusal(client, alice, value):
+    resp = await client.get(f"/ws?last_seq={value}",
+                            headers={"Authorization": f"Bearer {alice['access_token']}"})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["error"]["code"] == "bad_request" and body["error"]["field"] == "last_seq"
+
+
+async def test_a_replayed_refresh_token_closes_the_stolen_sessions_sockets(client, alice):
+    thief = await open_socket(client, alice)  # the session whose refresh token was stolen
+    assert "chats" in await thief.ok("chat.list")
+    first = alice["refresh_token"]
+    rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    assert rotated.status == 200
+    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    assert replay.status == 401
+    assert await thief.closed() == 4401
+    refused = WSClient(await client.ws_connect(
+        "/ws", headers={"Authorization": f"Bearer {alice['access_token']}"}))
+    assert await refused.closed() == 4401  # the ended session's token opens nothing
+    assert refused.frames[-1]["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("redis_too", [False, True])
+async def test_concurrent_wrong_passwords_check_no_more_than_the_limit(make_client, request,
+                                                                       redis_too):
+    import asyncio
+    import uuid
+
+    from tests.helpers import PASSWORD, inside_one_window, register
+
+    overrides = {"redis_url": request.getfixturevalue("redis_url")} if redis_too else {}
+    server = await make_client(**overrides)
+    email = f"lock-{uuid.uuid4().hex[:12]}@example.com"  # Redis keeps counts between runs
+    await inside_one_window(15 * 60)  # all fifteen in one fixed window
+    await register(server, email)
+
+    async def attempt(password):
+        resp = await server.post("/api/v1/auth/login", json={"email": email, "password": password})
+        return resp.status
+
+    statuses = await asyncio.gather(*[attempt(f"wrong {i}") for i in range(15)])
+    assert statuses.count(401) == 5 and statuses.count(429) == 10, statuses
+    assert await attempt(PASSWORD) == 429  # locked for the window, even with the right password
+
+
+async def test_the_concurrent_replies_limit_is_per_user_however_many_sockets_send(make_client,
+                                                                                  alice_on):
+    import asyncio
+
+    from providers.factory import ProviderSettings
+
+    slow = await make_client(providers=ProviderSettings(echo_tokens_per_second=20),
+                             max_concurrent_generations=3)
+    alice = await alice_on(slow)
+    sockets = [await open_socket(slow, alice) for _ in range(8)]
+    chats = [await sock.ok("chat.create") for sock in sockets]
+    answers = await asyncio.gather(*[
+        sock.call("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 60))
+        for sock, chat in zip(sockets, chats)])
+    started = [a for a in answers if a["ok"]]
+    refused = [a for a in answers if not a["ok"]]
+    assert len(started) == 3, answers
+    assert {a["error"]["code"] for a in refused} == {"rate_limited"}
+    balance = await sockets[0].ok("balance.get")
+    assert balance["reserved"] > 0  # the three started hold credits; the refused hold none
+    for answer in started:
+        await sockets[0].ok("message.stop", message_id=answer["data"]["assistant_message"]["id"])
+    assert (await sockets[0].ok("balance.get"))["reserved"] == 0
+
+
+async def test_the_database_uploads_and_secrets_are_private_to_the_server(client, alice, settings):
+    import stat
+
+    from tests.helpers import upload
+
+    status, body = await upload(client, alice, "note.txt", "приватно".encode(), "text/plain")
+    assert status == 201, body
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    uploads = settings.upload_dir
+    kept = [p for p in uploads.rglob("*") if p.is_file()]
+    assert kept and all(mode(p) == 0o600 for p in kept), [(p, oct(mode(p))) for p in kept]
+    folders = [uploads, *(p for p in uploads.rglob("*") if p.is_dir())]
+    assert all(mode(p) & 0o077 == 0 for p in folders), [(p, oct(mode(p))) for p in folders]
+
+
+async def test_a_new_sqlite_database_is_private_with_its_folder(tmp_path):
+    import asyncio
+    import stat
+
+    from storage import open_database
+    from storage.migrate import apply_migrations
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    migrated = tmp_path / "var" / "chatwire.db"  # what `make run` makes on a fresh machine
+    await asyncio.to_thread(apply_migrations, f"sqlite:///{migrated}")
+    opened = tmp_path / "other" / "served.db"
+    db = await open_database(f"sqlite:///{opened}")
+    await db.execute("CREATE TABLE t (x INTEGER)")
+    await db.close()
+    for path in (migrated, opened, migrated.parent, opened.parent):
+        assert mode(path) & 0o077 == 0, (path, oct(mode(path)))
