@@ -107,7 +107,12 @@ def test_compose_runs_the_documented_stack(tmp_path):
                               "DATABASE_URL": "postgresql://u:p@postgres:5432/chatwire",
                               "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
                               "VAR_DIR": str(tmp_path)}, env_file=None)
-    assert settings.forwarded_allow_ips == ("*",) and settings.port == 8080
+    # The app trusts nginx's fixed address alone for X-Forwarded-For.
+    proxy_address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    assert settings.forwarded_allow_ips == (proxy_address,) and settings.port == 8080
+    subnet = doc["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    import ipaddress
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
     # The stop grace outlasts the app's own drain.
     assert int(services["app"]["stop_grace_period"].rstrip("s")) > settings.shutdown_grace_s
 

@@ -4,6 +4,11 @@ Behind nginx, Caddy or a cloud load balancer every request comes from the proxy'
 per-address limits would lump all users together. FORWARDED_ALLOW_IPS names the proxies (addresses
 or networks, or `*` when the app is reachable only through its proxy); from those, the nearest
 address in X-Forwarded-For that is not itself a trusted proxy is the client.
+
+Only hops a trusted proxy appended are believed: a client writes whatever it likes at the left of
+the header (nginx's `$proxy_add_x_forwarded_for` keeps it and appends the address it saw). With
+`*` that is the right-most hop alone — every connecting peer is trusted, none of the hops it
+forwards is; believing the left-most entry let a rotated header dodge every per-address limit.
 """
 from __future__ import annotations
 
@@ -45,7 +50,11 @@ def client_address(request: web.BaseRequest) -> str:
         return peer
     hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
     hops = [hop for hop in hops if hop]
+    if not hops:
+        return peer
+    if trusted is None:  # `*`: the peer is the proxy, and what it appended is the client
+        return hops[-1]
     for hop in reversed(hops):
         if not _trusted(hop, trusted):
             return hop
-    return hops[0] if hops else peer
+    return hops[0]  # proxies all the way: the farthest one we know of

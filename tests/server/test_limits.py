@@ -137,3 +137,13 @@ async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(make_client):
     await inside_one_window()
     statuses = [await _log_in_from(direct, f"203.0.113.{i}") for i in range(3)]
     assert statuses == [401, 401, 429]  # a made-up address per request changes nothing
+
+
+async def test_behind_any_proxy_a_rotated_forwarded_header_does_not_dodge_the_limit(make_client):
+    # FORWARDED_ALLOW_IPS=* as the compose file once shipped, with the header shape nginx's
+    # $proxy_add_x_forwarded_for makes: what the client wrote, then the address nginx saw.
+    proxied = await make_client(rate_auth_per_minute=3, forwarded_allow_ips=("*",))
+    await inside_one_window()
+    statuses = [await _log_in_from(proxied, f"198.51.100.{i}, 203.0.113.7") for i in range(26)]
+    assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}
+    assert await _log_in_from(proxied, "203.0.113.8") == 401  # someone else behind nginx
