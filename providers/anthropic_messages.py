@@ -17,6 +17,7 @@ from protocol.errors import ChatwireError
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
 from .sse import EventReader, body
+from .sse import loads as read_json
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
               "authentication_error": 401, "permission_error": 403, "invalid_request_error": 400}
@@ -91,7 +92,7 @@ class _Events(EventReader):
 
     def read(self, payload: bytes) -> str:
         try:
-            event = orjson.loads(payload)
+            event = read_json(payload)
             kind = event["type"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise malformed(self.provider, "an event is not JSON with a type") from None

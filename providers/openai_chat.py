@@ -22,6 +22,7 @@ from protocol.errors import ChatwireError
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
 from .sse import EventReader, body
+from .sse import loads as read_json
 
 
 def _retry_after(exc: openai.APIStatusError) -> int | None:
@@ -110,7 +111,7 @@ class _Chunks(EventReader):
             self.done = True
             return ""
         try:
-            chunk = orjson.loads(payload)
+            chunk = read_json(payload)
         except orjson.JSONDecodeError:
             raise malformed(self.provider, "a data line is not JSON") from None
         if not isinstance(chunk, dict):

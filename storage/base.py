@@ -16,7 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, AsyncIterator, Protocol, Sequence, TypeVar
 
+from protocol.text import clean
+
 Params = Sequence[Any]
+
+
+def bound(params: Params) -> tuple[Any, ...]:
+    """The parameters as a query gets them: every text cleaned (`protocol.text.clean`) here, the
+    one place every write passes, on both engines."""
+    return tuple(clean(p) if type(p) is str else p for p in params)
 Row = dict[str, Any]
 
 

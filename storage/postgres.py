@@ -19,7 +19,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from protocol.errors import Unavailable
 
-from .base import Database, Executor, IntegrityError, Params, Row, ended, iso, to_pyformat
+from .base import Database, Executor, IntegrityError, Params, Row, bound, ended, iso, to_pyformat
 
 ACQUIRE_TIMEOUT_S = 5.0
 JOIN = b"\n;\n"  # between the statements of one query (own line: safe after a -- comment)
@@ -65,7 +65,7 @@ class _PgConn(Executor):
         return self._cur.rowcount
 
     async def _run(self, sql: str, params: Params) -> None:
-        await self._send(to_pyformat(sql), tuple(params))
+        await self._send(to_pyformat(sql), bound(params))
 
     async def _send(self, query: str | bytes, params: tuple[Any, ...] | None) -> None:
         try:
@@ -89,12 +89,12 @@ class _PgTx(_PgConn):
         self.begun = False  # BEGIN has been sent: the server holds a transaction to end
 
     async def write(self, sql: str, params: Params = ()) -> None:
-        self._pending.append(self._cur.mogrify(to_pyformat(sql), tuple(params)))
+        self._pending.append(self._cur.mogrify(to_pyformat(sql), bound(params)))
 
     async def _run(self, sql: str, params: Params) -> None:
         if not self._pending:
             return await super()._run(sql, params)
-        self._pending.append(self._cur.mogrify(to_pyformat(sql), tuple(params)))
+        self._pending.append(self._cur.mogrify(to_pyformat(sql), bound(params)))
         await self._flush()
 
     async def _flush(self) -> None:

@@ -16,7 +16,7 @@ import aiosqlite
 
 from protocol.errors import Unavailable
 
-from .base import Database, Executor, IntegrityError, Params, Row, ended, private_file
+from .base import Database, Executor, IntegrityError, Params, Row, bound, ended, private_file
 
 BUSY_TIMEOUT_MS = 5000
 BEGIN = "BEGIN IMMEDIATE"
@@ -34,14 +34,14 @@ class _SqliteConn(Executor):
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         try:
-            rows = await self._conn.execute_fetchall(sql, tuple(params))
+            rows = await self._conn.execute_fetchall(sql, bound(params))
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         return [dict(r) for r in rows]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         try:
-            cur = await self._conn.execute(sql, tuple(params))
+            cur = await self._conn.execute(sql, bound(params))
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         return cur.rowcount  # a finished write: dropping the cursor needs no trip to close it
@@ -83,7 +83,7 @@ class _SqliteTx(_SqliteConn):
         self.begun = False
 
     async def write(self, sql: str, params: Params = ()) -> None:
-        self._pending.append((sql, tuple(params)))
+        self._pending.append((sql, bound(params)))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return [dict(r) for r in await self._trip(sql, params, fetch=True)]
@@ -95,7 +95,7 @@ class _SqliteTx(_SqliteConn):
         pending, self._pending = self._pending, []
         self.begun = self.begun or bool(pending)
         try:
-            return await self._conn._execute(_in_thread, self._conn._conn, pending, sql, tuple(params),
+            return await self._conn._execute(_in_thread, self._conn._conn, pending, sql, bound(params),
                                              fetch)
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from PIL import Image
 
 from protocol.errors import BadRequest, TooLarge, UnsupportedFileType
+from protocol.text import clean
 
 MAX_TEXT_CHARS = 200_000  # extracted text kept per document
 DOCX_MAX_ENTRIES = 2_000
@@ -92,11 +93,11 @@ def inspect(path: Path, name: str, *, max_image_pixels: int) -> Inspected:
         _check_image(path, family, max_image_pixels)
         return Inspected("image", IMAGE_MIME[family])
     if family == "pdf":
-        return Inspected("document", "application/pdf", _pdf_text(path))
+        return Inspected("document", "application/pdf", clean(_pdf_text(path)))  # fonts map anything
     if family == "docx":
-        return Inspected("document", DOCX_MIME, _docx_text(path))
+        return Inspected("document", DOCX_MIME, clean(_docx_text(path)))
     assert text is not None  # read and decoded once, by _text_family
-    return Inspected("document", TEXT_MIME[family], text[:MAX_TEXT_CHARS])
+    return Inspected("document", TEXT_MIME[family], clean(text[:MAX_TEXT_CHARS]))
 
 
 def _sniff(head: bytes) -> str | None:

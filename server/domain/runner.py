@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol import shapes
 from protocol.errors import ChatwireError, InternalError, ProviderUnavailable
+from protocol.text import clean
 from providers.base import GenerationRequest, Provider, StreamEnd, Usage
 from providers.tokens import estimate, estimate_request
 from server import metrics
@@ -95,6 +96,7 @@ class Runner:
                     if isinstance(item, StreamEnd):
                         metrics.PROVIDER_LATENCY.labels(provider.name).observe(time.monotonic() - started)
                         return item
+                    item = clean(item)  # NUL or half a surrogate pair: stored and sent as U+FFFD
                     job.parts.append(item)
                     deltas.push(item)
         except asyncio.CancelledError:

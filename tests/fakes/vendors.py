@@ -25,6 +25,9 @@ class Script:
     malformed_after: int | None = None  # send a broken line after this many tokens
     prompt_tokens: int = 11
     report_usage: bool = True
+    # Placeholder -> the JSON text put in its place (OpenAI): what orjson will not write, such as
+    # an escaped lone surrogate ("\\ud800") that a real vendor's JSON can still carry.
+    raw: dict[str, bytes] = field(default_factory=dict)
 
 
 class FakeVendor:
@@ -60,7 +63,10 @@ class FakeVendor:
                 "model": body["model"]}
 
         def chunk(**fields: Any) -> bytes:
-            return b"data: " + orjson.dumps({**base, **fields}) + b"\n\n"
+            data = orjson.dumps({**base, **fields})
+            for placeholder, text in self.script.raw.items():
+                data = data.replace(placeholder.encode(), text)
+            return b"data: " + data + b"\n\n"
 
         async def events():
             yield chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},

@@ -165,3 +165,22 @@ async def test_a_new_sqlite_database_is_private_with_its_folder(tmp_path):
     await db.close()
     for path in (migrated, opened, migrated.parent, opened.parent):
         assert mode(path) & 0o077 == 0, (path, oct(mode(path)))
+
+
+async def test_nul_and_lone_surrogates_from_a_provider_are_stored_and_sent_as_replacements(
+        vendored, vendor, alice_on):
+    from tests.helpers import reply_events
+
+    vendor.script.tokens = ["half ", "LONE", " and ", "NUL", " end"]
+    vendor.script.raw = {"LONE": b"\\ud800", "NUL": b"\\u0000"}
+    alice = await alice_on(vendored)
+    sock = await open_socket(vendored, alice)
+    chat = await sock.ok("chat.create", model="gpt-4o-mini")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content="say it")
+    events = await reply_events(sock, sent["assistant_message"]["id"])
+    final = events[-1]
+    assert final["type"] == "message.done", final.get("error")  # never stuck `streaming`, never `internal`
+    assert final["message"]["content"] == "half \ufffd and \ufffd end"
+    stored = (await sock.ok("chat.get", chat_id=chat["id"]))["messages"][-1]
+    assert stored["content"] == "half \ufffd and \ufffd end" and stored["status"] == "complete"
+
