@@ -18,7 +18,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # set-up, not the thing measured), credits that never run out, no rate limits, quiet logs.
 SERVER_ENV = {"SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "ARGON2_TIME_COST": "1",
               "ARGON2_MEMORY_COST": "1024", "LOG_LEVEL": "WARNING", "SIGNUP_CREDITS": "1000000000",
-              "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0"}
+              "RATE_AUTH_PER_MINUTE": "0", "RATE_SEND_PER_MINUTE": "0", "RATE_WRITE_PER_MINUTE": "0"}
 
 
 def free_port() -> int:

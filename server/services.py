@@ -107,7 +107,9 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
     ledger = Ledger(db, events)
     limits = Limits(broker.counters, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
                                           uploads_per_hour=settings.rate_uploads_per_hour,
-                                          auth_per_minute=settings.rate_auth_per_minute))
+                                          auth_per_minute=settings.rate_auth_per_minute,
+                                          writes_per_minute=settings.rate_write_per_minute,
+                                          analyses_per_hour=settings.rate_analyze_per_hour))
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)

@@ -88,6 +88,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         signup_credits=100_000_000,  # 100 credits; the ledger's own tests set exact amounts
         # Scenarios sign up and send far faster than people; the limits' own tests set them.
         rate_send_per_minute=0, rate_uploads_per_hour=0, rate_auth_per_minute=0,
+        rate_write_per_minute=0, rate_analyze_per_hour=0,
     )
 
 

@@ -28,6 +28,8 @@ class LimitSettings:
     sends_per_minute: int = 30
     uploads_per_hour: int = 100
     auth_per_minute: int = 20
+    writes_per_minute: int = 120
+    analyses_per_hour: int = 30
 
 
 class Limits:
@@ -42,6 +44,18 @@ class Limits:
     async def upload(self, user_id: str) -> None:
         await self._check("upload", user_id, self.settings.uploads_per_hour, 3600,
                           "uploads an hour")
+
+    async def write(self, user_id: str) -> None:
+        """Every other request that changes something (chats, profile, files, branches): one
+        account cannot make the server write without bound (300 chats with 19 KB prompts a second)."""
+        await self._check("write", user_id, self.settings.writes_per_minute, 60,
+                          "changes a minute")
+
+    async def analysis(self, user_id: str) -> None:
+        """`profile.analyze`: with an analysis model each call is a provider request, so it is
+        limited hard rather than charged (analyses are not billed)."""
+        await self._check("analyze", user_id, self.settings.analyses_per_hour, 3600,
+                          "profile analyses an hour")
 
     async def auth(self, address: str) -> None:
         await self._check("auth", address, self.settings.auth_per_minute, 60,

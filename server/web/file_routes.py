@@ -4,6 +4,7 @@ Listing and deleting also exist over the WebSocket (`file.list`, `file.delete`).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from urllib.parse import quote
 
@@ -30,12 +31,17 @@ async def upload(request: web.Request) -> web.Response:
     cap = files.settings.max_upload_bytes
     if request.content_length is not None and request.content_length > cap + MULTIPART_SLACK:
         raise TooLarge(f"files may be at most {cap // (1024 * 1024)} MB")
-    part = await _file_part(request)
+    idle_s = request.app[CONTEXT].settings.upload_idle_timeout_s
+    try:
+        async with asyncio.timeout(idle_s):
+            part = await _file_part(request)
+    except TimeoutError:
+        raise _stalled(idle_s) from None
     await files.check_room(identity.user_id, 0)
     temp, size, digest = files.temp_path(), 0, hashlib.sha256()
     try:
         with temp.open("wb") as out:
-            while chunk := await part.read_chunk(CHUNK):
+            while chunk := await _next_chunk(part, idle_s):
                 size += len(chunk)
                 if size > cap:
                     raise TooLarge(f"files may be at most {cap // (1024 * 1024)} MB")
@@ -51,6 +57,19 @@ async def upload(request: web.Request) -> web.Response:
         raise
     stored = await files.store(identity.user_id, temp, part.filename, size, digest.hexdigest())
     return web.json_response(stored, status=201, dumps=json_dumps)
+
+
+async def _next_chunk(part: aiohttp.BodyPartReader, idle_s: float) -> bytes:
+    """The next piece of the file; an upload whose body goes silent is refused, not held open."""
+    try:
+        async with asyncio.timeout(idle_s):
+            return await part.read_chunk(CHUNK)
+    except TimeoutError:
+        raise _stalled(idle_s) from None
+
+
+def _stalled(idle_s: float) -> BadRequest:
+    return BadRequest(f"the upload sent nothing for {idle_s:g} s; send it again", field="file")
 
 
 async def _file_part(request: web.Request) -> aiohttp.BodyPartReader:

@@ -43,30 +43,45 @@ def _user(fn: Callable[..., Awaitable[Any]]) -> Handler:
     return handler
 
 
+def _writes(fn: Callable[..., Awaitable[Any]]) -> Handler:
+    """`_user`, counted against the user's writes a minute first (RATE_WRITE_PER_MINUTE)."""
+    async def handler(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+        await ctx.services.limits.write(conn.user_id)
+        return await fn(ctx)(conn.user_id, **p)
+    return handler
+
+
+async def profile_analyze(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    await ctx.services.limits.analysis(conn.user_id)
+    if p.get("apply"):
+        await ctx.services.limits.write(conn.user_id)
+    return await ctx.services.profiles.analyze(conn.user_id, **p)
+
+
 HANDLERS: dict[str, Handler] = {
     "auth": auth,
     "ping": ping,
     "resume": resume,
     "chat.list": _user(lambda ctx: ctx.services.chats.list),
     "chat.get": _user(lambda ctx: ctx.services.messages.chat_with_branch),
-    "chat.create": _user(lambda ctx: ctx.services.chats.create),
-    "chat.update": _user(lambda ctx: ctx.services.chats.update),
-    "chat.delete": _user(lambda ctx: ctx.services.chats.delete),
-    "chat.restore": _user(lambda ctx: ctx.services.chats.restore),
-    "chat.purge": _user(lambda ctx: ctx.services.chats.purge),
+    "chat.create": _writes(lambda ctx: ctx.services.chats.create),
+    "chat.update": _writes(lambda ctx: ctx.services.chats.update),
+    "chat.delete": _writes(lambda ctx: ctx.services.chats.delete),
+    "chat.restore": _writes(lambda ctx: ctx.services.chats.restore),
+    "chat.purge": _writes(lambda ctx: ctx.services.chats.purge),
     "message.list": _user(lambda ctx: ctx.services.messages.list),
     "message.send": _user(lambda ctx: ctx.services.generations.send),
     "message.stop": _user(lambda ctx: ctx.services.generations.stop),
     "message.regenerate": _user(lambda ctx: ctx.services.generations.regenerate),
     "message.edit": _user(lambda ctx: ctx.services.generations.edit),
-    "message.switch": _user(lambda ctx: ctx.services.messages.switch),
+    "message.switch": _writes(lambda ctx: ctx.services.messages.switch),
     "models.list": models_list,
     "balance.get": _user(lambda ctx: ctx.services.ledger.balance),
     "transactions.list": _user(lambda ctx: ctx.services.ledger.transactions),
     "profile.get": _user(lambda ctx: ctx.services.profiles.get),
-    "profile.update": _user(lambda ctx: ctx.services.profiles.update),
-    "profile.analyze": _user(lambda ctx: ctx.services.profiles.analyze),
+    "profile.update": _writes(lambda ctx: ctx.services.profiles.update),
+    "profile.analyze": profile_analyze,
     "file.list": _user(lambda ctx: ctx.services.files.list),
-    "file.delete": _user(lambda ctx: ctx.services.files.delete),
+    "file.delete": _writes(lambda ctx: ctx.services.files.delete),
     "presence.get": _user(lambda ctx: ctx.services.presence.get),
 }

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from protocol.errors import Unauthorized
+from protocol.errors import Forbidden, Unauthorized
 from server import metrics
 
 from .state import CONTEXT
@@ -32,16 +33,34 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_route(request: web.Request) -> web.Response:
-    """Prometheus text format. With METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
+    """Prometheus text format. With METRICS_TOKEN set, only `Authorization: Bearer <token>`.
+
+    Without one it is open on the embedded default (a machine of one's own), but a deployment on
+    PostgreSQL — a server others reach, through a proxy — answers only a scraper on the same host
+    (loopback) until METRICS_TOKEN is set: counts of users, errors and spend are not public.
+    """
     ctx = request.app[CONTEXT]
     token = ctx.settings.metrics_token
     if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         raise Unauthorized("metrics need 'Authorization: Bearer <METRICS_TOKEN>'")
+    if not token and ctx.settings.is_postgres and not _same_host(request):
+        raise Forbidden("set METRICS_TOKEN to read /metrics from another host")
     metrics.OPEN_SOCKETS.set(len(ctx.sockets))
     response = web.Response(body=generate_latest())
     response.content_type = "text/plain"
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+def _same_host(request: web.Request) -> bool:
+    """A scraper on this host: a loopback peer, and not a proxy relaying someone (a proxy on the
+    same host is a loopback peer too, but it says whom it forwards)."""
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:
+        return False
 
 
 def add_routes(app: web.Application) -> None:

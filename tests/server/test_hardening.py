@@ -184,3 +184,28 @@ async def test_nul_and_lone_surrogates_from_a_provider_are_stored_and_sent_as_re
     stored = (await sock.ok("chat.get", chat_id=chat["id"]))["messages"][-1]
     assert stored["content"] == "half \ufffd and \ufffd end" and stored["status"] == "complete"
 
+
+
+async def test_an_upload_whose_body_goes_silent_is_refused_not_held_open(make_client, alice_on):
+    import asyncio
+
+    from tests.helpers import multipart
+
+    server = await make_client(upload_idle_timeout_s=0.5)
+    alice = await alice_on(server)
+    body, boundary = multipart("slow.txt", b"x" * 200_000, "text/plain")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write((f"POST /api/v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Authorization: Bearer {alice['access_token']}\r\n"
+                  f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:70_000])
+    await writer.drain()  # ...and then nothing more: a slowloris upload
+    async with asyncio.timeout(15):
+        answer = await reader.read(4096)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"sent nothing for 0.5 s" in answer
+    assert (await server.get("/healthz")).status == 200  # serving throughout
+    from server.web.state import SETTINGS
+    incoming = server.app[SETTINGS].upload_dir / ".incoming"
+    assert not incoming.exists() or not any(incoming.iterdir())  # nothing half-written kept

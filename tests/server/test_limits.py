@@ -147,3 +147,46 @@ async def test_behind_any_proxy_a_rotated_forwarded_header_does_not_dodge_the_li
     statuses = [await _log_in_from(proxied, f"198.51.100.{i}, 203.0.113.7") for i in range(26)]
     assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}
     assert await _log_in_from(proxied, "203.0.113.8") == 401  # someone else behind nginx
+
+
+async def test_writes_per_user_are_limited_and_a_refused_write_changes_nothing(make_client):
+    from tests.helpers import open_socket, register
+
+    strict = await make_client(rate_write_per_minute=5)
+    await inside_one_window()
+    user = await register(strict, "writer@example.com")
+    sock = await open_socket(strict, user)
+    for i in range(5):
+        await sock.ok("chat.create", title=f"chat {i}", system_prompt="x" * 19_000)
+    refused = await sock.error("chat.create", title="one too many")
+    assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1
+    assert (await sock.error("profile.update", interests=[{"text": "chess"}]))["code"] == "rate_limited"
+    chats = (await sock.ok("chat.list", limit=50))["chats"]
+    assert len(chats) == 5 and "one too many" not in {c["title"] for c in chats}
+    assert (await sock.ok("profile.get"))["profile"]["interests"] == []
+    other = await register(strict, "other@example.com")  # per user: someone else still writes
+    assert (await (await open_socket(strict, other)).ok("chat.create"))["title"] == ""
+
+
+async def test_profile_analyses_are_limited_per_hour(make_client):
+    from tests.helpers import open_socket, register
+
+    strict = await make_client(rate_analyze_per_hour=2)
+    await inside_one_window(3600)
+    user = await register(strict, "analyst@example.com")
+    sock = await open_socket(strict, user)
+    for _ in range(2):
+        await sock.ok("profile.analyze", text="I love chess")
+    assert (await sock.error("profile.analyze", text="I love chess"))["code"] == "rate_limited"
+
+
+async def test_metrics_on_postgresql_without_a_token_answer_only_this_host(make_client, settings):
+    server = await make_client()
+    resp = await server.get("/metrics")
+    assert resp.status == 200  # a scraper on loopback, on either engine
+    relayed = await server.get("/metrics", headers={"X-Forwarded-For": "203.0.113.5"})
+    if settings.is_postgres:  # a deployment: what a proxy relays from elsewhere is refused
+        assert relayed.status == 403
+        assert (await relayed.json())["error"]["code"] == "forbidden"
+    else:  # the embedded default, on one's own machine
+        assert relayed.status == 200
