@@ -158,8 +158,8 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "file.created": ({"seq": SEQ, "file": _ref("file")}, {}),
     "file.deleted": ({"seq": SEQ, "file_id": STR}, {}),
     "balance.updated": ({"seq": SEQ, "balance": MICRO, "reserved": MICRO, "available": MICRO}, {}),
-    "presence.changed": ({"change": {"enum": ["connected", "disconnected"]}, "connection_id": STR,
-                          "devices": {"type": "array", "items": _ref("device")}}, {}),
+    "presence.changed": ({"change": {"enum": ["connected", "disconnected"]}, "connection_id": STR},
+                         {"device": _ref("device")}),
     "resync_required": ({"last_seq": {"type": "integer", "minimum": 0}, "epoch": STR}, {}),
     "error": ({"error": _ref("error")}, {}),
 }

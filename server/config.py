@@ -78,6 +78,7 @@ class Settings:
     models_file: Path | None = None
     default_model: str = "echo"
     max_concurrent_generations: int = 3
+    max_sockets_per_user: int = 20
     stream_coalesce_ms: int = 50
     stream_flush_s: float = 1.0
     signup_credits: int = 0
@@ -243,6 +244,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         models_file=Path(env["MODELS_FILE"]) if env.get("MODELS_FILE") else None,
         default_model=env.get("DEFAULT_MODEL") or "echo",
         max_concurrent_generations=_int(env, "MAX_CONCURRENT_GENERATIONS", 3) or 3,
+        max_sockets_per_user=_int(env, "MAX_SOCKETS_PER_USER", 20) or 20,
         stream_coalesce_ms=_int(env, "STREAM_COALESCE_MS", 50) or 0,
         stream_flush_s=_float(env, "STREAM_FLUSH_S", 1.0),
         # The embedded default is for trying the product: 10 credits to start. A deployment

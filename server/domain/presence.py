@@ -33,21 +33,23 @@ class Presence:
         return {"devices": await self.registry.devices(user_id)}
 
     async def connected(self, user_id: str, device: dict[str, Any]) -> None:
-        await self._change(user_id, "connected", device["connection_id"],
-                           self.registry.add(user_id, device))
+        await self._change(user_id, self.registry.add(user_id, device),
+                           {"change": "connected", "connection_id": device["connection_id"],
+                            "device": device})
 
     async def disconnected(self, user_id: str, connection_id: str) -> None:
-        await self._change(user_id, "disconnected", connection_id,
-                           self.registry.remove(user_id, connection_id))
+        await self._change(user_id, self.registry.remove(user_id, connection_id),
+                           {"change": "disconnected", "connection_id": connection_id})
 
-    async def _change(self, user_id: str, change: str, connection_id: str, write: Any) -> None:
+    async def _change(self, user_id: str, write: Any, notice: dict[str, Any]) -> None:
+        """The change alone, not the device list: a notice to every socket of the user costs the
+        same whatever their number (with the whole list, 300 sockets closing one by one sent
+        45,000 device entries and grew the server by half a gigabyte)."""
         try:
             await write
-            devices = await self.registry.devices(user_id)
-            await self.events.notify(user_id, "presence.changed", {
-                "change": change, "connection_id": connection_id, "devices": devices})
+            await self.events.notify(user_id, "presence.changed", notice)
         except Exception as exc:
-            log.warning("presence of %s not updated (%s): %s", user_id, change, exc)
+            log.warning("presence of %s not updated (%s): %s", user_id, notice["change"], exc)
 
     async def online_users(self) -> int:
         return await self.registry.online_users()

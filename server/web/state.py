@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -14,9 +15,30 @@ class Context:
     services: Services
     sockets: set = field(default_factory=set)
     draining: bool = False  # shutting down: not ready, no new sockets
+    _per_user: dict = field(default_factory=dict)  # user id -> sockets open here
 
     def start_draining(self) -> None:
         self.draining = True
+
+    def admit(self, conn: Any, limit: int) -> bool:
+        """Count a new socket of its user, unless the user already has `limit` here. Synchronous,
+        so sockets opening at once cannot all slip under the cap."""
+        held = self._per_user.get(conn.user_id, 0)
+        if held >= limit:
+            return False
+        self._per_user[conn.user_id] = held + 1
+        self.sockets.add(conn)
+        return True
+
+    def discharge(self, conn: Any) -> None:
+        if conn not in self.sockets:
+            return
+        self.sockets.discard(conn)
+        left = self._per_user[conn.user_id] - 1
+        if left:
+            self._per_user[conn.user_id] = left
+        else:
+            del self._per_user[conn.user_id]
 
     @property
     def settings(self) -> Settings:

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from aiohttp_session import SESSION_KEY
 
 from protocol import ChatwireError, encode, parse_request, reply_error, reply_ok
-from protocol.errors import BadRequest, InternalError, Unauthorized, Unavailable
+from protocol.errors import BadRequest, InternalError, RateLimited, Unauthorized, Unavailable
 from server import metrics
 from server.domain.accounts import Identity
 from server.domain.events import CLOSE_LOGGED_OUT
@@ -31,6 +31,7 @@ from .middlewares import error_response
 from .resume import resume
 
 log = logging.getLogger("chatwire.ws")
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user has MAX_SOCKETS_PER_USER open on this instance
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -59,7 +60,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         return ws
 
     conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
-    ctx.sockets.add(conn)
+    if not ctx.admit(conn, settings.max_sockets_per_user):
+        limit = settings.max_sockets_per_user
+        await _refuse(ws, RateLimited(f"at most {limit} open sockets per user; close one first",
+                                      retry_after=5, limit="sockets"), CLOSE_TOO_MANY_SOCKETS)
+        return ws
     try:
         if user is None:  # a cookie's session: its identity came without the user
             user = await ctx.services.accounts.me(identity)
@@ -86,7 +91,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 break
     finally:
         await ctx.services.broker.events.unsubscribe(conn)
-        ctx.sockets.discard(conn)
+        ctx.discharge(conn)
         await ctx.services.presence.disconnected(conn.user_id, conn.id)
         await conn.finish()
         if not ws.closed:
@@ -142,10 +147,11 @@ async def _first_frame_identity(ctx: Context, ws: web.WebSocketResponse) -> Who:
     return identity, user, None
 
 
-async def _refuse(ws: web.WebSocketResponse, error: ChatwireError) -> None:
+async def _refuse(ws: web.WebSocketResponse, error: ChatwireError,
+                  code: int = CLOSE_LOGGED_OUT) -> None:
     if not ws.closed:
         await ws.send_frame(encode({"type": "error", "error": error.as_dict()}), WSMsgType.TEXT)
-        await ws.close(code=CLOSE_LOGGED_OUT, message=b"unauthorized")
+        await ws.close(code=code, message=error.code.encode())
 
 
 async def _answer(ctx: Context, conn: Connection, data: str) -> dict:

@@ -209,3 +209,36 @@ async def test_an_upload_whose_body_goes_silent_is_refused_not_held_open(make_cl
     from server.web.state import SETTINGS
     incoming = server.app[SETTINGS].upload_dir / ".incoming"
     assert not incoming.exists() or not any(incoming.iterdir())  # nothing half-written kept
+
+
+async def test_a_user_past_the_socket_cap_is_refused_with_a_typed_close(make_client, alice_on):
+    import asyncio
+
+    capped = await make_client(max_sockets_per_user=4)
+    alice = await alice_on(capped)
+    headers = {"Authorization": f"Bearer {alice['access_token']}"}
+    opened = await asyncio.gather(*[capped.ws_connect("/ws", headers=headers) for _ in range(6)])
+    socks = [WSClient(ws) for ws in opened]
+    firsts = [await sock._next_frame() for sock in socks]  # hello, or the refusal
+    refused = [s for s, f in zip(socks, firsts) if f["type"] == "error"]
+    admitted = [s for s, f in zip(socks, firsts) if f["type"] == "hello"]
+    assert len(admitted) == 4 and len(refused) == 2  # opened at once, still only four
+    for sock, first in zip(socks, firsts):
+        if first["type"] == "error":
+            assert first["error"]["code"] == "rate_limited" and first["error"]["limit"] == "sockets"
+            assert await sock.closed() == 4429
+    assert "chats" in await admitted[0].ok("chat.list")  # the admitted ones work
+    await admitted[1].ws.close()
+    for _ in range(100):
+        again = WSClient(await capped.ws_connect("/ws", headers=headers))
+        if (await again._next_frame())["type"] == "hello":
+            break
+        await again.closed()
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("a closed socket's place was never given back")
+    bob = await capped.post("/api/v1/auth/register", json={"email": "bob@example.com",
+                                                           "password": "correct horse battery"})
+    bob_sock = WSClient(await capped.ws_connect("/ws", headers={
+        "Authorization": f"Bearer {(await bob.json())['access_token']}"}))
+    assert (await bob_sock._next_frame())["type"] == "hello"  # the cap is per user

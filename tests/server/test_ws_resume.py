@@ -93,6 +93,7 @@ async def test_presence_lists_devices_and_tells_the_others(client, alice, connec
     if change["connection_id"] == phone.hello["connection_id"]:  # its own arrival, first
         change = await phone.event("presence.changed")
     assert change["change"] == "connected" and change["connection_id"] == hello["connection_id"]
+    assert change["device"]["user_agent"] == "Laptop/1.0" and "devices" not in change
     devices = (await phone.ok("presence.get"))["devices"]
     assert [d["connection_id"] for d in devices] == [phone.hello["connection_id"],
                                                      hello["connection_id"]]
@@ -100,7 +101,9 @@ async def test_presence_lists_devices_and_tells_the_others(client, alice, connec
     await laptop.close()
     gone = await phone.event("presence.changed")
     assert gone["change"] == "disconnected" and gone["connection_id"] == hello["connection_id"]
-    assert [d["connection_id"] for d in gone["devices"]] == [phone.hello["connection_id"]]
+    assert "devices" not in gone and "device" not in gone  # the change alone
+    devices = (await phone.ok("presence.get"))["devices"]
+    assert [d["connection_id"] for d in devices] == [phone.hello["connection_id"]]
 
 
 async def test_a_bad_last_seq_in_the_url_is_refused(client, alice):
