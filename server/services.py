@@ -29,6 +29,7 @@ from .domain.generation import GenerationSettings, Generations
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
 from .domain.messages import Messages
+from .domain.parsing import ParseLimits, Parser
 from .domain.presence import Presence
 from .domain.profile import Profiles
 from .domain.recovery import Recovery
@@ -60,11 +61,14 @@ class Services:
         """Stop what is streaming, then close providers, broker and storage — each step even if
         one before it failed: an unclosed database keeps its threads alive."""
         for step in (self.streams.close, *(p.aclose for p in self.providers.values()),
-                     self.broker.stop, self.db.close):
+                     self._close_parser, self.broker.stop, self.db.close):
             try:
                 await step()
             except Exception:
                 log.exception("shutting down: a step failed; carrying on")
+
+    async def _close_parser(self) -> None:
+        self.files.parser.close()
 
 
 async def build(settings: Settings, *, migrate: bool | None = None, realtime: bool = True,
@@ -113,7 +117,9 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
-    files = Files(db, events, file_settings(settings), limits)
+    parser = Parser(ParseLimits(time_s=settings.parse_time_limit_s,
+                                memory_mb=settings.parse_memory_mb, workers=settings.parse_workers))
+    files = Files(db, events, file_settings(settings), limits, parser)
     stream_settings = StreamSettings(coalesce_s=settings.stream_coalesce_ms / 1000,
                                      flush_s=settings.stream_flush_s,
                                      first_token_timeout_s=settings.providers.first_token_timeout_s,

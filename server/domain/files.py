@@ -25,8 +25,9 @@ from storage import ledger as account_rows
 
 from . import cursors
 from .events import EventSink
-from .filetypes import clean_name, inspect
+from .filetypes import clean_name
 from .limits import Limits
+from .parsing import Parser
 
 log = logging.getLogger("chatwire.files")
 
@@ -51,11 +52,12 @@ class Attachment:
 
 class Files:
     def __init__(self, db: Database, events: EventSink, settings: FileSettings,
-                 limits: Limits) -> None:
+                 limits: Limits, parser: Parser) -> None:
         self.db = db
         self.events = events
         self.settings = settings
         self.limits = limits
+        self.parser = parser  # inspects each upload in a limited process of its own
         self.incoming = settings.upload_dir / ".incoming"
 
     def temp_path(self) -> Path:
@@ -79,8 +81,8 @@ class Files:
         """Check the uploaded bytes and keep them; on any refusal nothing stays behind."""
         try:
             name = clean_name(raw_name)
-            found = await asyncio.to_thread(inspect, temp, name,
-                                            max_image_pixels=self.settings.max_image_pixels)
+            found = await self.parser.inspect(temp, name,
+                                              max_image_pixels=self.settings.max_image_pixels)
             file_id, stored = new_id(), secrets.token_hex(16)
             final = self.settings.upload_dir / stored[:2] / stored
             private_dir(final.parent)

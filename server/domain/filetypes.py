@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from PIL import Image
@@ -25,6 +26,8 @@ MAX_TEXT_CHARS = 200_000  # extracted text kept per document
 DOCX_MAX_ENTRIES = 2_000
 DOCX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
 DOCX_MAX_RATIO = 200
+DOCX_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # word/document.xml, uncompressed
+DOCX_MAX_ELEMENTS = 300_000  # XML elements in it (a million empty paragraphs took 9.6 s)
 PDF_MAX_PAGES = 500
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -170,6 +173,19 @@ def _check_image(path: Path, family: str, max_pixels: int) -> None:
         raise UnsupportedFileType("the image is damaged or not what it claims to be") from None
 
 
+def _count_elements(xml: Any) -> None:
+    """Refuse a document of more elements than any real one has, reading it as a stream."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        for count, _ in enumerate(ElementTree.iterparse(xml, events=("start",)), start=1):
+            if count > DOCX_MAX_ELEMENTS:
+                raise UnsupportedFileType(
+                    f"the document has more than {DOCX_MAX_ELEMENTS:,} parts (paragraphs, runs…)")
+    except ElementTree.ParseError:
+        raise UnsupportedFileType("the .docx document could not be read") from None
+
+
 def _docx_text(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -183,6 +199,10 @@ def _docx_text(path: Path) -> str:
             names = {e.filename for e in entries}
             if "word/document.xml" not in names or "[Content_Types].xml" not in names:
                 raise UnsupportedFileType("zip archives are accepted only as .docx documents")
+            if archive.getinfo("word/document.xml").file_size > DOCX_MAX_DOCUMENT_BYTES:
+                raise UnsupportedFileType("the document's text part is too large")
+            with archive.open("word/document.xml") as xml:
+                _count_elements(xml)
     except zipfile.BadZipFile:
         raise UnsupportedFileType("the archive is damaged") from None
     import docx  # imported late: lxml and python-docx are only needed for Word files

@@ -242,3 +242,41 @@ async def test_a_user_past_the_socket_cap_is_refused_with_a_typed_close(make_cli
     bob_sock = WSClient(await capped.ws_connect("/ws", headers={
         "Authorization": f"Bearer {(await bob.json())['access_token']}"}))
     assert (await bob_sock._next_frame())["type"] == "hello"  # the cap is per user
+
+
+async def test_a_document_that_parses_too_long_is_refused_with_the_reason(make_client, alice_on):
+    from tests import samples
+    from tests.helpers import upload
+
+    strict = await make_client(parse_time_limit_s=0.5)
+    alice = await alice_on(strict)
+    status, body = await upload(strict, alice, "flood.pdf", samples.pdf_operator_flood(),
+                                "application/pdf")
+    assert status == 415 and body["error"]["code"] == "unsupported_file_type", body
+    assert "too long to read" in body["error"]["message"]
+    status, body = await upload(strict, alice, "fine.pdf", samples.pdf("still served"),
+                                "application/pdf")
+    assert status == 201, body  # the server, and the next document, carry on
+    listed = await (await open_socket(strict, alice)).ok("file.list")
+    assert [f["name"] for f in listed["files"]] == ["fine.pdf"]  # nothing kept of the refused
+
+
+async def test_a_docx_flooded_with_empty_paragraphs_is_refused_cheaply(client, alice):
+    from tests import samples
+    from tests.helpers import upload
+
+    status, body = await upload(client, alice, "flood.docx", samples.docx_paragraph_flood(),
+                                "application/octet-stream")
+    assert status == 415 and "more than 300,000 parts" in body["error"]["message"], body
+
+
+async def test_a_document_that_needs_too_much_memory_is_refused(make_client, alice_on):
+    from tests.helpers import upload
+
+    # 16 MB more than the worker started with, and a text file whose reading and decoding need more
+    strict = await make_client(parse_memory_mb=16, max_upload_mb=30)
+    alice = await alice_on(strict)
+    status, body = await upload(strict, alice, "big.txt", ("я" * 9_000_000).encode(), "text/plain")
+    assert status == 415 and "too much memory" in body["error"]["message"], body
+    status, body = await upload(strict, alice, "small.txt", "мало".encode(), "text/plain")
+    assert status == 201, body
