@@ -20,7 +20,7 @@ async def deposit(request: web.Request) -> web.Response:
     The same Idempotency-Key with the same body answers the first result (200) and writes
     nothing; with a different body, 409 `conflict`.
     """
-    identity = await require_identity(request)
+    identity = await require_identity(request, changes_state=True)
     if not identity.is_admin:
         raise Forbidden("only an admin can change credits")
     body = await read_json(request, "deposit", DEPOSIT)

@@ -80,7 +80,7 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    identity = await require_identity(request)
+    identity = await require_identity(request, changes_state=True)
     body = await read_json(request, "logout", LOGOUT, optional=True)
     await request.app[CONTEXT].services.accounts.logout(identity, body.get("refresh_token"))
     await forget(request)

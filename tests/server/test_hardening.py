@@ -280,3 +280,15 @@ async def test_a_document_that_needs_too_much_memory_is_refused(make_client, ali
     assert status == 415 and "too much memory" in body["error"]["message"], body
     status, body = await upload(strict, alice, "small.txt", "мало".encode(), "text/plain")
     assert status == 201, body
+
+
+async def test_logout_by_cookie_needs_our_own_origin(client, alice):
+    # the session cookie from signing up, no bearer token: what a browser page sends
+    for origin in ({}, {"Origin": "https://evil.example"}):
+        refused = await client.post("/api/v1/auth/logout", headers=origin)
+        assert refused.status == 401
+        assert (await client.get("/api/v1/auth/me")).status == 200  # still logged in
+    own = await client.post("/api/v1/auth/logout",
+                            headers={"Origin": str(client.make_url("")).rstrip("/")})
+    assert own.status == 204
+    assert (await client.get("/api/v1/auth/me")).status == 401
