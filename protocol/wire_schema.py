@@ -154,7 +154,7 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "message.stopped": (_FINISHED, {"balance": MICRO}),
     "message.interrupted": (_FINISHED, {"balance": MICRO}),
     "message.error": ({**_MESSAGE_EVENT, "error": _ref("error")}, {}),
-    "profile.updated": ({"seq": SEQ, "profile": _ref("profile")}, {}),
+    "profile.updated": ({"seq": SEQ, "updated_at": TIME}, {}),
     "file.created": ({"seq": SEQ, "file": _ref("file")}, {}),
     "file.deleted": ({"seq": SEQ, "file_id": STR}, {}),
     "balance.updated": ({"seq": SEQ, "balance": MICRO, "reserved": MICRO, "available": MICRO}, {}),

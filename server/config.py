@@ -51,6 +51,7 @@ class Settings:
     ws_compress: bool = False
     ws_resume_grace_s: float = 1.0
     event_history: int = 1000
+    event_history_bytes: int = 256 * 1024
     event_history_ttl_s: int = 3600
     presence_ttl_s: float = 30.0
     shutdown_grace_s: float = 25.0
@@ -222,6 +223,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         ws_compress=_bool(env.get("WS_COMPRESS"), False),
         ws_resume_grace_s=_float(env, "WS_RESUME_GRACE_S", 1.0),
         event_history=_int(env, "EVENT_HISTORY", 1000) or 1000,
+        event_history_bytes=_int(env, "EVENT_HISTORY_BYTES", 256 * 1024) or 256 * 1024,
         event_history_ttl_s=_int(env, "EVENT_HISTORY_TTL_S", 3600) or 3600,
         presence_ttl_s=_float(env, "PRESENCE_TTL_S", 30.0),
         shutdown_grace_s=_float(env, "SHUTDOWN_GRACE_S", 25.0),

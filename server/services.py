@@ -86,6 +86,7 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
                           max_per_user=settings.max_concurrent_generations)
         broker = make_broker(settings.redis_url if realtime else None, settings.instance_id,
                              on_stop=streams.stop_here, history=settings.event_history,
+                             history_bytes=settings.event_history_bytes,
                              history_ttl_s=settings.event_history_ttl_s,
                              presence_ttl_s=settings.presence_ttl_s)
         await broker.start()

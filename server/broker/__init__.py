@@ -10,11 +10,12 @@ from .local import LocalCounters, LocalDevices, LocalEvents, LocalStops
 
 
 def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[str], None],
-                history: int = 1000, history_ttl_s: float = 3600.0,
+                history: int = 1000, history_bytes: int = 256 * 1024, history_ttl_s: float = 3600.0,
                 presence_ttl_s: float = 30.0, max_connections: int = 50) -> Broker:
     """`on_stop(message_id)` stops a reply of this instance, whichever instance asked."""
     if not redis_url:
-        return Broker(events=LocalEvents(history=history, history_ttl_s=history_ttl_s),
+        return Broker(events=LocalEvents(history=history, history_bytes=history_bytes,
+                                         history_ttl_s=history_ttl_s),
                       presence=LocalDevices(), counters=LocalCounters(),
                       stops=LocalStops(on_stop))
     import redis.asyncio as aioredis
@@ -30,7 +31,8 @@ def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[s
         redis_url, max_connections=max_connections, timeout=10, socket_connect_timeout=5,
         socket_timeout=5, health_check_interval=10)
     client = aioredis.Redis(connection_pool=pool)
-    return Broker(events=RedisEvents(client, history=history, history_ttl_s=history_ttl_s),
+    return Broker(events=RedisEvents(client, history=history, history_bytes=history_bytes,
+                                     history_ttl_s=history_ttl_s),
                   presence=RedisDevices(client, presence_ttl_s), counters=RedisCounters(client),
                   stops=RedisStops(client, instance_id, on_stop), redis=client)
 

@@ -69,9 +69,10 @@ class EventLog(abc.ABC):
 
     epoch: str  # names the history seqs count in; another epoch means seqs started over
 
-    def __init__(self, history: int = 1000) -> None:
+    def __init__(self, history: int = 1000, history_bytes: int = 256 * 1024) -> None:
         self._local: dict[str, list[Subscriber]] = {}
-        self.history = history  # events kept per user for resume
+        self.history = history  # events kept per user for resume, at most this many
+        self.history_bytes = history_bytes  # ...and this many bytes (the newest event always)
 
     async def start(self) -> None:
         """Connect; the in-process engine has nothing to do."""

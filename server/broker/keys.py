@@ -20,6 +20,11 @@ def stream(user_id: str) -> str:
     return f"{PREFIX}:events:{user_id}"
 
 
+def stream_bytes(user_id: str) -> str:
+    """How many bytes of payload the user's kept events hold (the history's second bound)."""
+    return f"{PREFIX}:events-bytes:{user_id}"
+
+
 def instance_channel(instance_id: str) -> str:
     """Control signals for one instance (stop a reply it runs)."""
     return f"{PREFIX}:instance:{instance_id}"

@@ -14,14 +14,16 @@ log = logging.getLogger("chatwire.broker")
 
 
 class LocalEvents(EventLog):
-    def __init__(self, history: int = 1000, history_ttl_s: float = 3600.0) -> None:
-        super().__init__(history)
+    def __init__(self, history: int = 1000, history_bytes: int = 256 * 1024,
+                 history_ttl_s: float = 3600.0) -> None:
+        super().__init__(history, history_bytes)
         # This process's history: a restart starts another (seqs from 1 again), and a client
         # that names the old one is told to resync rather than be replayed someone else's seqs.
         self.epoch = secrets.token_hex(8)
         self.history_ttl_s = history_ttl_s
         self._seq: dict[str, int] = {}
-        self._kept: dict[str, deque[tuple[int, bytes]]] = {}  # ring buffer per user
+        self._kept: dict[str, deque[tuple[int, bytes]]] = {}  # oldest first, per user
+        self._kept_bytes: dict[str, int] = {}
         self._touched: dict[str, float] = {}
 
     async def publish(self, user_id: str, kind: str, fields: dict[str, Any]) -> int:
@@ -36,9 +38,13 @@ class LocalEvents(EventLog):
         frame = self._frame(seq, kind, fields)
         kept = self._kept.get(user_id)
         if kept is None:
-            kept = self._kept[user_id] = deque(maxlen=self.history)
+            kept = self._kept[user_id] = deque()
             self._forget_idle()
         kept.append((seq, frame))
+        size = self._kept_bytes.get(user_id, 0) + len(frame)
+        while len(kept) > self.history or (size > self.history_bytes and len(kept) > 1):
+            size -= len(kept.popleft()[1])
+        self._kept_bytes[user_id] = size
         self._touched[user_id] = time.monotonic()
         self._deliver_local(user_id, seq, frame)
         return seq
@@ -48,6 +54,7 @@ class LocalEvents(EventLog):
         cutoff = time.monotonic() - self.history_ttl_s
         for user_id in [u for u, t in self._touched.items() if t < cutoff]:
             self._kept.pop(user_id, None)
+            self._kept_bytes.pop(user_id, None)
             self._touched.pop(user_id, None)
 
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:

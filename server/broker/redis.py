@@ -1,7 +1,7 @@
 """Events in Redis: several instances behind a load balancer, one event order per user.
 
 One Lua script per event: `INCR` the user's seq, `XADD` the event to the user's stream (the resume
-history: capped length, expiring), `PUBLISH` it. Redis runs scripts one at a time, so every
+history: capped in count and in bytes, oldest first, expiring), `PUBLISH` it. Redis runs scripts one at a time, so every
 instance sees a user's events in the order they are numbered. Each instance subscribes to the
 channels of the users it has sockets for.
 
@@ -31,6 +31,7 @@ from .keys import EPOCH
 from .keys import channel as _channel
 from .keys import seq_key as _seq_key
 from .keys import stream as _stream
+from .keys import stream_bytes as _stream_bytes
 
 log = logging.getLogger("chatwire.broker")
 
@@ -40,8 +41,17 @@ if seq <= tonumber(ARGV[4]) then
   seq = tonumber(ARGV[4]) + 1
   redis.call('SET', KEYS[1], seq)
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'p', ARGV[1])
+redis.call('XADD', KEYS[3], seq .. '-0', 'p', ARGV[1])
+local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[1]))
+local count = redis.call('XLEN', KEYS[3])
+while count > tonumber(ARGV[2]) or (bytes > tonumber(ARGV[5]) and count > 1) do
+  local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
+  redis.call('XDEL', KEYS[3], oldest[1])
+  bytes = redis.call('DECRBY', KEYS[4], string.len(oldest[2][2]))
+  count = count - 1
+end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('PUBLISH', KEYS[2], 'e' .. seq .. ' ' .. ARGV[1])
 return seq
 """
@@ -51,8 +61,9 @@ Outgoing = tuple[str, str, dict[str, Any], bytes, "asyncio.Future[int] | None"]
 
 
 class RedisEvents(EventLog):
-    def __init__(self, redis: Any, *, history: int = 1000, history_ttl_s: float = 3600.0) -> None:
-        super().__init__(history)
+    def __init__(self, redis: Any, *, history: int = 1000, history_bytes: int = 256 * 1024,
+                 history_ttl_s: float = 3600.0) -> None:
+        super().__init__(history, history_bytes)
         self._redis = redis
         self.history_ttl_ms = int(history_ttl_s * 1000)
         self._pubsub: Any = None
@@ -158,9 +169,11 @@ class RedisEvents(EventLog):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id, _, _, payload, _ in batch:
                     floor = self._last_seq.get(user_id, 0)
-                    await self._script(keys=[_seq_key(user_id), _channel(user_id), _stream(user_id)],
-                                       args=[payload, self.history, self.history_ttl_ms, floor],
-                                       client=pipe)
+                    await self._script(
+                        keys=[_seq_key(user_id), _channel(user_id), _stream(user_id),
+                              _stream_bytes(user_id)],
+                        args=[payload, self.history, self.history_ttl_ms, floor, self.history_bytes],
+                        client=pipe)
                 results = await pipe.execute()
         except asyncio.CancelledError:
             raise

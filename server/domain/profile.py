@@ -65,7 +65,8 @@ class Profiles:
                     if name in PROFILE_CATEGORIES}
             await profile_rows.put(tx, user_id, data, now)
         profile = shapes.profile(data, now)
-        await self.events.publish(user_id, "profile.updated", {"profile": profile})
+        # "changed, re-fetch": a profile can be tens of KB, and every event is kept for resume
+        await self.events.publish(user_id, "profile.updated", {"updated_at": now})
         return {"profile": profile}
 
     async def personalize(self, user_id: str) -> str | None:

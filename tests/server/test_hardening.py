@@ -292,3 +292,43 @@ async def test_logout_by_cookie_needs_our_own_origin(client, alice):
                             headers={"Origin": str(client.make_url("")).rstrip("/")})
     assert own.status == 204
     assert (await client.get("/api/v1/auth/me")).status == 401
+
+
+@pytest.mark.parametrize("engine", ["in-process", "redis"])
+async def test_event_history_is_bounded_in_bytes_as_well_as_count(request, engine):
+    import uuid
+
+    from server.broker import make_broker
+
+    url = request.getfixturevalue("redis_url") if engine == "redis" else None
+    broker = make_broker(url, f"i-{uuid.uuid4().hex[:6]}", on_stop=print, history=1000,
+                         history_bytes=64 * 1024)
+    await broker.start()
+    try:
+        user = f"u-{uuid.uuid4().hex[:10]}"
+        big = "x" * 20_000
+        for i in range(50):  # ~1 MB of events, far over 64 KB
+            await broker.events.publish(user, "chat.updated", {"i": i, "title": big})
+        assert await broker.events.current_seq(user) == 50
+        assert await broker.events.replay(user, 0) is None  # the oldest are gone: resync
+        kept = await broker.events.replay(user, 47)
+        assert [seq for seq, _ in kept] == [48, 49, 50]  # the newest are kept, in order
+        everything = None
+        for after in range(50):
+            everything = await broker.events.replay(user, after)
+            if everything is not None:
+                break
+        assert 1 <= len(everything) <= 4  # what fits in 64 KB of 20 KB events
+        assert sum(len(frame) for _, frame in everything) <= 64 * 1024 + 21_000
+    finally:
+        await broker.stop()
+
+
+async def test_profile_updates_keep_no_profile_in_the_history(client, alice):
+    sock = await open_socket(client, alice)
+    await sock.ok("ping")
+    big = [{"text": "a" * 190, "note": "b" * 490} for _ in range(30)]
+    await sock.ok("profile.update", values=big, interests=big)
+    changed = await sock.event("profile.updated")
+    assert set(changed) == {"type", "seq", "updated_at"}  # changed: re-fetch
+    assert len(orjson.dumps(changed)) < 200
