@@ -146,6 +146,7 @@ def auth_settings(settings: Settings) -> AuthSettings:
         refresh_ttl_s=settings.refresh_token_ttl_s,
         argon2_time_cost=settings.argon2_time_cost,
         argon2_memory_cost=settings.argon2_memory_cost,
+        argon2_parallel=settings.argon2_parallel,
         login_max_failures=settings.login_max_failures,
         login_window_s=settings.login_window_s,
         signup_credits=settings.signup_credits,

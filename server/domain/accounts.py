@@ -40,6 +40,9 @@ class AuthSettings:
     refresh_ttl_s: int = 30 * 24 * 3600
     argon2_time_cost: int | None = None  # None: libpass's defaults (argon2id, t=3, m=64 MiB)
     argon2_memory_cost: int | None = None
+    # Hashes computed at once: each holds its memory cost (64 MiB by default) while it runs, so
+    # fifteen log-ins at once held ~400 MB; the rest wait their turn.
+    argon2_parallel: int = 2
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
     signup_credits: int = 0  # micro-credits granted to each new account, as a ledger deposit
@@ -80,14 +83,17 @@ class Accounts:
         self._hasher.get_backend()
         self._throttle = LoginThrottle(counter, settings.login_max_failures, settings.login_window_s)
         self._dummy_hash: str | None = None
+        self._hashing = asyncio.Semaphore(max(1, settings.argon2_parallel))
 
     # -- passwords (argon2 is deliberately slow: keep it off the event loop) --
 
     async def _hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._hashing:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def _verify(self, password: str, hashed: str) -> bool:
-        return await asyncio.to_thread(self._hasher.verify, password, hashed)
+        async with self._hashing:
+            return await asyncio.to_thread(self._hasher.verify, password, hashed)
 
     # -- sign-up and log-in --
 
