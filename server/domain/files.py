@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from protocol.errors import BadRequest, NotFound, TooLarge
 from providers.base import ImageData
 from providers.registry import Model
 from storage import Database, new_id, utcnow
-from storage.base import private_dir
+from storage.base import private_dir, private_file
 from storage import files as file_rows
 from storage import ledger as account_rows
 
@@ -62,10 +61,7 @@ class Files:
 
     def temp_path(self) -> Path:
         """Where the transport streams an upload before it is checked."""
-        private_dir(self.incoming)
-        path = self.incoming / secrets.token_hex(16)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the user's bytes
-        return path
+        return private_file(self.incoming / secrets.token_hex(16))  # 0600: the user's bytes
 
     async def check_room(self, user_id: str, size: int) -> None:
         """Refuse early an upload that cannot fit (or one too many), before its body is read."""

@@ -3,12 +3,18 @@ nothing changed, on both engines."""
 from __future__ import annotations
 
 import base64
+import stat
 
 import orjson
 import pytest
 
 from tests.client import WSClient
 from tests.helpers import open_socket
+
+
+def mode(path) -> int:
+    """A file's permission bits."""
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def forged(payload) -> str:
@@ -130,15 +136,11 @@ async def test_the_concurrent_replies_limit_is_per_user_however_many_sockets_sen
 
 
 async def test_the_database_uploads_and_secrets_are_private_to_the_server(client, alice, settings):
-    import stat
-
     from tests.helpers import upload
 
     status, body = await upload(client, alice, "note.txt", "приватно".encode(), "text/plain")
     assert status == 201, body
 
-    def mode(path):
-        return stat.S_IMODE(path.stat().st_mode)
 
     uploads = settings.upload_dir
     kept = [p for p in uploads.rglob("*") if p.is_file()]
@@ -149,13 +151,10 @@ async def test_the_database_uploads_and_secrets_are_private_to_the_server(client
 
 async def test_a_new_sqlite_database_is_private_with_its_folder(tmp_path):
     import asyncio
-    import stat
 
     from storage import open_database
     from storage.migrate import apply_migrations
 
-    def mode(path):
-        return stat.S_IMODE(path.stat().st_mode)
 
     migrated = tmp_path / "var" / "chatwire.db"  # what `make run` makes on a fresh machine
     await asyncio.to_thread(apply_migrations, f"sqlite:///{migrated}")
