@@ -82,13 +82,16 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
             log.info("applied migrations: %s", ", ".join(applied))
     db = await open_database(settings.database_url, pool_size=pool_size or settings.db_pool_size)
     try:
-        streams = Streams(db, flush_s=settings.stream_flush_s,
-                          max_per_user=settings.max_concurrent_generations)
+        # The registry needs the broker's reply slots and the broker its stops: the callback
+        # names `streams` late, and nothing calls it before the broker starts, below.
         broker = make_broker(settings.redis_url if realtime else None, settings.instance_id,
-                             on_stop=streams.stop_here, history=settings.event_history,
+                             on_stop=lambda message_id: streams.stop_here(message_id),
+                             history=settings.event_history,
                              history_bytes=settings.event_history_bytes,
                              history_ttl_s=settings.event_history_ttl_s,
                              presence_ttl_s=settings.presence_ttl_s)
+        streams = Streams(db, broker.slots, flush_s=settings.stream_flush_s,
+                          max_per_user=settings.max_concurrent_generations)
         await broker.start()
     except BaseException:
         await db.close()

@@ -1,12 +1,12 @@
 """The broker: per-user numbered events fanned out to every socket (and kept for resume), presence,
-rate-limit counters and stop requests between instances. In-process by default; Redis when several
+rate-limit counters, stop requests and reply slots between instances. In-process by default; Redis when several
 instances share the work. See `base` for the roles."""
 from __future__ import annotations
 
 from typing import Callable
 
 from .base import Broker, EventLog, Subscriber
-from .local import LocalCounters, LocalDevices, LocalEvents, LocalStops
+from .local import LocalCounters, LocalDevices, LocalEvents, LocalSlots, LocalStops
 
 
 def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[str], None],
@@ -17,13 +17,14 @@ def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[s
         return Broker(events=LocalEvents(history=history, history_bytes=history_bytes,
                                          history_ttl_s=history_ttl_s),
                       presence=LocalDevices(), counters=LocalCounters(),
-                      stops=LocalStops(on_stop))
+                      stops=LocalStops(on_stop), slots=LocalSlots())
     import redis.asyncio as aioredis
 
     from .redis import RedisEvents
     from .redis_control import RedisStops
     from .redis_counters import RedisCounters
     from .redis_presence import RedisDevices
+    from .redis_slots import RedisSlots
 
     # A bounded pool that makes callers wait for a free connection, rather than fail: a thousand
     # sockets closing at once (an instance restarting) is a queue, not an outage.
@@ -34,7 +35,8 @@ def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[s
     return Broker(events=RedisEvents(client, history=history, history_bytes=history_bytes,
                                      history_ttl_s=history_ttl_s),
                   presence=RedisDevices(client, presence_ttl_s), counters=RedisCounters(client),
-                  stops=RedisStops(client, instance_id, on_stop), redis=client)
+                  stops=RedisStops(client, instance_id, on_stop), slots=RedisSlots(client),
+                  redis=client)
 
 
 __all__ = ["Broker", "EventLog", "Subscriber", "make_broker"]

@@ -1,16 +1,18 @@
 """The broker's roles, and what their in-process and Redis engines share.
 
-A broker is four things, each with an in-process engine (one instance, nothing to run) and a Redis
+A broker is five things, each with an in-process engine (one instance, nothing to run) and a Redis
 engine (several instances behind a load balancer):
 
 - **events** (`EventLog`): numbers each user's events (`seq`), keeps the recent ones for `resume`
   under an `epoch`, fans them out to the user's sockets on every instance, closes them;
 - **presence**: which devices are online (the domain's `DeviceRegistry`);
 - **counters**: fixed-window counts behind the rate limits (the domain's `Counter`);
-- **stops**: asks the instance running a reply to stop it (the domain's `StopSignals`).
+- **stops**: asks the instance running a reply to stop it (the domain's `StopSignals`);
+- **slots**: a place per reply in flight, behind the per-user concurrent-replies limit across
+  instances (the domain's `ReplySlots`).
 
 The domain states the roles it uses as protocols (`server/domain/`); the transport uses the rest
-of `EventLog` (subscribe, replay). `Broker` bundles the four with their shared lifecycle.
+of `EventLog` (subscribe, replay). `Broker` bundles the five with their shared lifecycle.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # the roles as the domain states them; the engines only match
     from server.domain.generation import StopSignals
     from server.domain.limits import Counter
     from server.domain.presence import DeviceRegistry
+    from server.domain.streams import ReplySlots
 
 log = logging.getLogger("chatwire.broker")
 
@@ -132,7 +135,7 @@ class EventLog(abc.ABC):
 
 @dataclass(frozen=True)
 class Broker:
-    """The four roles over one engine, started and stopped together.
+    """The five roles over one engine, started and stopped together.
 
     `redis` is the client the Redis roles share (None in process): pinged for readiness, and
     closed after them.
@@ -142,10 +145,12 @@ class Broker:
     presence: DeviceRegistry
     counters: Counter
     stops: StopSignals
+    slots: ReplySlots
     redis: Any = None
 
     def _roles(self) -> list[Lifecycle]:
-        return [role for role in (self.events, self.stops, self.presence, self.counters)
+        return [role for role in (self.events, self.stops, self.presence, self.counters,
+                                          self.slots)
                 if hasattr(role, "start")]
 
     async def start(self) -> None:

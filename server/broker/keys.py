@@ -40,3 +40,8 @@ def presence_ids(user_id: str) -> str:
 
 def presence_details(user_id: str) -> str:
     return f"{PREFIX}:devices:{user_id}"
+
+
+def reply_slots(user_id: str) -> str:
+    """A user's replies in flight on every instance, each scored by when its lease ends."""
+    return f"{PREFIX}:replies:{user_id}"

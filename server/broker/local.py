@@ -131,6 +131,26 @@ class LocalCounters:
         self._counts.pop((key, window_s, int(time.time() // window_s) * window_s), None)
 
 
+class HeldHere:
+    """A reply's slot when there is one instance: the registry's own count is the limit."""
+
+    __slots__ = ()
+
+    async def give_back(self) -> None:
+        pass
+
+
+HELD_HERE = HeldHere()
+
+
+class LocalSlots:
+    """One instance: every reply runs here and the registry counts them (synchronously), so
+    there is nothing to share."""
+
+    async def take(self, user_id: str, limit: int) -> HeldHere:
+        return HELD_HERE
+
+
 class LocalStops:
     """One instance: every reply runs here, so a stop request is handled at once."""
 

@@ -159,7 +159,7 @@ class Generations:
                     raise
                 return Started(earlier)
         finally:
-            claim.release()  # a no-op once the reply started
+            await claim.release()  # a no-op once the reply started
 
     async def edit(self, user_id: str, message_id: str, content: str,
                    model: str | None = None) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class Generations:
                                     await self._personal(user_id, chat))
             return await self._new_user_turn(user_id, turn, content, None, listen, claim)
         finally:
-            claim.release()
+            await claim.release()
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class Generations:
             return await self._start(user_id, turn, answered, reply, account,
                                      new_user_message=False, listen=listen, claim=claim)
         finally:
-            claim.release()
+            await claim.release()
 
     async def _turn(self, chat: dict[str, Any], tree: Tree, rows: list[dict[str, Any]],
                     model: Model, path: list[str], content: str | None,
@@ -330,7 +330,7 @@ class Generations:
         """A reply slot for the user; the caller releases it unless the reply started."""
         self.streams.check_accepting()
         await self.limits.send(user_id)
-        return self.streams.claim(user_id)
+        return await self.streams.claim(user_id)
 
     async def _insert_reply(self, tx: Any, user_id: str, chat_id: str, parent_id: str, model: Model,
                             reply_id: str, now: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator, Coroutine
+from typing import Any, AsyncIterator, Coroutine, Protocol, runtime_checkable
 
 from protocol.errors import RateLimited, Unavailable
 from providers.registry import Model
@@ -94,34 +94,73 @@ async def _drain(queue: asyncio.Queue[ReplyEvent | None]) -> AsyncIterator[Reply
         yield item
 
 
+@runtime_checkable
+class Slot(Protocol):
+    """One reply's place in its user's limit across every instance (`ReplySlots`)."""
+
+    async def give_back(self) -> None:
+        """Free the place (the reply ended, or never started). Idempotent."""
+
+
+@runtime_checkable
+class ReplySlots(Protocol):
+    """The concurrent-replies limit shared by every instance: a slot per reply in flight."""
+
+    async def take(self, user_id: str, limit: int) -> Slot | None:
+        """A slot for a new reply of `user_id`, or None while `limit` replies hold one."""
+
+
 class Claim:
-    """A user's reply slot, held from the capacity check until the reply starts (or the turn
+    """A user's reply slot, held from the capacity check until the reply ends (or the turn
     fails): concurrent sends each take one at once, so none slips past the limit while another
-    is still being decided (eight sockets sending together got eight replies against three)."""
+    is still being decided (eight sockets sending together got eight replies against three).
 
-    __slots__ = ("user_id", "_pending", "_held")
+    On this instance the slot is a count taken synchronously (`pending` until the reply starts,
+    then the running job counts); `slot` is its place across instances, given back when the
+    reply ends.
+    """
 
-    def __init__(self, user_id: str, pending: dict[str, int]) -> None:
+    __slots__ = ("user_id", "_pending", "_slot", "_state")
+
+    def __init__(self, user_id: str, pending: dict[str, int], slot: Slot) -> None:
         self.user_id = user_id
         self._pending = pending
+        self._slot = slot
         pending[user_id] = pending.get(user_id, 0) + 1
-        self._held = True
+        self._state = "held"
 
-    def release(self) -> None:
-        """Give the slot back (the reply started and counts as running, or never will)."""
-        if not self._held:
-            return
-        self._held = False
+    def _unpend(self) -> None:
         left = self._pending[self.user_id] - 1
         if left:
             self._pending[self.user_id] = left
         else:
             del self._pending[self.user_id]
 
+    def started(self) -> None:
+        """The reply runs: it counts here as a job now, and its slot is the registry's to free."""
+        if self._state == "held":
+            self._unpend()
+            self._state = "running"
+
+    async def release(self) -> None:
+        """Give the slot back if the reply never started; a no-op once it did."""
+        if self._state == "held":
+            self._unpend()
+            self._state = "done"
+            await self._slot.give_back()
+
+    async def ended(self) -> None:
+        """The reply's task is over: its place across instances is free."""
+        if self._state == "running":
+            self._state = "done"
+            await self._slot.give_back()
+
 
 class Streams:
-    def __init__(self, db: Database, *, flush_s: float, max_per_user: int) -> None:
+    def __init__(self, db: Database, slots: ReplySlots, *, flush_s: float,
+                 max_per_user: int) -> None:
         self.db = db
+        self.slots = slots
         self.flush_s = flush_s
         self.max_per_user = max_per_user
         self._jobs: dict[str, Job] = {}
@@ -137,26 +176,41 @@ class Streams:
         if not self._accepting:
             raise Unavailable("this server is shutting down; reconnect and try again")
 
-    def claim(self, user_id: str) -> Claim:
+    async def claim(self, user_id: str) -> Claim:
         """A slot for a new reply of `user_id`, or `rate_limited` past the concurrent replies
-        (streaming here, or claimed and about to). Synchronous, so atomic on this instance."""
+        (streaming, or claimed and about to): on this instance first — synchronously, so
+        atomically — then across instances (`ReplySlots`)."""
+        self._check_room(user_id)
+        slot = await self.slots.take(user_id, self.max_per_user)
+        if slot is None:
+            raise self._full()
+        try:
+            self._check_room(user_id)  # others here may have claimed while we asked
+        except RateLimited:
+            await slot.give_back()
+            raise
+        return Claim(user_id, self._pending, slot)
+
+    def _check_room(self, user_id: str) -> None:
         running = sum(1 for job in self._jobs.values() if job.user_id == user_id)
         if running + self._pending.get(user_id, 0) >= self.max_per_user:
-            raise RateLimited(f"{running} replies are already streaming; wait for one to finish",
-                              retry_after=1)
-        return Claim(user_id, self._pending)
+            raise self._full()
+
+    def _full(self) -> RateLimited:
+        return RateLimited(f"{self.max_per_user} replies are already streaming; wait for one "
+                           "to finish", retry_after=1)
 
     def start(self, job: Job, streaming: Coroutine[Any, Any, Any], claim: Claim) -> None:
         """Run `streaming` (the job's reply) as the job's task, owned here until it ends; the
         job now counts against its user in place of its claim."""
         self._jobs[job.message_id] = job
-        claim.release()
+        claim.started()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_forever(), name="generation-flusher")
-        job.run_as(asyncio.create_task(self._run(job, streaming),
+        job.run_as(asyncio.create_task(self._run(job, streaming, claim),
                                        name=f"generation-{job.message_id}"))
 
-    async def _run(self, job: Job, streaming: Coroutine[Any, Any, Any]) -> None:
+    async def _run(self, job: Job, streaming: Coroutine[Any, Any, Any], claim: Claim) -> None:
         try:
             await streaming
         except Exception:
@@ -165,6 +219,10 @@ class Streams:
             self._jobs.pop(job.message_id, None)
             self._saved.pop(job.message_id, None)
             job.ended()
+            try:
+                await claim.ended()
+            except Exception:  # a lease left behind expires on its own
+                log.exception("generation %s: its reply slot could not be freed", job.message_id)
 
     # -- what is running --
 

@@ -82,3 +82,28 @@ async def test_a_reply_streamed_on_a_arrives_whole_and_in_order_on_b(two_instanc
     assert "".join(pieces) == text and frame["message"]["content"] == text
     assert indexes == list(range(len(indexes)))
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_the_concurrent_replies_limit_holds_across_instances(make_client, redis_url,
+                                                                   connect):
+    from providers.factory import ProviderSettings
+
+    slow = ProviderSettings(echo_tokens_per_second=20)
+    a = await make_client(redis_url=redis_url, providers=slow, max_concurrent_generations=3)
+    b = await make_client(redis_url=redis_url, providers=slow, max_concurrent_generations=3)
+    user = await register(a, f"many-{uuid.uuid4().hex[:6]}@example.com")
+    sockets = [await connect(user, on=a if i % 2 else b) for i in range(8)]
+    chats = [await sock.ok("chat.create") for sock in sockets]
+    answers = await asyncio.gather(*[
+        sock.call("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 60))
+        for sock, chat in zip(sockets, chats)])
+    started = [a for a in answers if a["ok"]]
+    refused = [a for a in answers if not a["ok"]]
+    assert len(started) == 3, answers
+    assert {r["error"]["code"] for r in refused} == {"rate_limited"}
+    await sockets[0].ok("message.stop", message_id=started[0]["data"]["assistant_message"]["id"])
+    again = await sockets[1].call("message.send", chat_id=chats[1]["id"], content="one more")
+    assert again["ok"], again  # the stopped reply's slot is free, whichever instance asks
+    for answer in (*started[1:], again):
+        await sockets[0].ok("message.stop", message_id=answer["data"]["assistant_message"]["id"])
+    assert (await sockets[0].ok("balance.get"))["reserved"] == 0

@@ -9,6 +9,7 @@ from server.domain.events import EventSink
 from server.domain.generation import StopSignals
 from server.domain.limits import Counter
 from server.domain.presence import DeviceRegistry
+from server.domain.streams import ReplySlots
 from tests.helpers import until
 
 
@@ -20,6 +21,7 @@ def test_both_engines_play_every_role(engine):
     assert isinstance(broker.presence, DeviceRegistry)
     assert isinstance(broker.counters, Counter)
     assert isinstance(broker.stops, StopSignals)
+    assert isinstance(broker.slots, ReplySlots)
     assert (broker.redis is None) == (engine == "in-process")
 
 
