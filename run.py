@@ -35,7 +35,11 @@ async def _serve_until_signalled(app: web.Application, settings: Settings) -> No
 
     from server.web.access import AccessLogger
 
-    runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger)
+    # aiohttp's handler closes a connection that is still reading a request's headers (or idle
+    # between requests) once keepalive_timeout passes; its own default is an hour, which let a
+    # slow-header client hold a connection that long.
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger,
+                           keepalive_timeout=settings.header_timeout_s)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()

@@ -62,6 +62,7 @@ class Settings:
     rate_auth_per_minute: int = 20
     rate_write_per_minute: int = 120
     upload_idle_timeout_s: float = 30.0
+    header_timeout_s: float = 20.0
     parse_time_limit_s: float = 10.0
     parse_memory_mb: int = 512
     parse_workers: int = 2
@@ -235,6 +236,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         rate_auth_per_minute=_int(env, "RATE_AUTH_PER_MINUTE", 20) or 0,
         rate_write_per_minute=_int(env, "RATE_WRITE_PER_MINUTE", 120) or 0,
         upload_idle_timeout_s=_float(env, "UPLOAD_IDLE_TIMEOUT_S", 30.0),
+        header_timeout_s=_float(env, "HEADER_TIMEOUT_S", 20.0),
         parse_time_limit_s=_float(env, "PARSE_TIME_LIMIT_S", 10.0),
         parse_memory_mb=_int(env, "PARSE_MEMORY_MB", 512) or 512,
         parse_workers=_int(env, "PARSE_WORKERS", 2) or 2,

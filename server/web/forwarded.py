@@ -1,4 +1,5 @@
-"""The client's address behind a proxy: X-Forwarded-For, believed only from proxies we trust.
+"""The client's address and scheme behind a proxy: X-Forwarded-For and X-Forwarded-Proto,
+believed only from proxies we trust.
 
 Behind nginx, Caddy or a cloud load balancer every request comes from the proxy's address, so
 per-address limits would lump all users together. FORWARDED_ALLOW_IPS names the proxies (addresses
@@ -58,3 +59,16 @@ def client_address(request: web.BaseRequest) -> str:
         if not _trusted(hop, trusted):
             return hop
     return hops[0]  # proxies all the way: the farthest one we know of
+
+
+def request_scheme(request: web.BaseRequest) -> str:
+    """`https` or `http`, as the browser used it: behind a TLS-terminating proxy the connection
+    here is plain HTTP, so a trusted proxy's X-Forwarded-Proto says (its right-most entry, the
+    one the nearest proxy wrote); from anyone else the header is ignored."""
+    allowed = request.app[SETTINGS].forwarded_allow_ips
+    said = request.headers.get("X-Forwarded-Proto")
+    if said and allowed and _trusted(request.remote or "", networks(allowed)):
+        scheme = said.rsplit(",", 1)[-1].strip().lower()
+        if scheme in ("http", "https"):
+            return scheme
+    return request.scheme

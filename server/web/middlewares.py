@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Awaitable, Callable
 
 from aiohttp import hdrs, web
@@ -11,6 +12,7 @@ from protocol import errors as e
 from server import errors, metrics
 from server.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_for
 
+from .forwarded import request_scheme
 from .state import SETTINGS
 
 log = logging.getLogger("chatwire.http")
@@ -88,13 +90,32 @@ def sessions(storage: AbstractStorage) -> Middleware:
 
 
 def origin_allowed(request: web.Request, origin: str | None) -> bool:
-    """Same host as the request, or listed in CORS_ORIGINS."""
+    """Our own origin — the request's scheme and host — or one listed in CORS_ORIGINS.
+
+    The scheme counts: a page on http://our-host (anyone on the path can write one) must not
+    ride the cookie of https://our-host.
+    """
     if not origin:
         return False
     origin = origin.rstrip("/")
     if origin in request.app[SETTINGS].cors_origins:
         return True
-    return origin.split("://", 1)[-1] == request.host
+    scheme, _, host = origin.partition("://")
+    if host != request.host:
+        return False
+    ours = request_scheme(request)
+    if scheme.lower() != ours:
+        _warn_scheme(scheme.lower(), ours)
+        return False
+    return True
+
+
+@lru_cache(maxsize=4)
+def _warn_scheme(theirs: str, ours: str) -> None:
+    """Once per pair: the likely cause is a TLS proxy whose X-Forwarded-Proto is not believed."""
+    log.warning("refused the session cookie from an %s:// page on this host: the request came "
+                "over %s; behind a TLS-terminating proxy, list it in FORWARDED_ALLOW_IPS so its "
+                "X-Forwarded-Proto is believed", theirs, ours)
 
 
 @web.middleware

@@ -331,3 +331,41 @@ async def test_profile_updates_keep_no_profile_in_the_history(client, alice):
     changed = await sock.event("profile.updated")
     assert set(changed) == {"type", "seq", "updated_at"}  # changed: re-fetch
     assert len(orjson.dumps(changed)) < 200
+
+
+async def test_a_request_whose_headers_never_finish_is_closed_by_the_served_server(tmp_path):
+    """Slowloris on the headers, against `run.py serve` (aiohttp's own default held it an hour)."""
+    import asyncio
+    import time
+
+    import aiohttp
+
+    from tests.helpers import free_port, start_server, wait_ready
+
+    port = free_port()
+    server = start_server(f"sqlite:///{tmp_path / 'slow.db'}", tmp_path, port, REDIS_URL="",
+                          HEADER_TIMEOUT_S="1.5")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_ready(session, f"http://127.0.0.1:{port}", timeout=30)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            opened = time.monotonic()
+
+            async def trickle():  # a header line every 0.3 s, never the blank line that ends them
+                for i in range(100):
+                    await asyncio.sleep(0.3)
+                    writer.write(f"X-Slow-{i}: y\r\n".encode())
+                    await writer.drain()
+            trickling = asyncio.create_task(trickle())
+            async with asyncio.timeout(10):
+                assert await reader.read() == b""  # closed by the server, nothing answered
+            held = time.monotonic() - opened
+            trickling.cancel()
+            writer.close()
+            assert 1.0 < held < 5, held
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200  # serving throughout
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

@@ -127,3 +127,25 @@ async def test_binary_frames_get_a_typed_error_and_the_socket_stays(client, alic
     frame = await sock._next_frame()
     assert frame["ok"] is False and frame["error"]["code"] == "bad_request"
     assert (await sock.ok("ping"))["pong"]
+
+
+async def test_a_page_of_another_scheme_on_our_host_cannot_ride_the_cookie(client, alice):
+    """An http:// page (anyone on the path can write one) against the https:// site, and back."""
+    await login_cookie(client)
+    ws = await client.ws_connect("/ws", headers={"Origin": f"https://{client.host}:{client.port}"})
+    assert await WSClient(ws).closed() == 4401  # this server is plain HTTP
+    # A client cannot claim TLS for itself: X-Forwarded-Proto counts only from a trusted proxy.
+    ws = await client.ws_connect("/ws", headers={"Origin": f"https://{client.host}:{client.port}",
+                                                 "X-Forwarded-Proto": "https"})
+    assert await WSClient(ws).closed() == 4401
+
+
+async def test_behind_a_trusted_tls_proxy_the_https_page_is_our_own(make_client):
+    behind = await make_client(forwarded_allow_ips=("127.0.0.1",))
+    await register(behind, "alice@example.com")
+    here = f"{behind.host}:{behind.port}"
+    tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    ws = await behind.ws_connect("/ws", headers={"Origin": f"https://{here}", **tls})
+    assert (await WSClient(ws).event("hello"))["user"]["email"] == "alice@example.com"
+    ws = await behind.ws_connect("/ws", headers={"Origin": f"http://{here}", **tls})
+    assert await WSClient(ws).closed() == 4401  # the plain-HTTP page of a TLS site is not ours
