@@ -2,11 +2,13 @@
 and a concurrent log-in's latency during it (targets: < 100 MB, p99 < 1 s).
 
 The server runs with its real defaults (limits on, argon2id at its default cost), on SQLite unless
---pg is given. Every attack is bounded in count and time and sends only to loopback. One JSON line
-per attack, then a summary line.
+--pg is given, events in process unless --redis is. Every attack is bounded in count and time and
+sends only to loopback. One JSON line per attack, then a summary line. Settings in the environment
+reach the server (`ARGON2_PARALLEL=2 .venv/bin/python bench/abuse.py` compares a setting).
 
     .venv/bin/python bench/abuse.py
-    .venv/bin/python bench/abuse.py --pg postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/abuse.py --pg postgresql://postgres@127.0.0.1:5432/test \
+        --redis redis://127.0.0.1:6379/0
 """
 from __future__ import annotations
 
@@ -168,6 +170,33 @@ async def slowloris(session, base, user) -> dict:
     return {"answers": {a: answers.count(a) for a in set(answers)}}
 
 
+async def slowloris_headers(session, base, user) -> dict:
+    """50 connections that send a header line every second and never finish their headers."""
+    port = int(base.rsplit(":", 1)[1])
+
+    async def one():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        opened = time.monotonic()
+
+        async def trickle():
+            for i in range(120):
+                await asyncio.sleep(1)
+                writer.write(b"X-Slow-%d: y\r\n" % i)
+                await writer.drain()
+        trickling = asyncio.create_task(trickle())
+        try:
+            async with asyncio.timeout(90):
+                await reader.read()
+        finally:
+            trickling.cancel()
+            writer.close()
+        return time.monotonic() - opened
+    held = await asyncio.gather(*[one() for _ in range(50)], return_exceptions=True)
+    closed = [h for h in held if isinstance(h, float)]
+    return {"closed_by_server": len(closed), "held_s_max": round(max(closed, default=0), 1)}
+
+
 async def nothing(session, base, user) -> dict:
     """No attack: what the probe's own log-ins cost (an argon2id hash holds 64 MiB while it runs)."""
     await asyncio.sleep(3)
@@ -177,13 +206,14 @@ async def nothing(session, base, user) -> dict:
 ATTACKS = [("baseline_probe_only", nothing), ("sockets_that_never_read", sockets_that_never_read), ("pdf_operator_flood", pdf_flood),
            ("docx_paragraph_flood", docx_flood), ("profile_updates_60kb", profile_updates),
            ("chat_create_19kb_prompts", chat_creates), ("login_race", login_race),
-           ("slowloris_uploads", slowloris)]
+           ("slowloris_uploads", slowloris), ("slowloris_headers", slowloris_headers)]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg", default=None, help="PostgreSQL base URL (default: SQLite)")
+    parser.add_argument("--redis", default="", help="Redis URL (default: events in process)")
     parser.add_argument("--only", default=None, help="comma-separated attack names")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="chatwire-abuse-"))
@@ -192,7 +222,7 @@ async def main() -> None:
     port = free_port()
     server = spawn(["run.py", "serve"], env={
         "SECRET_KEY": "b" * 48, "JWT_SECRET_KEY": "c" * 48, "LOG_LEVEL": "ERROR",
-        "DATABASE_URL": database_url, "VAR_DIR": str(tmp / "var"), "PORT": str(port),
+        "DATABASE_URL": database_url, "REDIS_URL": args.redis, "VAR_DIR": str(tmp / "var"), "PORT": str(port),
         "UPLOAD_IDLE_TIMEOUT_S": "5", "RATE_AUTH_PER_MINUTE": "0", "SIGNUP_CREDITS": "100000000"})
     base = f"http://127.0.0.1:{port}"
     results = []
@@ -224,6 +254,7 @@ async def main() -> None:
         if schema:
             schema[1]()
     print(json.dumps({"bench": "abuse", "database": "postgresql" if schema else "sqlite",
+                      "redis": bool(args.redis),
                       "attacks": len(results), "all_met": all(r["met"] for r in results)}))
 
 

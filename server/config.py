@@ -71,7 +71,7 @@ class Settings:
     refresh_token_ttl_s: int = 30 * 24 * 3600
     argon2_time_cost: int | None = None
     argon2_memory_cost: int | None = None
-    argon2_parallel: int = 2
+    argon2_parallel: int = 1
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
     cookie_secure: bool = False
@@ -245,7 +245,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         refresh_token_ttl_s=_int(env, "REFRESH_TOKEN_TTL_S", 30 * 24 * 3600) or 30 * 24 * 3600,
         argon2_time_cost=_int(env, "ARGON2_TIME_COST", None),
         argon2_memory_cost=_int(env, "ARGON2_MEMORY_COST", None),
-        argon2_parallel=_int(env, "ARGON2_PARALLEL", 2) or 2,
+        argon2_parallel=_int(env, "ARGON2_PARALLEL", 1) or 1,
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5) or 5,
         cookie_secure=_bool(env.get("COOKIE_SECURE"), False),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10) or 10,

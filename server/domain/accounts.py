@@ -42,7 +42,7 @@ class AuthSettings:
     argon2_memory_cost: int | None = None
     # Hashes computed at once: each holds its memory cost (64 MiB by default) while it runs, so
     # fifteen log-ins at once held ~400 MB; the rest wait their turn.
-    argon2_parallel: int = 2
+    argon2_parallel: int = 1
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
     signup_credits: int = 0  # micro-credits granted to each new account, as a ledger deposit
