@@ -116,7 +116,8 @@ ROWS: dict[str, Schema] = {
                      "model": OPT_STR,
                      "status": {"enum": ["complete", "streaming", "stopped", "error", "interrupted"]},
                      "error_code": {"anyOf": [{"enum": list(ERROR_CODES)}, {"type": "null"}]},
-                     "prompt_tokens": INT, "completion_tokens": INT, "cost": MICRO,
+                     "prompt_tokens": INT, "completion_tokens": INT, "cached_tokens": INT,
+                     "cache_write_tokens": INT, "reasoning_tokens": INT, "cost": MICRO,
                      "client_msg_id": OPT_STR, "created_at": TIME, "updated_at": TIME,
                      "files": {"type": "array", "items": _ref("file_summary")}},
                     {"sibling_ids": {"type": "array", "items": STR}}),
@@ -130,7 +131,10 @@ ROWS: dict[str, Schema] = {
     "error": _obj({"code": {"enum": list(ERROR_CODES)}, "message": STR},
                   {"retry_after": {"type": "number"}, "field": STR,
                    "fields": {"type": "array", "items": STR}}),
-    "usage": _obj({"prompt_tokens": INT, "completion_tokens": INT}),
+    "usage": _obj({"prompt_tokens": INT, "completion_tokens": INT, "cached_tokens": INT,
+                   "cache_write_tokens": INT, "reasoning_tokens": INT,
+                   "estimated": {"type": "array",
+                                 "items": {"enum": ["prompt_tokens", "completion_tokens"]}}}),
 }
 
 _MESSAGE_EVENT = {"seq": SEQ, "chat_id": STR, "message_id": STR, "message": _ref("message")}

@@ -1,7 +1,9 @@
 """Anthropic's Messages API through the `anthropic` SDK, with the event stream decoded by us.
 
 Events: message_start (input tokens), content_block_delta (text_delta), message_delta (stop reason,
-output tokens), message_stop; `ping` and block start/stop carry nothing we need.
+output tokens), message_stop; `ping` and block start/stop carry nothing we need. Anthropic's
+`input_tokens` leaves out the prompt's cached part: cache reads and cache writes come as their own
+counts, and the prompt is the three together.
 """
 from __future__ import annotations
 
@@ -83,14 +85,28 @@ class AnthropicProvider(Provider):
 class _Events(EventReader):
     """Messages API events: text deltas, then usage and the stop reason."""
 
-    __slots__ = ("prompt", "completion", "stop_reason")
+    __slots__ = ("counts", "stop_reason")
 
     def __init__(self, provider: str) -> None:
         super().__init__(provider)
-        self.prompt = self.completion = 0
+        self.counts: dict[str, int] = {}
         self.stop_reason = "stop"
 
-    def read(self, payload: bytes) -> str:
+    def _count(self, usage: dict[str, Any]) -> None:
+        """Counts as they come: message_start has them all, message_delta the final ones
+        (output always, the others on newer API versions)."""
+        for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                    "cache_read_input_tokens"):
+            if usage.get(key) is not None:
+                self.counts[key] = int(usage[key])
+
+    def usage(self) -> Usage:
+        c = self.counts
+        read, written = c.get("cache_read_input_tokens", 0), c.get("cache_creation_input_tokens", 0)
+        return Usage(c.get("input_tokens", 0) + read + written, c.get("output_tokens", 0),
+                     cached_tokens=read, cache_write_tokens=written)
+
+    def read(self, payload: bytes) -> str | Usage:
         try:
             event = read_json(payload)
             kind = event["type"]
@@ -101,12 +117,11 @@ class _Events(EventReader):
             if delta.get("type") == "text_delta":
                 return delta.get("text") or ""
         elif kind == "message_start":
-            usage = (event.get("message") or {}).get("usage") or {}
-            self.prompt = int(usage.get("input_tokens") or 0)
-            self.completion = int(usage.get("output_tokens") or 0)
+            self._count((event.get("message") or {}).get("usage") or {})
+            return self.usage()  # the prompt's real count, before any text
         elif kind == "message_delta":
             self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
-            self.completion = int((event.get("usage") or {}).get("output_tokens") or self.completion)
+            self._count(event.get("usage") or {})
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
@@ -116,7 +131,7 @@ class _Events(EventReader):
         return ""
 
     def end(self) -> StreamEnd:
-        return StreamEnd(Usage(self.prompt, self.completion), self.stop_reason)
+        return StreamEnd(self.usage(), self.stop_reason)
 
     def finish(self) -> StreamEnd:
         if not self.done:

@@ -50,8 +50,27 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class Usage:
+    """What a reply used, as the vendor counts it — totals, and the parts priced apart.
+
+    `prompt_tokens` is every input token (cached or not) and `completion_tokens` every output
+    token (reasoning and thinking included: the vendors bill them as output). `cached_tokens`
+    (read from the vendor's prompt cache) and `cache_write_tokens` (written to it) are parts of
+    the prompt; `reasoning_tokens` a part of the completion, reported, never added again.
+    `estimated` names the figures we estimated because the vendor never said them.
+    """
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: tuple[str, ...] = ()
+
+    def breakdown(self) -> dict[str, object]:
+        """The figures as `message.done` / `message.stopped` carry them."""
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens,
+                "reasoning_tokens": self.reasoning_tokens, "estimated": list(self.estimated)}
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class StreamEnd:
     finish_reason: str = "stop"
 
 
-StreamItem = str | StreamEnd
+StreamItem = str | Usage | StreamEnd  # a `Usage` mid-stream: the vendor's counts so far
 
 
 class Provider(abc.ABC):
@@ -68,7 +87,11 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        """Text deltas, then one StreamEnd. Raise typed errors, never vendor exceptions."""
+        """Text deltas, then one StreamEnd. Raise typed errors, never vendor exceptions.
+
+        A provider whose vendor reports counts before the end (Anthropic's prompt count at the
+        start, Gemini's on every chunk) yields them as `Usage` items as they come, so a reply
+        stopped midway is priced with the vendor's figures, not our estimate."""
 
     async def aclose(self) -> None:
         pass

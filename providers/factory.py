@@ -46,7 +46,8 @@ def build_providers(s: ProviderSettings) -> dict[str, Provider]:
     if s.google_api_key:
         from .gemini import GeminiProvider
 
-        providers["gemini"] = GeminiProvider(s.google_api_key, s.google_base_url, **timeouts)
+        providers["gemini"] = GeminiProvider(s.google_api_key, s.google_base_url,
+                                             max_retries=s.max_retries, **timeouts)
     if s.yandex_api_key and s.yandex_folder_id:
         from .openai_chat import OpenAIChatProvider
 

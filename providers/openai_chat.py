@@ -124,8 +124,7 @@ class _Chunks(EventReader):
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
         if chunk.get("usage"):
-            u = chunk["usage"]
-            self.usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+            self.usage = _usage(chunk["usage"])
         return text
 
     def end(self) -> StreamEnd:
@@ -135,6 +134,16 @@ class _Chunks(EventReader):
         if not self.done and self.finish_reason is None:
             raise unreachable(self.provider, "ended the stream before finishing the reply")
         return self.end()  # some compatible servers omit [DONE]
+
+
+def _usage(u: dict[str, Any]) -> Usage:
+    """Chat-completions usage: cached reads are inside `prompt_tokens`, reasoning inside
+    `completion_tokens` (each counted once, the cached part priced apart)."""
+    prompt_details = u.get("prompt_tokens_details") or {}
+    completion_details = u.get("completion_tokens_details") or {}
+    return Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0),
+                 cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+                 reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0))
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -27,14 +27,33 @@ class Model:
     max_output_tokens: int
     vision: bool = False
     name: str = ""
+    cached_input_price: int | None = None  # prompt tokens read from the vendor's cache
+    cache_write_price: int | None = None  # prompt tokens written to it (Anthropic: 1.25×)
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
-        """Micro-credits for this usage, rounded up to the whole micro-credit."""
-        total = prompt_tokens * self.input_price + completion_tokens * self.output_price
+    def cost(self, prompt_tokens: int, completion_tokens: int, *, cached_tokens: int = 0,
+             cache_write_tokens: int = 0) -> int:
+        """Micro-credits for this usage, each part at its own price (cache reads and writes at
+        theirs, the input price when the registry names none), rounded up once, in total."""
+        cached = min(cached_tokens, prompt_tokens)
+        written = min(cache_write_tokens, prompt_tokens - cached)
+        total = ((prompt_tokens - cached - written) * self.input_price
+                 + cached * _or(self.cached_input_price, self.input_price)
+                 + written * _or(self.cache_write_price, self.input_price)
+                 + completion_tokens * self.output_price)
         return -(-total // 1_000_000)
+
+    def worst_cost(self, prompt_tokens: int, completion_tokens: int) -> int:
+        """The most this usage can cost, whatever part of the prompt the vendor caches."""
+        dearest = max(self.input_price, _or(self.cached_input_price, 0),
+                      _or(self.cache_write_price, 0))
+        return -(-(prompt_tokens * dearest + completion_tokens * self.output_price) // 1_000_000)
 
     def public(self) -> dict:
         return asdict(self)
+
+
+def _or(price: int | None, default: int) -> int:
+    return default if price is None else price
 
 
 class RegistryError(Exception):
@@ -57,7 +76,8 @@ def load(path: Path | None = None) -> dict[str, Model]:
         model = Model(**{k: entry[k] for k in Model.__dataclass_fields__ if k in entry})
         if model.provider not in PROVIDERS:
             raise RegistryError(f"{source}: model {model.id} names unknown provider {model.provider}")
-        ints = (model.input_price, model.output_price, model.context_window, model.max_output_tokens)
+        ints = (model.input_price, model.output_price, model.context_window, model.max_output_tokens,
+                *(p for p in (model.cached_input_price, model.cache_write_price) if p is not None))
         if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints):
             raise RegistryError(f"{source}: model {model.id}: prices and sizes must be whole numbers")
         models[model.id] = model

@@ -14,7 +14,7 @@ from typing import Any, AsyncIterable
 import aiohttp
 import orjson
 
-from .base import StreamEnd, StreamItem
+from .base import StreamEnd, StreamItem, Usage
 
 
 def loads(payload: bytes) -> Any:
@@ -71,8 +71,9 @@ class EventReader:
         self.lines = DataLines()
         self.done = False
 
-    def read(self, payload: bytes) -> str:
-        """The text of one payload ("" if none); raise the protocol's error for a bad one."""
+    def read(self, payload: bytes) -> str | Usage:
+        """The text of one payload ("" if none), or the vendor's counts so far; raise the
+        protocol's error for a bad one."""
         raise NotImplementedError
 
     def end(self) -> StreamEnd:
@@ -94,7 +95,7 @@ class EventReader:
                 break
         return items
 
-    def rest(self) -> list[str]:
+    def rest(self) -> list[str | Usage]:
         """The text of a last line that came without a newline."""
         return [text for text in map(self.read, self.lines.end()) if text]
 

@@ -3,14 +3,18 @@ status, usage and cost. The final write of a generation happens once: it only ma
 row is still `streaming`."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from .base import Executor, Row
 
 COLUMNS = ("id", "chat_id", "parent_id", "role", "content", "model", "status", "error_code",
-           "prompt_tokens", "completion_tokens", "cost", "client_msg_id", "created_at", "updated_at")
+           "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
+           "reasoning_tokens", "cost", "client_msg_id", "created_at", "updated_at")
 SELECT = ", ".join(COLUMNS)
-DEFAULTS = {"error_code": None, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0}  # as the table's
+TOKENS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
+          "reasoning_tokens")  # a reply's usage: the totals, then the parts priced apart
+DEFAULTS = {"error_code": None, "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0,
+            "cache_write_tokens": 0, "reasoning_tokens": 0, "cost": 0}  # as the table's
 
 
 async def insert(db: Executor, *, id: str, chat_id: str, user_id: str, parent_id: str | None,
@@ -120,14 +124,16 @@ async def save_progress(db: Executor, texts: list[tuple[str, str]], now: str) ->
             (now, *(item for pair in batch for item in pair)))
 
 
-async def finish(db: Executor, message_id: str, *, status: str, content: str, prompt_tokens: int,
-                 completion_tokens: int, cost: int, error_code: str | None, now: str) -> Row | None:
-    """The one final write; None if the row had already left `streaming`."""
+async def finish(db: Executor, message_id: str, *, status: str, content: str,
+                 tokens: Mapping[str, int], cost: int, error_code: str | None,
+                 now: str) -> Row | None:
+    """The one final write; None if the row had already left `streaming`. `tokens` has each of
+    TOKENS."""
     return await db.fetchone(
-        f"""UPDATE messages SET status = ?, content = ?, prompt_tokens = ?, completion_tokens = ?,
+        f"""UPDATE messages SET status = ?, content = ?, {", ".join(f"{t} = ?" for t in TOKENS)},
                                 cost = ?, error_code = ?, updated_at = ?
             WHERE id = ? AND status = 'streaming' RETURNING {SELECT}""",
-        (status, content, prompt_tokens, completion_tokens, cost, error_code, now, message_id))
+        (status, content, *(tokens[t] for t in TOKENS), cost, error_code, now, message_id))
 
 
 async def interrupt_orphans(db: Executor, *, instance: str | None, stale_before: str | None) -> list[Row]:

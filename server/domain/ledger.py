@@ -25,7 +25,7 @@ KINDS = ("deposit", "usage", "refund", "adjustment")
 
 def worst_case(model: Model, request: GenerationRequest) -> int:
     """The most this reply can cost: the whole prompt, and every output token the model allows."""
-    return model.cost(estimate_request(request), request.max_tokens)
+    return model.worst_cost(estimate_request(request), request.max_tokens)
 
 
 def account_view(row: dict[str, Any]) -> dict[str, int]:

@@ -60,9 +60,10 @@ class Runner:
         end: StreamEnd | None = None
         error: ChatwireError | None = None
         status = COMPLETE
+        heard = _Heard()
         metrics.STREAMING.inc()
         try:
-            end = await self._stream(job, provider, request, deltas)
+            end = await self._stream(job, provider, request, deltas, heard)
         except asyncio.CancelledError:
             # We asked for this cancellation (stop, or shutdown): finish the row, don't propagate.
             task = asyncio.current_task()
@@ -79,15 +80,18 @@ class Runner:
             metrics.STREAMING.dec()
         await _announced(job, through_cancel=True)
         deltas.flush()
-        return await self._finish(job, status, request, end, error)
+        return await self._finish(job, status, request, end.usage if end else heard.usage, error)
 
     async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
-                      deltas: DeltaCoalescer) -> StreamEnd:
+                      deltas: DeltaCoalescer, heard: _Heard) -> StreamEnd:
         watchdog = _Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
         started, first = time.monotonic(), True
         try:
             async with aclosing(provider.stream(request)) as stream:
                 async for item in stream:
+                    if type(item) is Usage:  # the vendor's counts so far: not a token
+                        heard.usage = item
+                        continue
                     watchdog.fed()
                     if first:
                         first = False
@@ -110,21 +114,22 @@ class Runner:
         raise ProviderUnavailable(f"{provider.name} ended the stream without finishing")
 
     async def _finish(self, job: Job, status: str, request: GenerationRequest,
-                      end: StreamEnd | None, error: ChatwireError | None) -> dict[str, Any]:
+                      reported: Usage | None, error: ChatwireError | None) -> dict[str, Any]:
         """The one final write: the row's end state and the charge, in one transaction.
 
         Complete and stopped replies are charged for their tokens; errors and interruptions for
         nothing. Either way the reservation is released, exactly once.
         """
-        usage = _usage(job, request, end)
-        price = job.model.cost(usage.prompt_tokens, usage.completion_tokens) if status in (
+        usage = _usage(job, request, reported, ended=status == COMPLETE)
+        price = job.model.cost(usage.prompt_tokens, usage.completion_tokens,
+                               cached_tokens=usage.cached_tokens,
+                               cache_write_tokens=usage.cache_write_tokens) if status in (
             COMPLETE, STOPPED) else 0
         now = utcnow()
         async with self.db.transaction() as tx:
             charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
             row = await message_rows.finish(
-                tx, job.message_id, status=status, content=job.text,
-                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                tx, job.message_id, status=status, content=job.text, tokens=usage.breakdown(),
                 cost=charged, error_code=error.code if error else None, now=now)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
@@ -142,9 +147,7 @@ class Runner:
         if status == ERROR and error is not None:
             await self._emit(job, "message.error", {**fields, "error": error.as_dict()})
         else:
-            fields.update(usage={"prompt_tokens": usage.prompt_tokens,
-                                 "completion_tokens": usage.completion_tokens},
-                          cost=charged, balance=account["balance"])
+            fields.update(usage=usage.breakdown(), cost=charged, balance=account["balance"])
             kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
                                                                            "message.interrupted")
             await self._emit(job, kind, fields)
@@ -178,14 +181,36 @@ async def _announced(job: Job, *, through_cancel: bool = False) -> None:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
 
 
-def _usage(job: Job, request: GenerationRequest, end: StreamEnd | None) -> Usage:
-    """The provider's figures when it gave them; our estimate for what it did not report."""
-    reported = end.usage if end is not None else Usage()
+class _Heard:
+    """The vendor's latest counts during a stream (`Usage` items), for a reply that never ends."""
+
+    __slots__ = ("usage",)
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+
+
+def _usage(job: Job, request: GenerationRequest, reported: Usage | None, *, ended: bool) -> Usage:
+    """The vendor's figures wherever it gave them; our estimate only for what it never said.
+
+    A reply that did not end (stopped, cut) has no final completion count: what the vendor said
+    midway (Anthropic's message_start, a Gemini chunk) is its prompt count and the completion
+    so far at best, so the completion is estimated from the text it sent.
+    """
+    reported = reported or Usage()
+    estimated: list[str] = []
     prompt = reported.prompt_tokens
     if not prompt:
         prompt = estimate_request(request)
-    completion = reported.completion_tokens or estimate(job.text)
-    return Usage(prompt, completion)
+        estimated.append("prompt_tokens")
+    completion = reported.completion_tokens if ended else 0
+    if not completion:
+        completion = estimate(job.text)
+        estimated.append("completion_tokens")
+    return Usage(prompt, completion, cached_tokens=reported.cached_tokens,
+                 cache_write_tokens=reported.cache_write_tokens,
+                 reasoning_tokens=reported.reasoning_tokens if ended else 0,
+                 estimated=tuple(estimated))
 
 
 class _Watchdog:
@@ -204,7 +229,11 @@ class _Watchdog:
         self.handle = self.loop.call_at(self.loop.time() + first_token_s, self._check)
 
     def fed(self) -> None:
-        self.last = self.loop.time()
+        now = self.loop.time()
+        if self.last is None:  # the first token: from now on silence is bounded by the idle limit
+            self.handle.cancel()
+            self.handle = self.loop.call_at(now + self.idle_s, self._check)
+        self.last = now
 
     def _check(self) -> None:
         if self.last is not None and self.loop.time() - self.last < self.idle_s:

@@ -23,7 +23,12 @@ class Script:
     fail_times: int = 10**9  # how many requests `status` applies to, then success
     drop_after: int | None = None  # close the connection after this many tokens
     malformed_after: int | None = None  # send a broken line after this many tokens
-    prompt_tokens: int = 11
+    pause_after: int | None = None  # after this many tokens, go silent for `pause_s` once
+    pause_s: float = 0.0
+    prompt_tokens: int = 11  # the whole prompt, its cached parts included
+    cached_tokens: int = 0  # of the prompt: read from the cache
+    cache_write_tokens: int = 0  # of the prompt: written to the cache (Anthropic)
+    reasoning_tokens: int = 0  # thinking, billed as output (OpenAI reasoning, Gemini thoughts)
     report_usage: bool = True
     # Placeholder -> the JSON text put in its place (OpenAI): what orjson will not write, such as
     # an escaped lone surrogate ("\\ud800") that a real vendor's JSON can still carry.
@@ -77,9 +82,13 @@ class FakeVendor:
                                       "finish_reason": None}])
             yield chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])
             if self.script.report_usage:
-                yield chunk(choices=[], usage={"prompt_tokens": self.script.prompt_tokens,
-                                               "completion_tokens": len(self.script.tokens),
-                                               "total_tokens": 0})
+                s = self.script
+                yield chunk(choices=[], usage={
+                    "prompt_tokens": s.prompt_tokens,
+                    "completion_tokens": len(s.tokens) + s.reasoning_tokens, "total_tokens": 0,
+                    "prompt_tokens_details": {"cached_tokens": s.cached_tokens, "audio_tokens": 0},
+                    "completion_tokens_details": {"reasoning_tokens": s.reasoning_tokens,
+                                                  "audio_tokens": 0}})
             yield b"data: [DONE]\n\n"
 
         return await self._serve(request, events())
@@ -97,11 +106,15 @@ class FakeVendor:
         def event(name: str, data: dict) -> bytes:
             return f"event: {name}\n".encode() + b"data: " + orjson.dumps({"type": name, **data}) + b"\n\n"
 
+        s = self.script
+
         async def events():
             yield event("message_start", {"message": {
                 "id": "msg_1", "type": "message", "role": "assistant", "content": [],
                 "model": "claude", "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": self.script.prompt_tokens, "output_tokens": 1}}})
+                "usage": {"input_tokens": s.prompt_tokens - s.cached_tokens - s.cache_write_tokens,
+                          "cache_creation_input_tokens": s.cache_write_tokens,
+                          "cache_read_input_tokens": s.cached_tokens, "output_tokens": 1}}})
             yield event("content_block_start", {"index": 0,
                                                 "content_block": {"type": "text", "text": ""}})
             yield event("ping", {})
@@ -133,9 +146,14 @@ class FakeVendor:
                 candidate["finishReason"] = "STOP"
             data: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini"}
             if self.script.report_usage:
-                data["usageMetadata"] = {"promptTokenCount": self.script.prompt_tokens,
+                s = self.script
+                data["usageMetadata"] = {"promptTokenCount": s.prompt_tokens,
                                          "candidatesTokenCount": len(tokens),
-                                         "totalTokenCount": self.script.prompt_tokens + len(tokens)}
+                                         "totalTokenCount": s.prompt_tokens + len(tokens)}
+                if s.cached_tokens:
+                    data["usageMetadata"]["cachedContentTokenCount"] = s.cached_tokens
+                if s.reasoning_tokens:
+                    data["usageMetadata"]["thoughtsTokenCount"] = s.reasoning_tokens
             return b"data: " + orjson.dumps(data) + b"\r\n\r\n"
 
         async def events():
@@ -158,6 +176,8 @@ class FakeVendor:
             if frame is None:  # before each token: pace (time passing, scripted), and fail on cue
                 await asyncio.sleep(s.first_delay if first else s.delay)
                 first = False
+                if s.pause_after is not None and sent == s.pause_after:
+                    await asyncio.sleep(s.pause_s)
                 if s.drop_after is not None and sent >= s.drop_after:
                     request.transport.close()
                     return response

@@ -11,9 +11,13 @@ VENDORS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest",
 
 
 async def collect(provider, request):
+    """The texts and the end of a stream (the counts a vendor reports midway are left out)."""
     texts, ends = [], []
     async for item in provider.stream(request):
-        (ends if isinstance(item, StreamEnd) else texts).append(item)
+        if isinstance(item, StreamEnd):
+            ends.append(item)
+        elif isinstance(item, str):
+            texts.append(item)
     return texts, ends
 
 
@@ -97,3 +101,33 @@ async def test_providers_appear_only_when_configured():
     assert "anthropic" in build_providers(ProviderSettings(anthropic_api_key="k"))
     yandex = build_providers(ProviderSettings(yandex_api_key="k", yandex_folder_id="b1g"))
     assert yandex["yandex"].model_prefix == "gpt://b1g/"
+
+
+@pytest.mark.parametrize("name", VENDORS)
+@pytest.mark.parametrize("status", [429, 503])
+async def test_every_provider_retries_before_the_first_token_alike(vendor, name, status):
+    """1 + PROVIDER_MAX_RETRIES requests on each vendor (Gemini used to be asked once)."""
+    built = build_providers(vendor_providers(vendor.url, max_retries=2))
+    try:
+        vendor.script.status, vendor.script.fail_times = status, 2
+        texts, _ = await collect(built[name], ask(VENDORS[name]))
+        assert "".join(texts) == "Hello, world!" and len(vendor.requests) == 3
+        vendor.requests.clear()
+        vendor.failures, vendor.script.fail_times = 0, 10
+        with pytest.raises(ChatwireError):
+            await collect(built[name], ask(VENDORS[name]))
+        assert len(vendor.requests) == 3  # then it gives up
+    finally:
+        await built[name].aclose()
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_a_stream_cut_midway_is_never_retried(vendor, name):
+    built = build_providers(vendor_providers(vendor.url, max_retries=2))
+    try:
+        vendor.script.drop_after = 2
+        with pytest.raises(ChatwireError):
+            await collect(built[name], ask(VENDORS[name]))
+        assert len(vendor.requests) == 1
+    finally:
+        await built[name].aclose()

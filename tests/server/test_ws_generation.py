@@ -216,7 +216,8 @@ async def test_each_vendor_streams_over_the_socket_with_its_reported_usage(vendo
     events = await reply_events(sock, sent["assistant_message"]["id"])
     done = events[-1]
     assert done["type"] == "message.done" and done["message"]["content"] == "Sure, here it is."
-    assert done["usage"] == {"prompt_tokens": 11, "completion_tokens": 4}
+    assert done["usage"] == {"prompt_tokens": 11, "completion_tokens": 4, "cached_tokens": 0,
+                             "cache_write_tokens": 0, "reasoning_tokens": 0, "estimated": []}
     assert "You are terse." in str(vendor.requests[-1]["body"])
     assert "Напиши что-нибудь" in str(vendor.requests[-1]["body"])
 
