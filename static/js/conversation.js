@@ -127,7 +127,7 @@ export class Conversation {
     const meta = [];
     if (m.role === "assistant" && m.status !== "streaming") {
       meta.push(t("tokens", { prompt: formatNumber(m.prompt_tokens), completion: formatNumber(m.completion_tokens) }),
-        t("cost", { cost: credits(m.cost) }));
+        ...usageParts(m), t("cost", { cost: credits(m.cost) }));
       if (m.status !== "complete") meta.push(t(m.status));
     }
     return h("article", { class: `message ${m.role} ${m.status}`, "data-message-id": m.id, "data-status": m.status },
@@ -238,4 +238,13 @@ export class Conversation {
     }
     this.fileInput.value = "";
   }
+}
+
+// The parts of a reply's usage the vendor priced apart, when there are any: cache reads and
+// writes (parts of the prompt) and thinking (part of the completion).
+function usageParts(m) {
+  const parts = [["cached_tokens", "cachedTokens"], ["cache_write_tokens", "cacheWrites"],
+    ["reasoning_tokens", "reasoningTokens"]];
+  return parts.filter(([field]) => m[field] > 0)
+    .map(([field, key]) => t(key, { count: formatNumber(m[field]) }));
 }

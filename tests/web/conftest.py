@@ -40,6 +40,22 @@ async def web(aiohttp_server, tmp_path):
 
 
 @pytest.fixture
+async def web_with_vendors(aiohttp_server, tmp_path, vendor):
+    """The same server, its OpenAI, Anthropic and Gemini models served by the fake vendor."""
+    from dataclasses import replace
+
+    from tests.helpers import vendor_providers
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
+        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
+        argon2_memory_cost=1024, signup_credits=100_000_000, ws_heartbeat_s=5)
+    server = await aiohttp_server(create_app(replace(settings,
+                                                     providers=vendor_providers(vendor.url))))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
 async def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         services.unavailable("Chromium", f"{CHROMIUM} is not installed (apt-get install chromium)")

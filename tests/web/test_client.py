@@ -281,3 +281,29 @@ async def test_transactions_and_profile_suggestions_from_a_message(page):
     await page.get_by_test_id("dialog").wait_for(state="detached")
     profile = await page.evaluate("window.chatwire.socket.call('profile.get')")
     assert [i["text"] for i in profile["profile"]["interests"]] == ["chess"]
+
+
+async def test_a_reply_shows_its_cached_and_thinking_tokens_in_both_languages(context,
+                                                                              web_with_vendors,
+                                                                              vendor):
+    page = await context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(web_with_vendors)
+    await sign_up(page)
+    vendor.script.prompt_tokens, vendor.script.cached_tokens = 1200, 1000
+    vendor.script.reasoning_tokens = 300
+    vendor.script.tokens = ["Думаю", ", ", "да."]
+    await page.get_by_test_id("model").select_option("gemini-2.5-flash")
+    await send(page, "Подумай хорошенько")
+    meta = (await last_reply(page)).locator(".meta")
+    # 200 × 300,000 + 1,000 × 75,000 + 303 × 2,500,000 micro-credits = 892.5 → 893 = 0.000893
+    assert await meta.text_content() == ("1,200 + 303 tokens · 1,000 from cache · 300 thinking"
+                                         " · 0.000893 credits")
+    await page.get_by_test_id("language").click()
+    await in_page(page, "document.documentElement.lang === 'ru'")
+    text = await page.locator("article.assistant .meta").last.text_content()
+    assert "1 000 из кэша" in text.replace("\u00a0", " ") and "300 на рассуждения" in text
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "usage-breakdown-ru.png"))
+    assert errors == []
