@@ -25,12 +25,13 @@ class Field:
     max_items: int = 0
     default: Any = None
     strip: bool = False
+    not_blank: bool = False  # kept as sent (leading spaces can matter), but not whitespace alone
 
 
 def Str(max_len: int, *, required: bool = False, nullable: bool = False, min_len: int = 0,
-        strip: bool = False) -> Field:
+        strip: bool = False, not_blank: bool = False) -> Field:
     return Field("str", required=required, nullable=nullable, min_len=min_len, max_len=max_len,
-                 strip=strip)
+                 strip=strip, not_blank=not_blank)
 
 
 def Id(*, required: bool = True) -> Field:
@@ -67,7 +68,7 @@ MODEL = Str(100, nullable=True, strip=True)
 SYSTEM_PROMPT = Str(20_000, nullable=True)
 CURSOR = Str(200, nullable=True)
 LIMIT = Int(1, 100, default=50)
-CONTENT = Str(60_000, required=True, min_len=1)
+CONTENT = Str(60_000, required=True, min_len=1, not_blank=True)
 EPOCH = Str(64, nullable=True)  # the event history a client's seqs belong to (its hello's `epoch`)
 
 # Request type -> its parameters. `type` and `id` are the envelope and always allowed.
@@ -234,4 +235,6 @@ def _check_str(name: str, key: str, field: Field, value: Any) -> str:
         )
     if len(value) < field.min_len:
         raise BadRequest(f"{name}: field '{key}' must not be empty", field=key)
+    if field.not_blank and not value.strip():
+        raise BadRequest(f"{name}: field '{key}' must not be only whitespace", field=key)
     return value

@@ -44,3 +44,10 @@ def profile(data: Mapping[str, Any], updated_at: str | None) -> dict[str, Any]:
     shaped: dict[str, Any] = {name: list(data.get(name) or []) for name in PROFILE_CATEGORIES}
     shaped["updated_at"] = updated_at
     return shaped
+
+
+def credits(micro: int) -> str:
+    """Micro-credits as a person reads them, in credits: 1234 → "0.001234", 2_500_000 → "2.5"."""
+    sign = "-" if micro < 0 else ""
+    whole, part = divmod(abs(micro), 1_000_000)
+    return f"{sign}{whole}.{part:06d}".rstrip("0").rstrip(".")

@@ -145,7 +145,8 @@ _CHAT_EVENT = {"seq": SEQ, "chat_id": STR, "chat": _ref("chat")}
 EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "hello": ({"connection_id": STR, "user": _ref("user"), "last_seq": {"type": "integer",
                                                                          "minimum": 0},
-               "epoch": STR, "server_time": TIME}, {}),
+               "epoch": STR, "server_time": TIME,
+               "max_frame_bytes": {"type": "integer", "minimum": 1}}, {}),
     "chat.created": (_CHAT_EVENT, {}),
     "chat.updated": (_CHAT_EVENT, {}),
     "chat.deleted": (_CHAT_EVENT, {}),

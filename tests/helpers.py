@@ -68,6 +68,16 @@ async def make_admin(instance: Any) -> str:
     return (await resp.json())["access_token"]
 
 
+async def deposit(instance: Any, admin_token: str, user_id: str, body: dict[str, Any],
+                  key: str | None = None) -> tuple[int, Any]:
+    """An admin's deposit through the REST route: (status, body)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    resp = await instance.post(f"/api/v1/admin/users/{user_id}/deposits", json=body, headers=headers)
+    return resp.status, await resp.json()
+
+
 def auth(user: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {user['access_token']}"}
 
@@ -242,11 +252,11 @@ async def sign_up(page: Any, email: str = "anna@example.com", name: str = "Ан�
 
 
 async def chat_open(page: Any) -> None:
-    """Until the app has a chat open and drawn, its models and balance read. Connected is not
-    enough: the app reads those next, and a message typed before has no chat to go to."""
+    """Until the app has a chat open and drawn (or a new, unsaved one), its models and balance
+    read. Connected is not enough: the app reads those next."""
     await in_page(page, "(() => { const app = window.chatwire;"
-                        " return Boolean(app && app.chatId"
-                        " && app.conversation.chat?.id === app.chatId"
+                        " return Boolean(app && (app.chatId"
+                        " ? app.conversation.chat?.id === app.chatId : app.drafting)"
                         " && app.conversation.models.options.length"
                         " && app.balance.textContent !== '…'); })()")
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from protocol import shapes
 from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
                              ProviderUnavailable, Unavailable)
-from providers.base import GenerationRequest, Provider
+from providers.base import Provider
 from providers.registry import Model
 from storage import Database, IntegrityError, new_id, utcnow
 from storage import chats as chat_rows
@@ -34,46 +33,16 @@ from .files import Files
 from .limits import Limits
 from .ledger import Ledger, worst_case
 from .runner import Runner
-from .streams import Claim, Job, ReplyEvent, Streams
+from .streams import Claim, Job, Streams
+from .turns import GenerationSettings, Started, Turn, busy, check_not_streaming
 
 log = logging.getLogger("chatwire.generation")
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    default_model: str = "echo"
-    instance_id: str = "local"
 
 
 @runtime_checkable
 class StopSignals(Protocol):
     async def signal_stop(self, instance_id: str, message_id: str) -> None:
         """Ask the instance generating `message_id` to stop it."""
-
-
-@dataclass
-class Started:
-    """A turn that was decided: what the request answers, and its reply's events.
-
-    `events` is None unless the caller asked to listen (the WebSocket's reply goes out through
-    the broker), or when nothing started (a retried send answers what the first one got).
-    """
-
-    answer: dict[str, Any]
-    events: AsyncIterator[ReplyEvent] | None = None
-
-
-@dataclass
-class Turn:
-    """A reply about to start: where it goes, what the model will be asked, what it may cost."""
-
-    chat: dict[str, Any]
-    tree: Tree
-    model: Model
-    parent_id: str | None  # the new user message's parent (send, edit) — or the answered message
-    request: GenerationRequest
-    hold: int
-    files: list[dict[str, Any]]  # the rows of the files attached to the new user message
 
 
 class Generations:
@@ -153,10 +122,10 @@ class Generations:
             try:
                 return await self._new_user_turn(user_id, turn, content, client_msg_id, listen,
                                                  claim)
-            except IntegrityError:  # the same client_msg_id raced in on another socket
+            except IntegrityError:  # the same client_msg_id raced in, or another reply did
                 earlier = await self._earlier_send(user_id, chat_id, client_msg_id or "")
                 if earlier is None:
-                    raise
+                    raise busy() from None
                 return Started(earlier)
         finally:
             await claim.release()  # a no-op once the reply started
@@ -183,21 +152,24 @@ class Generations:
             path = tree.path_to(old["parent_id"]) if old["parent_id"] else []
             turn = await self._turn(chat, tree, rows, chosen, path, content, files,
                                     await self._personal(user_id, chat))
-            return await self._new_user_turn(user_id, turn, content, None, listen, claim)
+            try:
+                return await self._new_user_turn(user_id, turn, content, None, listen, claim)
+            except IntegrityError:  # another reply started in this chat meanwhile
+                raise busy() from None
         finally:
             await claim.release()
 
     async def regenerate(self, user_id: str, message_id: str,
                          model: str | None = None) -> dict[str, Any]:
-        """A new reply to the same user message, as a sibling of `message_id`."""
+        """A new reply to the same user message, as a sibling of `message_id` — or, given a
+        user message (one kept unanswered when credits ran short), a reply to it."""
         return (await self.regenerate_streaming(user_id, message_id, model, listen=False)).answer
 
     async def regenerate_streaming(self, user_id: str, message_id: str, model: str | None = None,
                                    *, listen: bool = True) -> Started:
         old = await self._message(user_id, message_id)
-        if old["role"] != "assistant":
-            raise BadRequest("only an assistant message can be regenerated", field="message_id")
-        if not old["parent_id"]:
+        answered_id = old["id"] if old["role"] == "user" else old["parent_id"]
+        if old["role"] not in ("user", "assistant") or not answered_id:
             raise BadRequest("this message has no user message to answer", field="message_id")
         chat = await self._open_chat(user_id, old["chat_id"])
         chosen = self._model(model, old["model"], chat["model"])
@@ -205,17 +177,21 @@ class Generations:
         try:
             rows = await message_rows.thread(self.db, old["chat_id"], user_id)
             tree = Tree.of(rows)
-            turn = await self._turn(chat, tree, rows, chosen, tree.path_to(old["parent_id"]),
+            turn = await self._turn(chat, tree, rows, chosen, tree.path_to(answered_id),
                                     None, [], await self._personal(user_id, chat))
-            answered = await self._message(user_id, old["parent_id"])
+            answered = old if old["role"] == "user" else await self._message(user_id, answered_id)
             reply_id = new_id()
-            async with self.db.transaction() as tx:
-                account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
-                if account is None:
-                    available = (await self.ledger.balance(user_id))["available"]
-                    raise self._short(turn.hold, available)
-                reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"], chosen,
-                                                 reply_id, utcnow())
+            try:
+                async with self.db.transaction() as tx:
+                    await check_not_streaming(tx, chat["id"])
+                    account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+                    if account is None:
+                        available = (await self.ledger.balance(user_id))["available"]
+                        raise self._short(turn.hold, available)
+                    reply = await self._insert_reply(tx, user_id, chat["id"], answered["id"],
+                                                     chosen, reply_id, utcnow())
+            except IntegrityError:  # another reply started in this chat meanwhile
+                raise busy() from None
             return await self._start(user_id, turn, answered, reply, account,
                                      new_user_message=False, listen=listen, claim=claim)
         finally:
@@ -252,6 +228,7 @@ class Generations:
         """
         chat_id, user_msg_id, reply_id, now = turn.chat["id"], new_id(), new_id(), utcnow()
         async with self.db.transaction() as tx:
+            await check_not_streaming(tx, chat_id)
             # The hold first (it names the reply, which is not a foreign key), so that both
             # messages are written by one statement when the credits cover the reply.
             account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
@@ -283,7 +260,8 @@ class Generations:
     @staticmethod
     def _short(needed: int, available: int, **extra: Any) -> InsufficientBalance:
         return InsufficientBalance(
-            f"this reply may cost up to {needed} micro-credits and {available} are available",
+            f"this reply may cost up to {shapes.credits(needed)} credits and "
+            f"{shapes.credits(available)} are available",
             needed=needed, available=available, **extra)
 
     async def _personal(self, user_id: str, chat: dict[str, Any]) -> str | None:

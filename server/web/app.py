@@ -97,6 +97,10 @@ async def _sweep(recovery: Recovery, every_s: float = 30.0) -> None:
             log.exception("sweeping orphaned generations failed")
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+
+
 async def index(request: web.Request) -> web.FileResponse:
     response = web.FileResponse(STATIC_DIR / "index.html")
     response.headers["Content-Security-Policy"] = (
@@ -128,5 +132,6 @@ def create_app(settings: Settings) -> web.Application:
     openapi.add_routes(app)
     app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", favicon)  # what browsers and tools ask for unprompted
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -1,4 +1,4 @@
-"""REST auth: register, login, refresh, logout, me. Bodies are validated by the protocol's schema."""
+"""REST auth: register, login, refresh, logout, me, and the session probe. Bodies are validated by the protocol's schema."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from protocol.errors import BadRequest, TooLarge
+from protocol.errors import BadRequest, TooLarge, Unauthorized
 from protocol.schema import Field, Str, validate
 
 from .state import CONTEXT
@@ -92,6 +92,17 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(await request.app[CONTEXT].services.accounts.me(identity), dumps=json_dumps)
 
 
+async def session(request: web.Request) -> web.Response:
+    """Who this browser is signed in as, or `null`: the web client's first question. Unlike
+    `/me` it answers 200 either way, so a signed-out first visit logs no failed request."""
+    try:
+        identity = await require_identity(request)
+    except Unauthorized:
+        return web.json_response({"user": None})
+    user = await request.app[CONTEXT].services.accounts.me(identity)
+    return web.json_response({"user": user}, dumps=json_dumps)
+
+
 def json_dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
@@ -102,3 +113,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/auth/refresh", refresh)
     app.router.add_post("/api/v1/auth/logout", logout)
     app.router.add_get("/api/v1/auth/me", me)
+    app.router.add_get("/api/v1/auth/session", session)

@@ -138,6 +138,12 @@ def document() -> Schema:
         "/api/v1/auth/me": {"get": _op(
             "The logged-in user", {"200": _json(_ref("user"), "the user"), **_errors(401)},
             tag=auth, security=BEARER)},
+        "/api/v1/auth/session": {"get": _op(
+            "Who is signed in here, or null (200 either way: the web client's first probe)",
+            {"200": _json({"type": "object", "required": ["user"],
+                           "properties": {"user": {"anyOf": [_ref("user"), {"type": "null"}]}}},
+                          "the user, or null")},
+            tag=auth, security=[{}, *BEARER])},
         "/api/v1/files": {"post": _op(
             "Upload a file (multipart, field `file`); its type is read from its bytes",
             {"201": _json({"type": "object", "required": ["file"],

@@ -76,7 +76,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         conn.start_live(last_seq, settings.ws_resume_grace_s)
         await ws.send_frame(encode({"type": "hello", "connection_id": conn.id, "user": user,
                                     "last_seq": last_seq, "epoch": ctx.services.broker.events.epoch,
-                                    "server_time": utcnow()}), WSMsgType.TEXT)
+                                    "server_time": utcnow(),
+                                    "max_frame_bytes": settings.ws_max_frame_bytes}),
+                            WSMsgType.TEXT)
         del user  # this frame lives as long as the socket: keep nothing it does not need
         if resume_from is not None:
             await resume(ctx, conn, resume_from, request.query.get("epoch") or None)

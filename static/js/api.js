@@ -26,6 +26,8 @@ async function request(method, path, body) {
 }
 
 export const me = () => request("GET", "/api/v1/auth/me");
+// Who is signed in, or null: answered 200 either way, so a first visit logs no failed request.
+export const session = () => request("GET", "/api/v1/auth/session");
 export const login = (email, password) => request("POST", "/api/v1/auth/login", { email, password });
 export const register = (email, password, displayName) =>
   request("POST", "/api/v1/auth/register", { email, password, display_name: displayName || null });

@@ -2,7 +2,7 @@
 import * as api from "./api.js";
 import { Conversation } from "./conversation.js";
 import { clear, h } from "./dom.js";
-import { credits, language, setLanguage, t } from "./i18n.js";
+import { credits, creditsShort, describe, language, setLanguage, t } from "./i18n.js";
 import { analyze, profileEditor, transactions } from "./panels.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
@@ -10,24 +10,37 @@ import { Socket } from "./socket.js";
 class App {
   constructor(root) {
     this.root = root;
-    this.chatId = null;
+    this.chatId = null;  // null: a new chat not saved yet (it is created by its first message)
+    this.socket = null;  // one per tab, for as long as the user is signed in: re-rendering keeps it
     this.applyTheme(localStorage.getItem("chatwire.theme") ||
       (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+    document.addEventListener("keydown", (e) => this._key(e));  // once, for the page's life
   }
 
   async start() {
-    try {
-      this.user = await api.me();
-    } catch {
-      return this.showAuth("login");
-    }
+    const { user } = await api.session().catch(() => ({ user: null }));
+    if (!user) return this.showAuth("login");
+    this.user = user;
     await this.showMain();
+  }
+
+  _key(e) {
+    if (e.key !== "Escape") return;
+    if (this.root.classList.contains("drawer")) {
+      e.preventDefault();
+      this.closeDrawer();
+    } else if (this.conversation?.streaming()) {
+      e.preventDefault();
+      this.conversation.stop();
+    }
   }
 
   // -- signing in --
 
   showAuth(mode) {
     this.socket?.close();
+    this.socket = null;
+    this.user = null;
     const error = h("p", { class: "error", role: "alert" });
     const email = h("input", { type: "email", required: true, autocomplete: "email", placeholder: t("email"),
       "aria-label": t("email"), "data-testid": "email" });
@@ -58,6 +71,8 @@ class App {
 
   // -- the main screen --
 
+  // Draws the main screen; connects only if this tab is not connected yet (a language switch
+  // draws it again over the same socket).
   async showMain() {
     this.status = h("span", { class: "status connecting", "data-testid": "connection", role: "status" });
     this.balance = h("button", { class: "link balance", "data-testid": "balance",
@@ -65,23 +80,47 @@ class App {
     this.sidebar = new Sidebar(this);
     this.conversation = new Conversation(this);
     this.toasts = h("div", { class: "toasts" });
-    const header = h("header", { class: "top" },
-      h("button", { class: "icon menu", "aria-label": "menu", onClick: () => this.root.classList.toggle("drawer") }, "☰"),
+    this.menuButton = h("button", { class: "icon menu", "aria-label": t("menu"), "aria-expanded": "false",
+      "data-testid": "menu", onClick: () => this.openDrawer() }, "☰");
+    const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),
       h("span", {}, `${t("balance")}: `), this.balance,
       h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this) }, t("profile")),
       this._prefs(),
       h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
-    clear(this.root).append(h("div", { class: "layout" }, header, this.sidebar.el, this.conversation.el, this.toasts));
-    this.socket = new Socket({
-      onEvent: (event) => this.event(event),
-      onState: (state) => this.connection(state),
-      onResync: () => this.refresh(),
-      onLoggedOut: () => this.showAuth("login"),
-    });
+    const backdrop = h("div", { class: "backdrop", "data-testid": "backdrop", onClick: () => this.closeDrawer() });
+    clear(this.root).append(h("div", { class: "layout" }, header, this.sidebar.el, backdrop,
+      this.conversation.el, this.toasts));
     window.chatwire = this;  // for the curious, and for the browser tests
-    await this.socket.connect();
+    if (this.socket) {
+      this.connection(this.socket.state);
+    } else {
+      this.socket = new Socket({
+        onEvent: (event) => this.event(event),
+        onState: (state) => this.connection(state),
+        onResync: () => this.refresh(),
+        onLoggedOut: () => this.showAuth("login"),
+      });
+      await this.socket.connect();
+    }
     await this.refresh();
+  }
+
+  // -- the phone drawer: closes on a tap outside, Esc or its own button; focus goes back --
+
+  openDrawer() {
+    this._focusBefore = document.activeElement;
+    this.root.classList.add("drawer");
+    this.menuButton.setAttribute("aria-expanded", "true");
+    this.sidebar.closeButton.focus();
+  }
+
+  closeDrawer() {
+    if (!this.root.classList.contains("drawer")) return;
+    this.root.classList.remove("drawer");
+    this.menuButton?.setAttribute("aria-expanded", "false");
+    (this._focusBefore?.isConnected ? this._focusBefore : this.menuButton)?.focus();
+    this._focusBefore = null;
   }
 
   _prefs() {
@@ -104,7 +143,7 @@ class App {
   connection(state) {
     if (!this.status) return;
     this.status.className = `status ${state}`;
-    this.status.textContent = t(state === "connecting" ? "reconnecting" : state);
+    this.status.textContent = t(state);  // connecting (the first time), reconnecting, …
     this.status.dataset.state = state;
   }
 
@@ -115,23 +154,39 @@ class App {
     this.showBalance(account);
     await this.sidebar.load();
     if (this.chatId) await this.reloadChat();
-    else if (this.sidebar.chats.length && !this.sidebar.filter.trashed) await this.openChat(this.sidebar.chats[0].id);
-    else await this.newChat();
+    else if (this.sidebar.chats.length && !this.sidebar.filter.trashed && !this.drafting) {
+      await this.openChat(this.sidebar.chats[0].id);
+    } else this.newChat();
   }
 
   showBalance(account) {
-    this.balance.textContent = credits(account.available);
-    this.balance.title = `${credits(account.balance)} (${credits(account.reserved)})`;
+    this.balance.textContent = creditsShort(account.available);
+    this.balance.title = `${credits(account.available)} (${credits(account.balance)} − ${credits(account.reserved)})`;
   }
 
-  async newChat() {
-    const chat = await this.socket.call("chat.create", { model: this.conversation.models.value || null });
-    await this.openChat(chat.id);
+  // A new chat is a draft until its first message: clicking "New chat" stores nothing.
+  newChat() {
+    this.chatId = null;
+    this.drafting = true;
+    this.closeDrawer();
+    this.conversation.showDraft();
+    this.sidebar.render();
+    this.conversation.input.focus();
+  }
+
+  // The draft's first message: the chat is created with it (with the model and profile choice).
+  async saveDraft(settings) {
+    const chat = await this.socket.call("chat.create", settings);
+    this.chatId = chat.id;
+    this.drafting = false;
+    this.sidebar.upsert(chat);
+    return chat;
   }
 
   async openChat(chatId) {
     this.chatId = chatId;
-    this.root.classList.remove("drawer");
+    this.drafting = false;
+    this.closeDrawer();
     await this.reloadChat();
     this.sidebar.render();
     this.conversation.input.focus();
@@ -148,11 +203,12 @@ class App {
   }
 
   analyze(text) {
-    return analyze(this, text).catch((error) => this.toast(error.message));
+    return analyze(this, text).catch((error) => this.toast(describe(error)));
   }
 
   async logout() {
-    this.socket.close();
+    this.socket?.close();
+    this.socket = null;
     await api.logout().catch(() => null);
     this.user = null;
     this.chatId = null;
@@ -176,10 +232,11 @@ class App {
           const last = this.conversation.messages.at(-1);
           if (e.chat.current_message_id && e.chat.current_message_id !== last?.id) this.reloadChat();
         }
-        if (here && e.type === "chat.deleted") { this.chatId = null; this.refresh(); }
+        if (here && (e.type === "chat.deleted" || e.type === "chat.restored")) this.reloadChat();
         break;
       case "chat.purged":
         this.sidebar.remove(e.chat_id);
+        if (here) { this.chatId = null; this.refresh(); }
         break;
       case "message.created":
         if (here) this.conversation.created(e.message);

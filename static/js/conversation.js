@@ -2,7 +2,7 @@
 // ‹ 2/3 › branch switching, per-message tokens and cost, the model picker and attachments.
 import { upload } from "./api.js";
 import { clear, h } from "./dom.js";
-import { credits, formatNumber, t } from "./i18n.js";
+import { credits, describe, formatNumber, t } from "./i18n.js";
 import { render } from "./markdown.js";
 
 export class Conversation {
@@ -16,25 +16,32 @@ export class Conversation {
     this.list = h("div", { class: "messages", "data-testid": "messages", "aria-live": "polite" });
     this.models = h("select", { class: "model", "aria-label": t("model"), "data-testid": "model" });
     this.input = h("textarea", { rows: 2, placeholder: t("placeholder"), "aria-label": t("placeholder"),
-      "data-testid": "composer", onKeydown: (e) => this._key(e) });
+      "data-testid": "composer", onKeydown: (e) => this._key(e), onPaste: (e) => this._paste(e),
+      // A changed text is another message: its retries must not reuse the last one's id.
+      onInput: () => { this.draftId = null; } });
+    this.draftId = null;  // the client_msg_id of the message being composed, kept across retries
+    this.sending = false;
+    this.queued = false;  // sent while a reply streams here: goes out when it ends
+    this.readOnly = false;
+    this.banner = h("div", { class: "banner", role: "status", hidden: true, "data-testid": "trashed-banner" },
+      h("span", {}, t("trashed")),
+      h("button", { class: "primary", "data-testid": "restore-chat",
+        onClick: () => this._run("chat.restore", { chat_id: this.app.chatId }) }, t("restore")));
     this.fileInput = h("input", { type: "file", hidden: true, multiple: true, onChange: () => this._attach() });
     this.tray = h("div", { class: "tray", "data-testid": "attachments" });
     this.sendButton = h("button", { class: "primary", "data-testid": "send", onClick: () => this.send() }, t("send"));
     this.stopButton = h("button", { class: "danger", hidden: true, "data-testid": "stop", onClick: () => this.stop() }, t("stop"));
-    this.personal = h("input", { type: "checkbox", onChange: () => this.app.socket.call("chat.update",
-      { chat_id: this.app.chatId, personalize: this.personal.checked }) });
-    this.el = h("section", { class: "conversation" }, this.list,
-      h("div", { class: "composer" }, this.tray,
+    this.personal = h("input", { type: "checkbox", checked: true, onChange: () => this.app.chatId
+      && this._run("chat.update", { chat_id: this.app.chatId, personalize: this.personal.checked }) });
+    this.composer = h("div", { class: "composer" }, this.tray,
         h("div", { class: "composer-row" },
           h("button", { class: "icon attach", title: t("attach"), "aria-label": t("attach"),
             onClick: () => this.fileInput.click() }, "+"),
           this.input, this.sendButton, this.stopButton),
         h("div", { class: "composer-options" }, this.models,
           h("label", { class: "personal" }, this.personal, t("personalize"))),
-        this.fileInput));
-    document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.streaming()) { e.preventDefault(); this.stop(); }
-    });
+        this.fileInput);
+    this.el = h("section", { class: "conversation" }, this.banner, this.list, this.composer);
   }
 
   setModels(models) {
@@ -50,7 +57,24 @@ export class Conversation {
     this.messages = chat.messages.map((m) => this._newest(m));
     this.personal.checked = chat.personalize;
     if (chat.model) this.models.value = chat.model;
+    this._readOnly(Boolean(chat.deleted_at));
     this.renderAll();
+  }
+
+  // A new chat not saved yet: nothing stored until its first message.
+  showDraft() {
+    this.chat = null;
+    this.messages = [];
+    this.personal.checked = true;
+    this._readOnly(false);
+    this.renderAll();
+  }
+
+  // A trashed chat reads as it was, with a banner to restore it and no composer.
+  _readOnly(on) {
+    this.readOnly = on;
+    this.banner.hidden = !on;
+    this.composer.hidden = on;
   }
 
   _newest(m) {
@@ -113,6 +137,10 @@ export class Conversation {
     this.messages[index] = { ...this.messages[index], ...event.message };
     this.seen.set(event.message_id, this.messages[index]);
     this.renderAll();
+    if (this.queued && !this.streaming()) {  // the message typed meanwhile goes out now
+      this.queued = false;
+      this.send();
+    }
   }
 
   // -- rendering --
@@ -148,13 +176,17 @@ export class Conversation {
   }
 
   _actions(m) {
-    if (m.status === "streaming") return null;
+    if (m.status === "streaming" || this.readOnly) return null;  // a trashed chat is read-only
     if (m.role === "assistant") {
       return h("span", { class: "actions" },
         h("button", { class: "link", "data-testid": "regenerate", onClick: () => this._run("message.regenerate",
           { message_id: m.id, model: this.models.value }) }, t("regenerate")));
     }
+    // A message kept unanswered (out of credits, say) is answered on request.
+    const unanswered = m === this.messages.at(-1);
     return h("span", { class: "actions" },
+      unanswered ? h("button", { class: "link", "data-testid": "retry", onClick: () => this._run(
+        "message.regenerate", { message_id: m.id, model: this.models.value }) }, t("retry")) : null,
       h("button", { class: "link", "data-testid": "edit", onClick: (e) => this._edit(e.target.closest("article"), m) }, t("edit")),
       h("button", { class: "link", onClick: () => this.app.analyze(m.content) }, t("analyze")));
   }
@@ -173,7 +205,8 @@ export class Conversation {
   _controls() {
     const busy = Boolean(this.streaming());
     this.stopButton.hidden = !busy;
-    this.sendButton.hidden = busy;
+    this.sendButton.disabled = this.sending || this.queued;
+    this.sendButton.textContent = this.queued ? t("queued") : t("send");
   }
 
   // -- actions --
@@ -185,22 +218,64 @@ export class Conversation {
     }
   }
 
+  // Sends the composed message once: the button is off while it is in flight, a repeat while a
+  // reply streams here waits for it, and a retry reuses the message's client_msg_id.
   async send() {
     const content = this.input.value.trim();
-    if (!content || this.streaming()) return;
-    const params = { chat_id: this.app.chatId, content, model: this.models.value,
-      client_msg_id: crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}` };
-    if (this.attachments.length) params.file_ids = this.attachments.map((f) => f.id);
-    if (await this._run("message.send", params)) {
-      this.input.value = "";
-      this.attachments = [];
-      clear(this.tray);
+    if (!content || this.sending || this.readOnly) return;
+    if (this.streaming()) {
+      this.queued = true;
+      return this._controls();
+    }
+    this.sending = true;
+    this._controls();
+    this.draftId ??= crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    try {
+      if (!this.app.chatId) {  // the draft's first message: the chat is made now, named after it
+        this.chat = await this.app.saveDraft({ model: this.models.value || null,
+          title: content.split("\n")[0].slice(0, 60).trim() });
+        this.chat.messages = [];
+        if (!this.personal.checked) {
+          await this.app.socket.call("chat.update", { chat_id: this.chat.id, personalize: false });
+        }
+      }
+      const params = { chat_id: this.app.chatId, content, model: this.models.value,
+        client_msg_id: this.draftId };
+      if (this.attachments.length) params.file_ids = this.attachments.map((f) => f.id);
+      await this.app.socket.call("message.send", params);
+      this._sent();
       if (!this.chat.title) {  // an untitled chat is named after its first message
         const title = content.split("\n")[0].slice(0, 60).trim();
         this.chat.title = title;
         this._run("chat.update", { chat_id: this.chat.id, title });
       }
+    } catch (error) {
+      if (error.code === "insufficient_balance") this._sent();  // kept on the server: Retry is on it
+      if (error.code === "too_large") {
+        const max = Math.floor(content.length * (error.limit - 512) / error.size);
+        this.app.toast(t("tooLong", { max: formatNumber(Math.max(0, max)) }));
+      } else this.app.toast(describe(error));
+    } finally {
+      this.sending = false;
+      this._controls();
     }
+  }
+
+  _sent() {
+    this.input.value = "";
+    this.draftId = null;
+    this.attachments = [];
+    clear(this.tray);
+  }
+
+  // A pasted text too long for one message is offered as a file instead.
+  _paste(e) {
+    const text = e.clipboardData?.getData("text/plain");
+    const limit = this.app.socket?.hello?.max_frame_bytes;
+    if (!text || !limit || new TextEncoder().encode(text).length < limit - 1024) return;
+    if (!confirm(t("attachInstead"))) return;
+    e.preventDefault();
+    this._upload([new File([text], "pasted.txt", { type: "text/plain" })]);
   }
 
   async stop() {
@@ -212,13 +287,18 @@ export class Conversation {
     try {
       return await this.app.socket.call(type, params);
     } catch (error) {
-      this.app.toast(error.message);
+      this.app.toast(describe(error));
       return null;
     }
   }
 
   async _attach() {
-    for (const file of this.fileInput.files) {
+    await this._upload([...this.fileInput.files]);
+    this.fileInput.value = "";
+  }
+
+  async _upload(files) {
+    for (const file of files) {
       const bar = h("progress", { max: 1, value: 0 });
       const chip = h("span", { class: "chip uploading" }, t("uploading", { name: file.name }), bar);
       this.tray.append(chip);
@@ -236,7 +316,6 @@ export class Conversation {
         chip.replaceWith(h("span", { class: "chip error", role: "alert" }, `${file.name}: ${error.message}`));
       }
     }
-    this.fileInput.value = "";
   }
 }
 

@@ -27,6 +27,14 @@ const CATALOGUE = {
     date: "Date", startChatting: "Start a conversation: type a message below.",
     confirmPurge: "Delete this chat forever?", branch: "Version {index} of {count}",
     newItem: "New item…", personalize: "Use my profile in this chat",
+    connecting: "Connecting…", queued: "Queued", menu: "Menu", retry: "Retry",
+    tooLong: "This message is too long to send: at most about {max} characters. Attach it as a file instead.",
+    attachInstead: "This text is too long for one message. Attach it as a text file instead?",
+    noCredits: "Not enough credits: this reply may cost up to {needed}, and {available} are available. Your message is kept — top up and press Retry.",
+    busy: "Wait for the reply to finish, or stop it.",
+    trashed: "This chat is in the trash.", draft: "New chat",
+    kind_deposit: "Deposit", kind_usage: "Usage", kind_refund: "Refund", kind_adjustment: "Adjustment",
+    note: "Note", loadMore: "Load more",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -55,6 +63,14 @@ const CATALOGUE = {
     date: "Дата", startChatting: "Начните разговор: напишите сообщение ниже.",
     confirmPurge: "Удалить этот чат навсегда?", branch: "Вариант {index} из {count}",
     newItem: "Новый пункт…", personalize: "Учитывать мой профиль в этом чате",
+    connecting: "Подключение…", queued: "В очереди", menu: "Меню", retry: "Повторить",
+    tooLong: "Сообщение слишком длинное: не больше {max} символов. Приложите его файлом.",
+    attachInstead: "Текст слишком длинный для одного сообщения. Приложить его текстовым файлом?",
+    noCredits: "Не хватает кредитов: ответ может стоить до {needed}, доступно {available}. Сообщение сохранено — пополните баланс и нажмите «Повторить».",
+    busy: "Дождитесь окончания ответа или остановите его.",
+    trashed: "Этот чат в корзине.", draft: "Новый чат",
+    kind_deposit: "Пополнение", kind_usage: "Расход", kind_refund: "Возврат", kind_adjustment: "Корректировка",
+    note: "Примечание", loadMore: "Показать ещё",
   },
 };
 
@@ -82,6 +98,21 @@ export function formatNumber(value, digits = 0) {
 export function credits(micro) {
   return new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 6 })
     .format(micro / 1_000_000);
+}
+
+// The header's balance: two decimals (the exact figure is in its title and the dialog).
+export function creditsShort(micro) {
+  return new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    .format(Math.trunc(micro / 10_000) / 100);
+}
+
+// A server error as a person should read it, in their language where we know the case.
+export function describe(error) {
+  if (error.code === "insufficient_balance" && error.needed !== undefined) {
+    return t("noCredits", { needed: credits(error.needed), available: credits(error.available) });
+  }
+  if (error.code === "conflict" && /still streaming/.test(error.message)) return t("busy");
+  return error.message;
 }
 
 export function formatDate(iso) {

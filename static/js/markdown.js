@@ -21,6 +21,8 @@ export function render(container, text) {
   });
   container.innerHTML = html;
   for (const block of container.querySelectorAll("pre > code")) {
+    const named = [...block.classList].find((c) => c.startsWith("language-"));
+    if (named) block.parentElement.dataset.lang = named.slice("language-".length);
     hljs.highlightElement(block);
     const button = document.createElement("button");
     button.className = "copy-code";

@@ -73,12 +73,24 @@ export async function analyze(app, text) {
     } }, t("applyAll"))) : null);
 }
 
+// The ledger, newest first, a page at a time: kinds in the reader's language, notes shown.
 export async function transactions(app) {
-  const { transactions: rows } = await app.socket.call("transactions.list", { limit: 100 });
-  dialog(t("transactions"), h("table", { class: "transactions" },
-    h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("amount")),
-      h("th", {}, t("balance")))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, formatDate(r.created_at)), h("td", {}, r.kind),
+  const body = h("tbody", {});
+  const more = h("button", { "data-testid": "more-transactions", hidden: true }, t("loadMore"));
+  let cursor = null;
+  const page = async () => {
+    const { transactions: rows, next_cursor: next } = await app.socket.call("transactions.list",
+      { limit: 100, ...(cursor ? { cursor } : {}) });
+    body.append(...rows.map((r) => h("tr", {}, h("td", {}, formatDate(r.created_at)),
+      h("td", {}, t(`kind_${r.kind}`)), h("td", { class: "note" }, r.note || ""),
       h("td", { class: r.amount < 0 ? "negative" : "positive" }, credits(r.amount)),
-      h("td", {}, credits(r.balance_after)))))));
+      h("td", {}, credits(r.balance_after)))));
+    cursor = next;
+    more.hidden = !next;
+  };
+  more.addEventListener("click", () => page().catch((error) => app.toast(error.message)));
+  await page();
+  dialog(t("transactions"), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
+    h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("note")),
+      h("th", {}, t("amount")), h("th", {}, t("balance")))), body)), h("footer", {}, more));
 }

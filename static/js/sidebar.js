@@ -13,8 +13,13 @@ export class Sidebar {
     this.tabs = h("div", { class: "tabs" },
       this._tab("all", t("allChats")), this._tab("favorites", t("favorites")), this._tab("trash", t("trash")));
     this.tagBar = h("div", { class: "tag-bar" });
-    this.el = h("aside", { class: "sidebar" },
-      h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => app.newChat() }, t("newChat")),
+    // Shown on a phone, where the sidebar is a drawer over the chat.
+    this.closeButton = h("button", { class: "icon close-drawer", "aria-label": t("close"),
+      "data-testid": "close-drawer", onClick: () => app.closeDrawer() }, "✕");
+    this.el = h("aside", { class: "sidebar", "aria-label": t("allChats") },
+      h("div", { class: "sidebar-top" },
+        h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => app.newChat() }, t("newChat")),
+        this.closeButton),
       this.search, this.tabs, this.tagBar, this.list);
     this.chats = [];
   }

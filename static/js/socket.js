@@ -18,6 +18,13 @@ export class Socket {
     this.retry = 0;
     this.closedByUs = false;
     this.ready = null;
+    this.hello = null;  // the latest hello: who we are, and the largest frame the server reads
+    this.state = "connecting";
+  }
+
+  _state(state) {
+    this.state = state;
+    this.onState(state);
   }
 
   connect() {
@@ -27,7 +34,7 @@ export class Socket {
       : `?last_seq=${this.lastSeq}&epoch=${encodeURIComponent(this.epoch ?? "")}`;
     const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
     this.ws = ws;
-    this.onState(this.lastSeq === null ? "connecting" : "reconnecting");
+    this._state(this.lastSeq === null ? "connecting" : "reconnecting");
     this.ready = new Promise((resolve) => { this._resolveReady = resolve; });
     ws.onmessage = (message) => this._frame(JSON.parse(message.data));
     ws.onclose = (event) => this._closed(ws, event);
@@ -39,6 +46,8 @@ export class Socket {
     this.ws?.close();
   }
 
+  // A request's reply. A frame over the server's limit is refused here (`too_large`, with the
+  // sizes), not sent: the server would close the socket with 1009.
   call(type, params = {}) {
     return new Promise((resolve, reject) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
@@ -46,8 +55,15 @@ export class Socket {
         return;
       }
       const id = String(this.nextId++);
+      const frame = JSON.stringify({ type, id, ...params });
+      const limit = this.hello?.max_frame_bytes;
+      const size = limit ? new TextEncoder().encode(frame).length : 0;
+      if (limit && size > limit) {
+        reject(Object.assign(new Error("message too large"), { code: "too_large", size, limit }));
+        return;
+      }
       this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ type, id, ...params }));
+      this.ws.send(frame);
     });
   }
 
@@ -59,7 +75,8 @@ export class Socket {
         this.epoch = frame.epoch;
       }
       this.retry = 0;
-      this.onState("connected");
+      this.hello = frame;
+      this._state("connected");
       this._resolveReady(frame);
       return;
     }
@@ -96,15 +113,15 @@ export class Socket {
     }
     this.pending.clear();
     if (event.code === 4401) {
-      this.onState("offline");
+      this._state("offline");
       this.onLoggedOut();
       return;
     }
     if (this.closedByUs) {
-      this.onState("offline");
+      this._state("offline");
       return;
     }
-    this.onState("reconnecting");
+    this._state("reconnecting");
     const delay = Math.min(5000, 300 * 2 ** this.retry++);
     setTimeout(() => this.connect(), delay);
   }

@@ -102,7 +102,8 @@ async def test_the_concurrent_replies_limit_holds_across_instances(make_client, 
     assert len(started) == 3, answers
     assert {r["error"]["code"] for r in refused} == {"rate_limited"}
     await sockets[0].ok("message.stop", message_id=started[0]["data"]["assistant_message"]["id"])
-    again = await sockets[1].call("message.send", chat_id=chats[1]["id"], content="one more")
+    fresh = await sockets[1].ok("chat.create")  # (a chat streams one reply at a time)
+    again = await sockets[1].call("message.send", chat_id=fresh["id"], content="one more")
     assert again["ok"], again  # the stopped reply's slot is free, whichever instance asks
     for answer in (*started[1:], again):
         await sockets[0].ok("message.stop", message_id=answer["data"]["assistant_message"]["id"])

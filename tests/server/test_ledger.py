@@ -5,19 +5,11 @@ import pytest
 
 from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
-from tests.helpers import deltas_of, make_admin, register, reply_events, vendor_providers
+from tests.helpers import deltas_of, deposit, make_admin, register, reply_events, vendor_providers
 
 
 async def ledger_ok(instance):
     assert await instance.app[CONTEXT].services.ledger.check() == []
-
-
-async def deposit(instance, admin_token, user_id, body, key=None):
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    if key:
-        headers["Idempotency-Key"] = key
-    resp = await instance.post(f"/api/v1/admin/users/{user_id}/deposits", json=body, headers=headers)
-    return resp.status, await resp.json()
 
 
 async def test_a_new_user_starts_with_the_welcome_grant_in_the_ledger(client, alice, connect):

@@ -36,8 +36,6 @@ async def scenario(database_url, ops):
                                   email_key=f"p{uuid.uuid4().hex}", password_hash="x",
                                   display_name="p", role="user", now=utcnow())
         uid = user["id"]
-        chat = await chats.insert(db, id=new_id(), user_id=uid, title="", favorite=False,
-                                  model=None, system_prompt=None, tags=[], now=utcnow())
         balance, reserved = 0, 0
         open_holds, settled = [], []
         for op, amount in ops:
@@ -50,7 +48,9 @@ async def scenario(database_url, ops):
                     balance += amount
                 except Conflict:
                     assert balance + amount < reserved  # refused only when it would cut into holds
-            elif op == "reply":
+            elif op == "reply":  # each in its own chat: a chat streams one reply at a time
+                chat = await chats.insert(db, id=new_id(), user_id=uid, title="", favorite=False,
+                                          model=None, system_prompt=None, tags=[], now=utcnow())
                 reply = await messages.insert(db, id=new_id(), chat_id=chat["id"], user_id=uid,
                                               parent_id=None, role="assistant", content="",
                                               model="echo", status="streaming",

@@ -64,11 +64,11 @@ def fresh_bearer(base: str) -> dict[str, str]:
 
 ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
-          ("GET", "/api/v1/auth/me"), ("POST", "/api/v1/files"),
+          ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("POST", "/api/v1/files"),
           ("GET", "/api/v1/files/{file_id}"), ("DELETE", "/api/v1/files/{file_id}"),
           ("POST", "/api/v1/admin/users/{user_id}/deposits"), ("GET", "/api/v1/admin/presence"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
-WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
+WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}
 # Where the server judges more than a schema can say, schema-valid input may rightly be refused:
 # a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type.

@@ -154,20 +154,24 @@ async def test_edit_branches_from_the_same_parent_and_answers_the_new_text(clien
     assert [m["content"] for m in branch] == ["first question", "first question",
                                               "better follow up", "better follow up"]
     assert branch[2]["sibling_ids"] == [follow["message"]["id"], edited["message"]["id"]]
-    errors = [await sock.error("message.edit", message_id=first["assistant_message"]["id"],
-                               content="x"),
-              await sock.error("message.regenerate", message_id=first["message"]["id"])]
-    assert [e["code"] for e in errors] == ["bad_request", "bad_request"]
+    error = await sock.error("message.edit", message_id=first["assistant_message"]["id"], content="x")
+    assert error["code"] == "bad_request"
+    # Regenerating a user message answers it again: a reply beside its first one.
+    again = await sock.ok("message.regenerate", message_id=first["message"]["id"])
+    assert again["assistant_message"]["parent_id"] == first["message"]["id"]
+    await reply_events(sock, again["assistant_message"]["id"])
+    assert again["assistant_message"]["sibling_ids"] == [first["assistant_message"]["id"],
+                                                        again["assistant_message"]["id"]]
 
 
 async def test_a_fourth_concurrent_reply_is_rate_limited(slow_echo, alice_on, connect):
     alice = await alice_on(slow_echo)
     sock = await connect(alice, on=slow_echo)
-    chat = await sock.ok("chat.create")
+    chats = [await sock.ok("chat.create") for _ in range(4)]  # one reply at a time per chat
     long = " ".join(["word"] * 100)
-    for _ in range(3):
+    for chat in chats[:3]:
         await sock.ok("message.send", chat_id=chat["id"], content=long)
-    error = await sock.error("message.send", chat_id=chat["id"], content=long)
+    error = await sock.error("message.send", chat_id=chats[3]["id"], content=long)
     assert error["code"] == "rate_limited" and error["retry_after"] >= 1
 
 

@@ -40,6 +40,18 @@ async def web(aiohttp_server, tmp_path):
 
 
 @pytest.fixture
+async def web_poor(aiohttp_server, tmp_path):
+    """The same server, but new accounts get no credits."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
+        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
+        argon2_memory_cost=1024, providers=ProviderSettings(echo_tokens_per_second=40),
+        signup_credits=0, ws_heartbeat_s=5)
+    server = await aiohttp_server(create_app(settings))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
 async def web_with_vendors(aiohttp_server, tmp_path, vendor):
     """The same server, its OpenAI, Anthropic and Gemini models served by the fake vendor."""
     from dataclasses import replace

@@ -20,8 +20,8 @@ async def test_swagger_ui_lists_every_route_and_signs_up_offline(context, web):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     await page.goto(f"{web}/api/docs")
     await page.wait_for_selector("text=Chatwire REST API")
-    await page.wait_for_function("document.querySelectorAll('.opblock').length >= 13")
-    assert await page.locator(".opblock").count() == 13
+    await page.wait_for_function("document.querySelectorAll('.opblock').length >= 14")
+    assert await page.locator(".opblock").count() == 14
 
     register = page.locator(".opblock-post", has_text="/api/v1/auth/register")
     await register.locator(".opblock-summary").click()

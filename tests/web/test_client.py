@@ -118,6 +118,8 @@ async def test_two_tabs_stay_in_sync(page, context, web):
     await chat_open(other)
     await send(page, "seen in both tabs")
     await last_reply(page)
+    # The other tab was on a new, unsaved chat: the one just made appears in its list.
+    await other.locator('.chat-list .title:has-text("seen in both tabs")').click()
     await in_page(other, "[...document.querySelectorAll('article.assistant[data-status=complete] .body')]"
                        ".some(b => b.textContent.includes('seen in both tabs'))")
     await page.locator(".chat").first.get_by_role("button", name="Rename").click()
@@ -270,7 +272,7 @@ async def test_transactions_and_profile_suggestions_from_a_message(page):
     table = page.locator("table.transactions")
     await table.wait_for()
     kinds = await table.locator("tbody tr td:nth-child(2)").all_text_contents()
-    assert kinds == ["usage", "deposit"]
+    assert kinds == ["Usage", "Deposit"]  # in the reader's language
     await page.get_by_test_id("dialog").get_by_role("button", name="Close").click()
     await page.locator("article.user").last.get_by_role("button", name="Analyze for my profile").click()
     suggestions = page.locator(".suggestions")

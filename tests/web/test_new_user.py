@@ -1,0 +1,225 @@
+"""What a new user hit within minutes (issue 21's bugs), each as the user meets it, in Chromium."""
+import json
+
+from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
+
+PAGE_FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+DRAWER_CLOSED = ("(() => { const d = document.querySelector('.sidebar');"
+                 " return d.getBoundingClientRect().right <= 0 && d.getAnimations().length === 0; })()")
+
+
+async def test_long_words_urls_and_code_lines_never_widen_the_page(page):
+    await sign_up(page)
+    word = "Д" * 150 + "x" * 150
+    url = "https://example.com/" + "/".join(f"segment{i}" for i in range(40))
+    await send(page, f"{word}\n\n{url}")
+    await last_reply(page)
+    await send(page, "```python\n" + "value = " + "1 + " * 50 + "1\n```")
+    reply = await last_reply(page)
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 800})
+        assert await page.evaluate(PAGE_FITS), await page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]")
+        composer = await page.get_by_test_id("composer").bounding_box()
+        assert composer["x"] + composer["width"] <= width  # the composer stays on screen
+    code = reply.locator("pre code")
+    assert await code.evaluate("c => c.scrollWidth > c.clientWidth")  # scrolls inside itself
+    assert await reply.locator("pre").get_attribute("data-lang") == "python"  # and is labelled
+    await in_page(page, DRAWER_CLOSED)  # the layout's switch to the phone drawer has settled
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "phone-long-words.png"))
+
+
+async def test_switching_language_and_theme_keeps_one_socket(page):
+    await sign_up(page)
+    for _ in range(2):
+        await page.get_by_test_id("language").click()
+        await chat_open(page)
+    await page.get_by_test_id("theme").click()
+    devices = await page.evaluate("window.chatwire.socket.call('presence.get')")
+    assert len(devices["devices"]) == 1, devices
+    await send(page, "Count: one two three")
+    reply = await last_reply(page)
+    assert (await reply.locator(".body").text_content()).strip() == "Count: one two three"
+    assert await page.evaluate("document.documentElement.lang") == "en"  # toggled twice
+    assert page.errors == []
+
+
+async def test_double_clicking_send_sends_once(page):
+    await sign_up(page)
+    await page.get_by_test_id("composer").fill("только один раз")
+    await page.get_by_test_id("send").dblclick()
+    await page.get_by_test_id("composer").press("Enter")
+    await last_reply(page)
+    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
+                               " { chat_id: window.chatwire.chatId })")
+    assert [m["role"] for m in chat["messages"]] == ["user", "assistant"]
+    ledger = await page.evaluate("window.chatwire.socket.call('transactions.list', { kind: 'usage' })")
+    assert len(ledger["transactions"]) == 1  # one reply charged
+    assert await page.locator(".toast").count() == 0  # and no second send refused
+
+
+async def test_the_phone_drawer_closes_by_tap_outside_escape_and_its_button(page):
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_up(page)
+    closed = DRAWER_CLOSED
+    menu = page.get_by_test_id("menu")
+    for close in ("backdrop", "escape", "button"):
+        await menu.click()
+        await page.get_by_test_id("close-drawer").wait_for(state="visible")
+        if close == "backdrop":
+            await page.mouse.click(370, 400)  # the chat behind, outside the drawer
+        elif close == "escape":
+            await page.keyboard.press("Escape")
+        else:
+            await page.get_by_test_id("close-drawer").click()
+        await in_page(page, closed)
+        assert await page.evaluate("document.activeElement.dataset.testid") == "menu", close
+    SHOTS.mkdir(exist_ok=True)
+    await menu.click()
+    await in_page(page, "(() => { const d = document.querySelector('.sidebar');"
+                        " return d.getBoundingClientRect().left >= 0 && d.getAnimations().length === 0; })()")
+    await page.screenshot(path=str(SHOTS / "phone-drawer.png"))
+
+
+async def test_a_message_over_the_frame_limit_is_refused_in_the_page_not_by_a_closed_socket(page):
+    await sign_up(page)
+    limit = await page.evaluate("window.chatwire.socket.hello.max_frame_bytes")
+    assert limit == 64 * 1024
+    await page.get_by_test_id("composer").fill("я" * (limit // 2 + 100))  # two bytes each
+    await page.get_by_test_id("composer").press("Enter")
+    toast = page.locator(".toast").last
+    await toast.wait_for()
+    assert "too long" in await toast.text_content() and "characters" in await toast.text_content()
+    assert await page.get_by_test_id("connection").get_attribute("data-state") == "connected"
+    # Pasting such a text offers to attach it as a file (the test's dialogs answer yes).
+    await page.get_by_test_id("composer").fill("")
+    await page.evaluate("""(size) => {
+      const box = document.querySelector('[data-testid=composer]');
+      const data = new DataTransfer();
+      data.setData('text/plain', 'w'.repeat(size));
+      box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }""", limit + 10)
+    await page.locator('[data-testid=attachments] .chip[data-file-id]').wait_for()
+    assert page.dialogs and "too long" in page.dialogs[-1]
+    assert "pasted.txt" in await page.get_by_test_id("attachments").text_content()
+
+
+async def test_a_whitespace_message_is_not_sent(page):
+    await sign_up(page)
+    await page.get_by_test_id("composer").fill("   \n  ")
+    await page.get_by_test_id("composer").press("Enter")
+    await page.wait_for_timeout(300)  # nothing to wait for: nothing may happen
+    assert await page.locator("article").count() == 0
+    assert await page.evaluate("window.chatwire.socket.call('chat.list')") == {
+        "chats": [], "next_cursor": None}
+
+
+async def test_new_chat_clicks_store_nothing_until_the_first_message(page):
+    await sign_up(page)
+    for _ in range(3):
+        await page.get_by_test_id("new-chat").click()
+    listed = await page.evaluate("window.chatwire.socket.call('chat.list')")
+    assert listed["chats"] == []
+    await send(page, "первое сообщение")
+    await last_reply(page)
+    listed = await page.evaluate("window.chatwire.socket.call('chat.list')")
+    assert [c["title"] for c in listed["chats"]] == ["первое сообщение"]
+    assert await page.locator(".chat-list .chat").count() == 1
+
+
+async def test_a_send_while_a_reply_streams_waits_for_it(page):
+    await sign_up(page)
+    await send(page, " ".join(f"w{i}" for i in range(60)))
+    await page.locator('article.assistant[data-status="streaming"] .body p').wait_for()
+    await page.get_by_test_id("composer").fill("and then this")
+    await page.get_by_test_id("composer").press("Enter")
+    assert await page.get_by_test_id("send").text_content() == "Queued"
+    await in_page(page, "(() => { const m = window.chatwire.conversation.messages;"
+                        " return m.length === 4 && m[3].status === 'complete'; })()", timeout=15)
+    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
+                               " { chat_id: window.chatwire.chatId })")
+    first, second = chat["messages"][1], chat["messages"][2]
+    assert first["status"] == "complete" and second["parent_id"] == first["id"]
+    assert page.errors == []
+
+
+async def test_a_trashed_chat_opens_read_only_with_restore(page):
+    await sign_up(page)
+    await send(page, "в корзину")
+    await last_reply(page)
+    await page.locator(".chat").first.get_by_role("button", name="Move to trash").click()
+    banner = page.get_by_test_id("trashed-banner")
+    await banner.wait_for()
+    assert await page.get_by_test_id("composer").is_hidden()
+    await page.locator(".tab[data-tab=trash]").click()
+    await page.locator(".chat-list .chat .open").first.click()
+    await banner.wait_for()
+    assert await page.get_by_test_id("regenerate").count() == 0  # nothing to do but read
+    assert await page.get_by_test_id("edit").count() == 0
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "trashed-chat.png"))
+    await page.get_by_test_id("restore-chat").click()
+    await page.get_by_test_id("composer").wait_for()
+    assert await banner.is_hidden()
+
+
+async def test_markdown_tables_quotes_and_code_are_styled_in_both_themes(page):
+    await sign_up(page)
+    await send(page, "| a | b |\n|---|---|\n| 1 | 2 |\n\n> quoted\n\n```js\nlet x = 1;\n```")
+    reply = await last_reply(page)
+    for theme in ("light", "dark"):
+        if await page.evaluate("document.documentElement.dataset.theme") != theme:
+            await page.get_by_test_id("theme").click()
+        cell = await reply.locator("td").first.evaluate(
+            "td => [getComputedStyle(td).borderTopWidth, getComputedStyle(td).paddingLeft]")
+        assert cell[0] != "0px" and cell[1] != "0px"
+        rule = await reply.locator("blockquote").evaluate("q => getComputedStyle(q).borderLeftWidth")
+        assert rule != "0px"
+        code = await reply.locator("pre code").evaluate("c => getComputedStyle(c).backgroundColor")
+        assert code in ("rgba(0, 0, 0, 0)", "transparent")  # one background: the block's
+        SHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SHOTS / f"markdown-{theme}.png"))
+
+
+async def test_out_of_credits_speaks_credits_clears_the_box_and_offers_retry(context, web_poor):
+    page = await context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    await page.goto(web_poor)
+    await sign_up(page)
+    await page.get_by_test_id("composer").fill("нет денег")
+    await page.get_by_test_id("composer").press("Enter")
+    toast = page.locator(".toast").last
+    await toast.wait_for()
+    text = await toast.text_content()
+    assert "micro" not in text and "Not enough credits" in text
+    assert await page.get_by_test_id("composer").input_value() == ""
+    retry = page.locator("article.user").last.get_by_test_id("retry")
+    await retry.wait_for()
+    assert await page.get_by_test_id("balance").text_content() == "0.00"
+
+
+async def test_a_normal_session_logs_no_console_errors_and_connects_before_reconnecting(context,
+                                                                                        web):
+    page = await context.new_page()
+    console = []
+    page.on("console", lambda m: m.type == "error" and console.append(m.text))
+    page.on("requestfailed", lambda r: console.append(f"failed {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and console.append(f"{r.status} {r.url}"))
+    await page.add_init_script("""(() => {
+      window.statusTexts = [];
+      new MutationObserver(() => {
+        const s = document.querySelector('[data-testid=connection]');
+        if (s && s.textContent && window.statusTexts.at(-1) !== s.textContent) window.statusTexts.push(s.textContent);
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    })()""")
+    await page.goto(web)
+    await sign_up(page)
+    await send(page, "hello")
+    await last_reply(page)
+    await page.reload()
+    await chat_open(page)
+    texts = await page.evaluate("window.statusTexts")
+    assert "Reconnecting…" not in texts and texts[-1] == "Connected", texts
+    assert console == [], json.dumps(console, ensure_ascii=False)
