@@ -3,7 +3,7 @@ import * as api from "./api.js";
 import { Conversation } from "./conversation.js";
 import { clear, h } from "./dom.js";
 import { credits, creditsShort, describe, language, setLanguage, t } from "./i18n.js";
-import { analyze, profileEditor, transactions } from "./panels.js";
+import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
 
@@ -24,14 +24,32 @@ class App {
     await this.showMain();
   }
 
+  // The keyboard shortcuts ("?" lists them): Ctrl/Cmd+K search, Ctrl/Cmd+Shift+O new chat,
+  // Esc closes what is open or stops the reply; ↑ in an empty composer is the composer's.
   _key(e) {
-    if (e.key !== "Escape") return;
-    if (this.root.classList.contains("drawer")) {
+    if (!this.conversation) return;
+    const mod = e.ctrlKey || e.metaKey;
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    if (mod && !e.shiftKey && e.key.toLowerCase() === "k") {
       e.preventDefault();
-      this.closeDrawer();
-    } else if (this.conversation?.streaming()) {
+      if (matchMedia("(max-width: 720px)").matches) this.openDrawer();
+      this.sidebar.search.focus();
+    } else if (mod && e.shiftKey && e.key.toLowerCase() === "o") {
       e.preventDefault();
-      this.conversation.stop();
+      this.newChat();
+    } else if (e.key === "?" && !typing && !document.querySelector("dialog[open]")) {
+      e.preventDefault();
+      shortcuts();
+    } else if (e.key === "Escape") {
+      if (this.header?.classList.contains("account-open")) {
+        this.header.classList.remove("account-open");
+      } else if (this.root.classList.contains("drawer")) {
+        e.preventDefault();
+        this.closeDrawer();
+      } else if (this.conversation.streaming()) {
+        e.preventDefault();
+        this.conversation.stop();
+      }
     }
   }
 
@@ -82,12 +100,19 @@ class App {
     this.toasts = h("div", { class: "toasts" });
     this.menuButton = h("button", { class: "icon menu", "aria-label": t("menu"), "aria-expanded": "false",
       "data-testid": "menu", onClick: () => this.openDrawer() }, "☰");
+    // On a phone the account's links fold into a menu under the avatar, so the header is one line.
+    const items = h("span", { class: "account-items", "data-testid": "account-items",
+      onClick: (e) => e.target.closest("button") && header.classList.remove("account-open") },
+    h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this) }, t("profile")),
+    this._prefs(),
+    h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
+    const avatar = h("button", { class: "avatar account-toggle", "aria-label": t("account"),
+      title: this.user?.display_name || this.user?.email || "", "data-testid": "account",
+      onClick: () => header.classList.toggle("account-open") }, initials(this.user));
     const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),
-      h("span", {}, `${t("balance")}: `), this.balance,
-      h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this) }, t("profile")),
-      this._prefs(),
-      h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
+      h("span", { class: "balance-label" }, `${t("balance")}: `), this.balance, items, avatar);
+    this.header = header;
     const backdrop = h("div", { class: "backdrop", "data-testid": "backdrop", onClick: () => this.closeDrawer() });
     clear(this.root).append(h("div", { class: "layout" }, header, this.sidebar.el, backdrop,
       this.conversation.el, this.toasts));
@@ -144,6 +169,7 @@ class App {
     if (!this.status) return;
     this.status.className = `status ${state}`;
     this.status.textContent = t(state);  // connecting (the first time), reconnecting, …
+    this.status.title = t(state);
     this.status.dataset.state = state;
   }
 
@@ -254,6 +280,13 @@ class App {
         break;  // profile, files and presence changes are read when their dialogs open
     }
   }
+}
+
+// "Анна Петрова" → "АП", "anna@example.com" → "A".
+function initials(user) {
+  const name = (user?.display_name || user?.email || "?").trim();
+  const words = name.split(/\s+/).filter(Boolean);
+  return (words.length > 1 ? words[0][0] + words[1][0] : name[0]).toUpperCase();
 }
 
 new App(document.getElementById("app")).start();

@@ -4,6 +4,7 @@ import { upload } from "./api.js";
 import { clear, h } from "./dom.js";
 import { credits, describe, formatNumber, t } from "./i18n.js";
 import { render } from "./markdown.js";
+import { copyActions, replyMeta, suggestions } from "./replies.js";
 
 export class Conversation {
   constructor(app) {
@@ -45,6 +46,7 @@ export class Conversation {
   }
 
   setModels(models) {
+    this.modelNames = new Map(models.map((m) => [m.id, m.name || m.id]));
     clear(this.models);
     for (const m of models) {
       this.models.append(h("option", { value: m.id, selected: m.default, dataset: { vision: m.vision } },
@@ -96,7 +98,9 @@ export class Conversation {
       this._frame = null;
     }
     clear(this.list);
-    if (!this.messages.length) this.list.append(h("p", { class: "hint" }, t("startChatting")));
+    if (!this.messages.length && !this.readOnly) {
+      this.list.append(suggestions((text) => { this.input.value = text; this.send(); }));
+    }
     for (const message of this.messages) this.list.append(this._message(message));
     this._controls();
     this.list.scrollTop = this.list.scrollHeight;
@@ -152,16 +156,11 @@ export class Conversation {
     const files = (m.files || []).map((f) => f.kind === "image"
       ? h("img", { class: "thumb", src: `/api/v1/files/${f.id}`, alt: f.name, title: f.name })
       : h("span", { class: "chip" }, `▤ ${f.name}`));
-    const meta = [];
-    if (m.role === "assistant" && m.status !== "streaming") {
-      meta.push(t("tokens", { prompt: formatNumber(m.prompt_tokens), completion: formatNumber(m.completion_tokens) }),
-        ...usageParts(m), t("cost", { cost: credits(m.cost) }));
-      if (m.status !== "complete") meta.push(t(m.status));
-    }
+    const meta = m.role === "assistant" ? replyMeta(m, this.modelNames) : "";
     return h("article", { class: `message ${m.role} ${m.status}`, "data-message-id": m.id, "data-status": m.status },
       files.length ? h("div", { class: "files" }, files) : null,
       body,
-      h("footer", {}, this._branches(m), h("span", { class: "meta" }, meta.join(" · ")), this._actions(m)));
+      h("footer", {}, this._branches(m), h("span", { class: "meta" }, meta), this._actions(m, body)));
   }
 
   _branches(m) {
@@ -175,13 +174,15 @@ export class Conversation {
       h("button", { class: "icon", disabled: index === siblings.length - 1, "aria-label": "›", onClick: () => go(index + 1) }, "›"));
   }
 
-  _actions(m) {
-    if (m.status === "streaming" || this.readOnly) return null;  // a trashed chat is read-only
+  _actions(m, body) {
+    if (m.status === "streaming") return null;
     if (m.role === "assistant") {
-      return h("span", { class: "actions" },
-        h("button", { class: "link", "data-testid": "regenerate", onClick: () => this._run("message.regenerate",
-          { message_id: m.id, model: this.models.value }) }, t("regenerate")));
+      return h("span", { class: "actions" }, ...copyActions(m, body),
+        this.readOnly ? null : h("button", { class: "link", "data-testid": "regenerate",
+          onClick: () => this._run("message.regenerate", { message_id: m.id, model: this.models.value }) },
+        t("regenerate")));
     }
+    if (this.readOnly) return null;  // a trashed chat is read-only
     // A message kept unanswered (out of credits, say) is answered on request.
     const unanswered = m === this.messages.at(-1);
     return h("span", { class: "actions" },
@@ -215,6 +216,13 @@ export class Conversation {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.send();
+    } else if (e.key === "ArrowUp" && !this.input.value && !this.readOnly) {
+      const last = this.messages.findLast((m) => m.role === "user");
+      const article = last && this.list.querySelector(`[data-message-id="${last.id}"]`);
+      if (article) {
+        e.preventDefault();
+        this._edit(article, last);
+      }
     }
   }
 
@@ -317,13 +325,4 @@ export class Conversation {
       }
     }
   }
-}
-
-// The parts of a reply's usage the vendor priced apart, when there are any: cache reads and
-// writes (parts of the prompt) and thinking (part of the completion).
-function usageParts(m) {
-  const parts = [["cached_tokens", "cachedTokens"], ["cache_write_tokens", "cacheWrites"],
-    ["reasoning_tokens", "reasoningTokens"]];
-  return parts.filter(([field]) => m[field] > 0)
-    .map(([field, key]) => t(key, { count: formatNumber(m[field]) }));
 }

@@ -94,3 +94,14 @@ export async function transactions(app) {
     h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("note")),
       h("th", {}, t("amount")), h("th", {}, t("balance")))), body)), h("footer", {}, more));
 }
+
+export function shortcuts() {
+  const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl";
+  const keys = (...k) => h("td", {}, ...k.map((key) => h("kbd", {}, key)));
+  dialog(t("shortcuts"), h("table", { class: "shortcuts", "data-testid": "shortcuts" }, h("tbody", {},
+    h("tr", {}, keys(mod, "K"), h("td", {}, t("shortcutSearch"))),
+    h("tr", {}, keys(mod, "Shift", "O"), h("td", {}, t("shortcutNew"))),
+    h("tr", {}, keys("Esc"), h("td", {}, t("shortcutStop"))),
+    h("tr", {}, keys("↑"), h("td", {}, t("shortcutEditLast"))),
+    h("tr", {}, keys("?"), h("td", {}, t("shortcutHelp"))))));
+}

@@ -72,7 +72,19 @@ export class Sidebar {
       this.list.append(h("li", { class: "empty" }, this.filter.trashed ? t("emptyTrash") : t("emptyChats")));
       return;
     }
-    for (const chat of this.chats) this.list.append(this._item(chat));
+    if (this.search.value.trim()) {  // search results keep the server's order
+      for (const chat of this.chats) this.list.append(this._item(chat));
+      return;
+    }
+    let group = null;
+    for (const chat of this.chats) {
+      const name = dateGroup(chat.updated_at);
+      if (name !== group) {
+        group = name;
+        this.list.append(h("li", { class: "group", "data-testid": "chat-group" }, t(name)));
+      }
+      this.list.append(this._item(chat));
+    }
   }
 
   _item(chat) {
@@ -129,4 +141,13 @@ export class Sidebar {
     input.focus();
     input.select();
   }
+}
+
+// Today, Yesterday, Previous 7 days or Older, by the reader's own calendar.
+function dateGroup(iso) {
+  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((day(new Date()) - day(new Date(iso))) / 86_400_000);
+  if (days <= 0) return "today";
+  if (days === 1) return "yesterday";
+  return days <= 7 ? "week" : "older";
 }

@@ -29,14 +29,19 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-async def web(aiohttp_server, tmp_path):
+async def web(web_server):
+    return str(web_server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def web_server(aiohttp_server, tmp_path):
+    """The server behind `web` (a test may seed it through its services)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
         var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
         argon2_memory_cost=1024, providers=ProviderSettings(echo_tokens_per_second=40),
         signup_credits=100_000_000, ws_heartbeat_s=5)
-    server = await aiohttp_server(create_app(settings))
-    return str(server.make_url("")).rstrip("/")
+    return await aiohttp_server(create_app(settings))
 
 
 @pytest.fixture

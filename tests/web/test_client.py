@@ -300,8 +300,8 @@ async def test_a_reply_shows_its_cached_and_thinking_tokens_in_both_languages(co
     await send(page, "Подумай хорошенько")
     meta = (await last_reply(page)).locator(".meta")
     # 200 × 300,000 + 1,000 × 75,000 + 303 × 2,500,000 micro-credits = 892.5 → 893 = 0.000893
-    assert await meta.text_content() == ("1,200 + 303 tokens · 1,000 from cache · 300 thinking"
-                                         " · 0.000893 credits")
+    assert await meta.text_content() == ("Gemini 2.5 Flash · 1,200 + 303 tokens · 1,000 from cache"
+                                         " · 300 thinking · 0.000893 credits")
     await page.get_by_test_id("language").click()
     await in_page(page, "document.documentElement.lang === 'ru'")
     text = await page.locator("article.assistant .meta").last.text_content()

@@ -223,3 +223,70 @@ async def test_a_normal_session_logs_no_console_errors_and_connects_before_recon
     texts = await page.evaluate("window.statusTexts")
     assert "Reconnecting…" not in texts and texts[-1] == "Connected", texts
     assert console == [], json.dumps(console, ensure_ascii=False)
+
+
+async def test_transactions_are_translated_noted_and_paged_past_a_hundred(page, web_server):
+    from server.web.state import CONTEXT
+
+    await sign_up(page)
+    user_id = await page.evaluate("window.chatwire.user.id")
+    ledger = web_server.app[CONTEXT].services.ledger
+    for i in range(120):
+        await ledger.credit(user_id, 10_000, note=f"бонус {i}")
+    await page.get_by_test_id("language").click()
+    await chat_open(page)
+    await page.get_by_test_id("balance").click()
+    rows = page.locator("table.transactions tbody tr")
+    await rows.nth(99).wait_for()
+    assert await rows.count() == 100
+    first = await rows.first.locator("td").all_text_contents()
+    assert first[1] == "Пополнение" and first[2] == "бонус 119"
+    await page.get_by_test_id("more-transactions").click()
+    await rows.nth(120).wait_for()  # the other 20 and the welcome grant
+    assert await rows.count() == 121
+    assert await page.get_by_test_id("more-transactions").is_hidden()
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "transactions-ru.png"))
+
+
+async def test_everyday_conveniences_copy_model_name_groups_shortcuts_and_suggestions(page,
+                                                                                     context):
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await sign_up(page)
+    cards = page.get_by_test_id("suggestion")
+    assert await cards.count() == 4
+    await cards.nth(3).click()  # "Write code": sent as it reads
+    reply = await last_reply(page)
+    assert (await reply.locator(".meta").text_content()).startswith("Echo (offline) · ")
+    await reply.get_by_test_id("copy-markdown").click()
+    assert "palindrome" in await page.evaluate("navigator.clipboard.readText()")
+    assert await page.get_by_test_id("chat-group").all_text_contents() == ["Today"]
+    await page.locator("body").click()
+    await page.keyboard.press("Shift+?")
+    await page.get_by_test_id("shortcuts").wait_for()
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("Control+k")
+    assert await page.evaluate("document.activeElement.type") == "search"
+    await page.keyboard.press("Control+Shift+O")
+    await in_page(page, "window.chatwire.drafting === true")
+    await page.locator(".chat-list .chat .open").first.click()
+    await chat_open(page)
+    await page.get_by_test_id("composer").focus()
+    await page.keyboard.press("ArrowUp")  # edits the last message
+    assert "palindrome" in await page.locator(".edit-box").input_value()
+
+
+async def test_the_phone_header_is_one_line_with_an_account_menu(page):
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_up(page)
+    await in_page(page, DRAWER_CLOSED)
+    header = await page.locator("header.top").bounding_box()
+    assert header["height"] < 60, header  # one line
+    assert await page.get_by_test_id("logout").is_hidden()
+    await page.get_by_test_id("account").click()
+    await page.get_by_test_id("logout").wait_for()
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "phone-account-menu.png"))
+    await page.get_by_test_id("language").click()
+    await chat_open(page)
+    assert await page.get_by_test_id("account").get_attribute("aria-label") == "Аккаунт"
