@@ -8,6 +8,7 @@ MARKED=18.2.1
 DOMPURIFY=3.4.18
 HIGHLIGHT=11.12.0
 SWAGGER_UI=5.35.0
+AXE=4.14.1  # for the accessibility checks of the browser tests only: not served
 out=static/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,6 +23,7 @@ fetch marked marked "$MARKED"
 fetch dompurify dompurify "$DOMPURIFY"
 fetch highlight @highlightjs/cdn-assets "$HIGHLIGHT"
 fetch swagger swagger-ui-dist "$SWAGGER_UI"
+fetch axe axe-core "$AXE"
 
 rm -rf "$out" && mkdir -p "$out"
 cp "$tmp/marked/package/lib/marked.esm.js" "$out/marked.esm.js"
@@ -35,6 +37,9 @@ cp "$tmp/highlight/package/LICENSE" "$out/highlight.LICENSE"
 mkdir -p "$out/swagger-ui"  # for /api/docs
 cp "$tmp/swagger/package/swagger-ui-bundle.js" "$tmp/swagger/package/swagger-ui.css" \
    "$tmp/swagger/package/LICENSE" "$out/swagger-ui/"
+mkdir -p tests/web/vendor
+cp "$tmp/axe/package/axe.min.js" "$tmp/axe/package/LICENSE" tests/web/vendor/
+echo "axe-core $AXE (MPL-2.0)" > tests/web/vendor/VERSIONS
 cat > "$out/VERSIONS" <<VERSIONS
 marked $MARKED (MIT)
 dompurify $DOMPURIFY (MPL-2.0 OR Apache-2.0)
