@@ -4,6 +4,7 @@ import { upload } from "./api.js";
 import { clear, h } from "./dom.js";
 import { credits, describe, formatNumber, t } from "./i18n.js";
 import { render } from "./markdown.js";
+import { chatSettings } from "./panels.js";
 import { copyActions, replyMeta, suggestions } from "./replies.js";
 
 export class Conversation {
@@ -40,7 +41,9 @@ export class Conversation {
             onClick: () => this.fileInput.click() }, "+"),
           this.input, this.sendButton, this.stopButton),
         h("div", { class: "composer-options" }, this.models,
-          h("label", { class: "personal" }, this.personal, t("personalize"))),
+          h("label", { class: "personal" }, this.personal, t("personalize")),
+          h("button", { class: "link", "data-testid": "chat-settings",
+            onClick: () => chatSettings(this.app, this) }, t("chatSettings"))),
         this.fileInput);
     this.el = h("section", { class: "conversation" }, this.banner, this.list, this.composer);
   }
@@ -66,6 +69,7 @@ export class Conversation {
   // A new chat not saved yet: nothing stored until its first message.
   showDraft() {
     this.chat = null;
+    this.draftSystemPrompt = null;
     this.messages = [];
     this.personal.checked = true;
     this._readOnly(false);
@@ -241,7 +245,8 @@ export class Conversation {
     try {
       if (!this.app.chatId) {  // the draft's first message: the chat is made now, named after it
         this.chat = await this.app.saveDraft({ model: this.models.value || null,
-          title: content.split("\n")[0].slice(0, 60).trim() });
+          title: content.split("\n")[0].slice(0, 60).trim(), system_prompt: this.draftSystemPrompt || null });
+        this.draftSystemPrompt = null;
         this.chat.messages = [];
         if (!this.personal.checked) {
           await this.app.socket.call("chat.update", { chat_id: this.chat.id, personalize: false });

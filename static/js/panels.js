@@ -105,3 +105,38 @@ export function shortcuts() {
     h("tr", {}, keys("↑"), h("td", {}, t("shortcutEditLast"))),
     h("tr", {}, keys("?"), h("td", {}, t("shortcutHelp"))))));
 }
+
+// A chat's own settings: its model, its system prompt and whether the profile is used. A new
+// chat not saved yet keeps them until its first message creates it.
+export function chatSettings(app, conversation) {
+  const chat = conversation.chat;
+  const model = conversation.models.cloneNode(true);
+  model.value = conversation.models.value;
+  model.removeAttribute("data-testid");
+  model.dataset.testid = "settings-model";
+  const prompt = h("textarea", { rows: 6, class: "system-prompt", "data-testid": "settings-system-prompt",
+    "aria-label": t("systemPrompt"), placeholder: t("systemPromptHint"), maxlength: 20000 });
+  prompt.value = (chat ? chat.system_prompt : conversation.draftSystemPrompt) || "";
+  const personal = h("input", { type: "checkbox", "data-testid": "settings-personalize" });
+  personal.checked = conversation.personal.checked;
+  const box = dialog(t("chatSettings"),
+    h("div", { class: "settings" },
+      h("label", {}, t("model"), model),
+      h("label", {}, t("systemPrompt"), prompt),
+      h("label", { class: "personal" }, personal, t("personalize"))),
+    h("footer", {}, h("button", { class: "primary", "data-testid": "save-settings", onClick: async () => {
+      const changes = { model: model.value || null, system_prompt: prompt.value.trim() || null,
+        personalize: personal.checked };
+      try {
+        if (chat) {
+          Object.assign(chat, await app.socket.call("chat.update", { chat_id: chat.id, ...changes }));
+        } else {
+          conversation.draftSystemPrompt = changes.system_prompt;
+        }
+        conversation.models.value = model.value;
+        conversation.personal.checked = personal.checked;
+        box.close();
+      } catch (error) { app.toast(error.message); }
+    } }, t("save"))));
+  prompt.focus();
+}

@@ -48,12 +48,18 @@ async def test_the_main_screens_have_no_serious_accessibility_violations(axe_pag
     await send(page, "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n> quote\n\n```py\nx = 1\n```")
     await last_reply(page)
     found += await violations(page, "chat")
-    for opener, screen in (("profile", "profile dialog"), ("balance", "transactions dialog")):
+    for opener, screen in (("profile", "profile dialog"), ("balance", "transactions dialog"),
+                           ("chat-settings", "chat settings dialog")):
         await page.get_by_test_id(opener).click()
         await page.get_by_test_id("dialog").wait_for()
         found += await violations(page, screen)
         await page.keyboard.press("Escape")
         await page.get_by_test_id("dialog").wait_for(state="detached")
+    await page.locator("body").click()
+    await page.keyboard.press("Shift+?")
+    await page.get_by_test_id("shortcuts").wait_for()
+    found += await violations(page, "shortcuts dialog")
+    await page.keyboard.press("Escape")
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.get_by_test_id("menu").click()
     await in_page(page, "(() => { const d = document.querySelector('.sidebar');"

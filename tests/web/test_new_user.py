@@ -290,3 +290,29 @@ async def test_the_phone_header_is_one_line_with_an_account_menu(page):
     await page.get_by_test_id("language").click()
     await chat_open(page)
     assert await page.get_by_test_id("account").get_attribute("aria-label") == "Аккаунт"
+
+
+async def test_chat_settings_set_the_system_prompt_model_and_profile_use(page):
+    await sign_up(page)
+    await page.get_by_test_id("language").click()  # in Russian
+    await chat_open(page)
+    await page.get_by_test_id("chat-settings").click()
+    assert await page.locator("dialog h2").text_content() == "Настройки чата"
+    await page.get_by_test_id("settings-system-prompt").fill("Отвечай кратко.")
+    await page.get_by_test_id("settings-personalize").uncheck()
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "chat-settings-ru.png"))
+    await page.get_by_test_id("save-settings").click()
+    await send(page, "первый вопрос")  # the draft's first message creates the chat with them
+    await last_reply(page)
+    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
+                               " { chat_id: window.chatwire.chatId })")
+    assert chat["system_prompt"] == "Отвечай кратко." and chat["personalize"] is False
+    await page.get_by_test_id("chat-settings").click()  # a saved chat: changed at once
+    assert await page.get_by_test_id("settings-system-prompt").input_value() == "Отвечай кратко."
+    await page.get_by_test_id("settings-system-prompt").fill("")
+    await page.get_by_test_id("save-settings").click()
+    await in_page(page, "!document.querySelector('dialog[open]')")
+    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
+                               " { chat_id: window.chatwire.chatId })")
+    assert chat["system_prompt"] is None
