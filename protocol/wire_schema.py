@@ -108,7 +108,11 @@ ROWS: dict[str, Schema] = {
     "chat": _obj({"id": STR, "title": STR, "favorite": BOOL, "tags": {"type": "array", "items": STR},
                   "model": OPT_STR, "system_prompt": OPT_STR, "personalize": BOOL,
                   "deleted_at": OPT_TIME, "created_at": TIME, "updated_at": TIME},
-                 {"current_message_id": OPT_STR}),
+                 {"current_message_id": OPT_STR,
+                  "snippet": {"anyOf": [{"type": "null"}, _obj({
+                      "text": STR, "matches": {"type": "array", "items": {
+                          "type": "array", "items": {"type": "integer", "minimum": 0},
+                          "minItems": 2, "maxItems": 2}}})]}}),
     "file_summary": _obj({"id": STR, "name": STR, "kind": {"enum": ["image", "document"]},
                           "mime": STR, "size": INT}),
     "message": _obj({"id": STR, "chat_id": STR, "parent_id": OPT_STR,

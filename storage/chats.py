@@ -142,3 +142,21 @@ async def list_page(db: Executor, user_id: str, *, trashed: bool, favorite: bool
         (*params, limit),
     )
     return [_shape(r) for r in rows]
+
+
+async def first_matching_messages(db: Executor, chat_ids: list[str], q: str | None) -> dict[str, str]:
+    """Per chat, the text of its oldest message matching `q` (a search result's snippet comes
+    from it), in one statement for a whole page of chats."""
+    terms = search.words(q)
+    if not terms or not chat_ids:
+        return {}
+    marks = ", ".join("?" for _ in chat_ids)
+    rows = await db.fetchall(
+        f"""SELECT chat_id, content FROM (
+                SELECT m.chat_id, m.content, ROW_NUMBER() OVER (
+                    PARTITION BY m.chat_id ORDER BY m.created_at, m.id) AS n
+                FROM messages m
+                WHERE m.chat_id IN ({marks}) AND {search.message_match(db.dialect)}) AS found
+            WHERE n = 1""",
+        (*chat_ids, search.query_param(db.dialect, terms)))
+    return {row["chat_id"]: row["content"] for row in rows}

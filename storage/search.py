@@ -39,3 +39,10 @@ def chat_match_clause(dialect: str) -> str:
 
 def query_param(dialect: str, terms: list[str]) -> str:
     return fts5_query(terms) if dialect == "sqlite" else tsquery(terms)
+
+
+def message_match(dialect: str) -> str:
+    """SQL matching messages (alias `m`) against one query parameter."""
+    if dialect == "sqlite":
+        return "m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
+    return "m.search @@ to_tsquery('russian', ?)"

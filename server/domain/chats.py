@@ -10,8 +10,9 @@ from typing import Any
 from protocol.errors import BadRequest, Conflict, NotFound
 from storage import Database, new_id, utcnow
 from storage import chats as chat_rows
+from storage import search
 
-from . import cursors
+from . import cursors, snippets
 from .events import EventSink
 
 EDITABLE = ("title", "tags", "favorite", "model", "system_prompt", "personalize")
@@ -37,6 +38,12 @@ class Chats:
         )
         page, more = rows[:limit], len(rows) > limit
         next_cursor = cursors.encode(page[-1]["updated_at"], page[-1]["id"]) if more else None
+        if q:  # each result with the words around its first match (a message's, else the title's)
+            terms = search.words(q)
+            texts = await chat_rows.first_matching_messages(self.db, [c["id"] for c in page], q)
+            for chat in page:
+                chat["snippet"] = (snippets.snippet(texts.get(chat["id"], ""), terms)
+                                   or snippets.snippet(chat["title"], terms))
         return {"chats": page, "next_cursor": next_cursor}
 
     async def create(self, user_id: str, *, title: str | None = None, tags: list[str] | None = None,

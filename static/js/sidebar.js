@@ -47,8 +47,11 @@ export class Sidebar {
   upsert(chat) {
     const matches = Boolean(chat.deleted_at) === this.filter.trashed &&
       (!this.filter.favorite || chat.favorite) && (!this.filter.tag || chat.tags.includes(this.filter.tag));
+    const shown = this.chats.find((c) => c.id === chat.id);
     this.chats = this.chats.filter((c) => c.id !== chat.id);
-    if (matches && !this.search.value.trim()) this.chats.unshift(chat);
+    if (this.search.value.trim()) {  // a search result stays one (with its snippet) while it matches
+      if (matches && shown) this.chats.push({ ...chat, snippet: shown.snippet });
+    } else if (matches) this.chats.unshift(chat);
     this.chats.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     this.render();
   }
@@ -89,9 +92,10 @@ export class Sidebar {
 
   _item(chat) {
     const title = h("span", { class: "title", title: t("rename") }, chat.title || t("untitled"));
+    const found = chat.snippet ? marked(chat.snippet) : null;
     const item = h("li", { class: chat.id === this.app.chatId ? "chat active" : "chat", "data-chat-id": chat.id },
       h("button", { class: "open", onClick: () => this.app.openChat(chat.id),
-        onDblclick: () => !chat.deleted_at && this._rename(item, chat) }, title),
+        onDblclick: () => !chat.deleted_at && this._rename(item, chat) }, title, found),
       chat.deleted_at
         ? h("span", { class: "actions" },
           h("button", { class: "icon", title: t("restore"), "aria-label": t("restore"),
@@ -150,4 +154,17 @@ function dateGroup(iso) {
   if (days <= 0) return "today";
   if (days === 1) return "yesterday";
   return days <= 7 ? "week" : "older";
+}
+
+// A search result's snippet with its matched words marked (as text nodes: never as HTML).
+function marked({ text, matches }) {
+  const parts = [];
+  let at = 0;
+  for (const [start, end] of matches) {
+    if (start < at) continue;
+    parts.push(text.slice(at, start), h("mark", {}, text.slice(start, end)));
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return h("span", { class: "snippet", "data-testid": "snippet" }, parts);
 }

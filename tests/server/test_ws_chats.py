@@ -3,6 +3,8 @@ import asyncio
 
 import pytest
 
+from tests.helpers import reply_events
+
 
 async def test_create_then_get_list_and_a_second_tab_sees_the_event(client, alice, connect):
     tab1, tab2 = await connect(alice), await connect(alice)
@@ -165,3 +167,31 @@ async def test_many_concurrent_creates_from_two_tabs_all_land_once(client, alice
     assert all(r["ok"] for r in replies)
     listed = await a.ok("chat.list", limit=100)
     assert sorted(c["title"] for c in listed["chats"]) == sorted(f"c{i}" for i in range(20))
+
+
+@pytest.mark.parametrize("query,word", [("рецепт", "рецепт"), ("Recipe", "recipe"),
+                                        ("пельм", "пельмени")])
+async def test_search_results_carry_the_words_around_the_first_match(client, alice, connect,
+                                                                     query, word):
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", title="Ужин")
+    long_start = "Сначала долгое вступление о погоде и планах на выходные, " * 3
+    text = (long_start + "а потом рецепт: как лепить пельмени дома. The recipe is simple: "
+            "flour, water, meat — and patience.")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content=text)
+    await reply_events(sock, sent["assistant_message"]["id"])
+    found = (await sock.ok("chat.list", q=query))["chats"]
+    assert [c["id"] for c in found] == [chat["id"]]
+    snippet = found[0]["snippet"]
+    assert snippet["text"].startswith("…") and len(snippet["text"]) < 160  # a window, not all
+    start, end = snippet["matches"][0]
+    assert snippet["text"][start:end].lower() == word
+    listed = (await sock.ok("chat.list"))["chats"]
+    assert "snippet" not in listed[0]  # only a search has them
+
+
+async def test_a_title_match_is_its_own_snippet(client, alice, connect):
+    sock = await connect(alice)
+    await sock.ok("chat.create", title="Поездка в Казань")
+    found = (await sock.ok("chat.list", q="казань"))["chats"]
+    assert found[0]["snippet"] == {"text": "Поездка в Казань", "matches": [[10, 16]]}

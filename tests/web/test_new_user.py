@@ -316,3 +316,24 @@ async def test_chat_settings_set_the_system_prompt_model_and_profile_use(page):
     chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
                                " { chat_id: window.chatwire.chatId })")
     assert chat["system_prompt"] is None
+
+
+async def test_search_results_show_the_matching_words_highlighted(page):
+    await sign_up(page)
+    await send(page, "Расскажи про пельмени и вареники. Also: dumpling recipes from Siberia.")
+    await last_reply(page)
+    await page.get_by_test_id("new-chat").click()
+    await send(page, "quarterly report numbers")
+    await last_reply(page)
+    for query, word in (("пельм", "пельмени"), ("DUMPLING", "dumpling")):
+        await page.get_by_label("Search chats…").fill(query)
+        await in_page(page, "document.querySelectorAll('.chat-list .chat').length === 1"
+                            " && document.querySelector('[data-testid=snippet] mark')?.textContent"
+                            f" === {json.dumps(word)}")
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "search-snippet.png"))
+    # A change to a result while searching keeps it in the results (it used to vanish).
+    await page.locator(".chat-list .chat").first.hover()
+    await page.locator(".chat-list .chat").first.get_by_role("button", name="Favorite").click()
+    await in_page(page, "document.querySelector('.chat-list .star.on')")
+    assert await page.locator(".chat-list .chat").count() == 1
