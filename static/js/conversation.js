@@ -3,14 +3,17 @@
 import { upload } from "./api.js";
 import { clear, h } from "./dom.js";
 import { credits, describe, formatNumber, t } from "./i18n.js";
-import { render } from "./markdown.js";
+import { render, StreamRenderer } from "./markdown.js";
 import { chatSettings } from "./panels.js";
 import { copyActions, replyMeta, suggestions } from "./replies.js";
+
+const PAGE = 50;  // messages drawn at first; "earlier" draws as many more
 
 export class Conversation {
   constructor(app) {
     this.app = app;
     this.messages = [];  // the active branch, oldest first
+    this.shown = PAGE;  // how many of the newest are drawn
     // The newest state of each message seen in events: a chat.get answer can be older than events
     // that overtook it (a delta or the end of a reply while it was read), and must not undo them.
     this.seen = new Map();
@@ -58,8 +61,10 @@ export class Conversation {
   }
 
   show(chat) {
+    if (chat.id !== this.chat?.id) this.shown = PAGE;
     this.chat = chat;
     this.messages = chat.messages.map((m) => this._newest(m));
+    this.olderCursor = chat.messages_next_cursor;  // the server sends the newest page
     this.personal.checked = chat.personalize;
     if (chat.model) this.models.value = chat.model;
     this._readOnly(Boolean(chat.deleted_at));
@@ -69,6 +74,7 @@ export class Conversation {
   // A new chat not saved yet: nothing stored until its first message.
   showDraft() {
     this.chat = null;
+    this.olderCursor = null;
     this.draftSystemPrompt = null;
     this.messages = [];
     this.personal.checked = true;
@@ -102,12 +108,33 @@ export class Conversation {
       this._frame = null;
     }
     clear(this.list);
+    this.streamer = null;  // its node is gone: the next delta draws into the new one
     if (!this.messages.length && !this.readOnly) {
       this.list.append(suggestions((text) => { this.input.value = text; this.send(); }));
     }
-    for (const message of this.messages) this.list.append(this._message(message));
+    // The newest page first: a chat of thousands opens as fast as one of fifty.
+    const hidden = Math.max(0, this.messages.length - this.shown);
+    if (hidden || this.olderCursor) {
+      this.list.append(h("button", { class: "link earlier", "data-testid": "earlier",
+        onClick: () => this._earlier(hidden) }, t("earlier")));
+    }
+    for (const message of this.messages.slice(hidden)) this.list.append(this._message(message));
     this._controls();
-    this.list.scrollTop = this.list.scrollHeight;
+    if (!hidden || this.shown === PAGE) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // Older messages: those read but not drawn yet, else the next page from the server.
+  async _earlier(hidden) {
+    const height = this.list.scrollHeight;
+    if (!hidden) {
+      const page = await this._run("message.list", { chat_id: this.app.chatId, cursor: this.olderCursor });
+      if (!page) return;
+      this.messages = [...page.messages, ...this.messages];
+      this.olderCursor = page.next_cursor;
+    }
+    this.shown += PAGE;
+    this.renderAll();
+    this.list.scrollTop = this.list.scrollHeight - height;  // stay where the reader was
   }
 
   // -- events --
@@ -133,7 +160,9 @@ export class Conversation {
         // reply may have ended (and been repainted whole) in between.
         const current = this.messages.find((m) => m.id === id);
         const node = this.list.querySelector(`[data-message-id="${id}"] .body`);
-        if (node && current) render(node, current.content);
+        if (!node || !current) return;
+        if (this.streamer?.container !== node) this.streamer = new StreamRenderer(node);
+        this.streamer.update(current.content);  // only the unfinished block is drawn again
         this.list.scrollTop = this.list.scrollHeight;
       });
     }

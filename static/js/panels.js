@@ -3,7 +3,8 @@
 import { clear, h } from "./dom.js";
 import { credits, formatDate, t } from "./i18n.js";
 
-const CATEGORIES = ["values", "beliefs", "interests", "skills", "desires", "intentions"];
+// The profile's categories are the server's: every list in what it sends, in its order.
+const categoriesOf = (profile) => Object.keys(profile).filter((key) => Array.isArray(profile[key]));
 
 export function dialog(title, ...content) {
   const box = h("dialog", { class: "panel", "data-testid": "dialog" },
@@ -28,11 +29,12 @@ function weight(item) {
 
 export async function profileEditor(app) {
   const { profile } = await app.socket.call("profile.get");
-  const draft = Object.fromEntries(CATEGORIES.map((c) => [c, profile[c].map((i) => ({ ...i }))]));
+  const categories = categoriesOf(profile);
+  const draft = Object.fromEntries(categories.map((c) => [c, profile[c].map((i) => ({ ...i }))]));
   const sections = h("div", { class: "profile" });
   const paint = () => {
     clear(sections);
-    for (const category of CATEGORIES) {
+    for (const category of categories) {
       const rows = draft[category].map((item, index) => h("li", {},
         h("span", { class: "item-text" }, item.text),
         ...(category === "values" ? weight(item) : []),
@@ -61,7 +63,7 @@ export async function profileEditor(app) {
 
 export async function analyze(app, text) {
   const result = await app.socket.call("profile.analyze", { text });
-  const found = CATEGORIES.filter((c) => result.suggestions[c].length);
+  const found = categoriesOf(result.suggestions).filter((c) => result.suggestions[c].length);
   const list = found.length
     ? h("ul", { class: "suggestions" }, found.flatMap((c) => result.suggestions[c].map((i) =>
       h("li", {}, h("strong", {}, `${t(c)}: `), i.text))))

@@ -337,3 +337,46 @@ async def test_search_results_show_the_matching_words_highlighted(page):
     await page.locator(".chat-list .chat").first.get_by_role("button", name="Favorite").click()
     await in_page(page, "document.querySelector('.chat-list .star.on')")
     assert await page.locator(".chat-list .chat").count() == 1
+
+
+async def test_a_long_chat_opens_at_its_newest_page_and_reads_back_on_request(page, web_server):
+    from server.web.state import CONTEXT
+    from storage import chats, messages, new_id, utcnow
+
+    await sign_up(page)
+    user_id = await page.evaluate("window.chatwire.user.id")
+    db = web_server.app[CONTEXT].services.db
+    chat = await chats.insert(db, id=new_id(), user_id=user_id, title="длинный", favorite=False,
+                              model=None, system_prompt=None, tags=[], now=utcnow())
+    parent = None
+    for i in range(130):
+        row = await messages.insert(db, id=new_id(), chat_id=chat["id"], user_id=user_id,
+                                    parent_id=parent, role="assistant" if i % 2 else "user",
+                                    content=f"сообщение {i}", model="echo", status="complete",
+                                    client_msg_id=None, now=utcnow())
+        parent = row["id"]
+    await chats.touch(db, chat["id"], utcnow(), current_message_id=parent)
+    await page.evaluate(f"window.chatwire.openChat({json.dumps(chat['id'])})")
+    await in_page(page, "document.querySelector('article:last-of-type .body')?.textContent.trim()"
+                        " === 'сообщение 129'")
+    drawn = await page.locator("article").count()
+    assert 0 < drawn < 130
+    while await page.get_by_test_id("earlier").count():
+        await page.get_by_test_id("earlier").click()
+        await in_page(page, f"document.querySelectorAll('article').length > {drawn}")
+        drawn = await page.locator("article").count()
+    assert drawn == 130
+    assert (await page.locator("article .body").first.text_content()).strip() == "сообщение 0"
+
+
+async def test_a_streamed_reply_ends_drawn_exactly_as_a_whole_one(page):
+    await sign_up(page)
+    text = "\n\n".join([f"Абзац {i} с **жирным** и `кодом`." for i in range(8)]
+                       + ["```python\nprint('hi')\n\n\nprint('bye')\n```", "| a | b |\n|---|---|\n| 1 | 2 |"])
+    await send(page, text)
+    reply = await last_reply(page)
+    streamed = await reply.locator(".body").inner_html()
+    await page.evaluate("window.chatwire.reloadChat()")  # drawn again from the stored text
+    await in_page(page, "document.querySelector('article.assistant .body table')")
+    assert await page.locator("article.assistant .body").last.inner_html() == streamed
+    assert await reply.locator("pre code").text_content() == "print('hi')\n\n\nprint('bye')\n"
