@@ -131,7 +131,7 @@ async def main() -> None:
               headers: { 'Content-Type': 'application/json' },
               body: JSON.stringify({ email: 'bench@example.com', password: 'correct horse battery' }) })""")
             await page.goto(base)
-            await page.wait_for_function("window.chatwire?.socket?.state === 'connected'")
+            await page.wait_for_function("window.chatwire?.store.state.connection === 'connected'")
             reply = await page.evaluate(REPLY)
             timed = await page.evaluate(MEASURE, [reply, list(POINTS)])
             streamed = {int(k): v for k, v in timed["streamed"].items()}
@@ -142,7 +142,7 @@ async def main() -> None:
                               "baseline_whole_reply": {k: round(v, 3) for k, v in whole.items()},
                               "baseline_ratio_last_first": round(whole[POINTS[-1]] / whole[POINTS[0]], 2),
                               "at_50k_vs_baseline": round(streamed[POINTS[-1]] / whole[POINTS[-1]], 3)}))
-            user_id = await page.evaluate("window.chatwire.user.id")
+            user_id = await page.evaluate("window.chatwire.store.state.user.id")
             long_chat = await seed_chat(database_url, user_id, 2000)
             short_chat = await seed_chat(database_url, user_id, 20)
             long_runs, short_runs = [], []

@@ -255,17 +255,17 @@ async def chat_open(page: Any) -> None:
     """Until the app has a chat open and drawn (or a new, unsaved one), its models and balance
     read. Connected is not enough: the app reads those next."""
     await in_page(page, "(() => { const app = window.chatwire;"
-                        " return Boolean(app && (app.chatId"
-                        " ? app.conversation.chat?.id === app.chatId : app.drafting)"
-                        " && app.conversation.models.options.length"
-                        " && app.balance.textContent !== '…'); })()")
+                        " return Boolean(app && (app.store.state.chatId"
+                        " ? app.store.state.chat?.id === app.store.state.chatId : app.store.state.drafting)"
+                        " && app.store.state.models.length"
+                        " && app.store.state.account); })()")
 
 
 async def send(page: Any, text: str) -> None:
     """Type a message and send it; return once the app shows it with its reply under it."""
     await page.get_by_test_id("composer").fill(text)
     await page.get_by_test_id("composer").press("Enter")
-    await in_page(page, "(() => { const m = window.chatwire.conversation.messages;"
+    await in_page(page, "(() => { const m = window.chatwire.store.state.messages;"
                         " return m.length >= 2 && m.at(-1).role === 'assistant'"
                         " && m.at(-2).role === 'user'"
                         f" && m.at(-2).content === {json.dumps(text.strip())}; }})()")

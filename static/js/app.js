@@ -6,12 +6,20 @@ import { credits, creditsShort, describe, language, setLanguage, t } from "./i18
 import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
+import { Store } from "./store.js";
 
 class App {
   constructor(root) {
     this.root = root;
-    this.chatId = null;  // null: a new chat not saved yet (it is created by its first message)
+    // chatId null: a new chat not saved yet (it is created by its first message)
+    this.store = new Store();
     this.socket = null;  // one per tab, for as long as the user is signed in: re-rendering keeps it
+    // What the other modules may use of the app: the state, requests, and a few actions.
+    this.ctx = { store: this.store, call: (type, params) => this.call(type, params),
+      toast: (message) => this.toast(message), openChat: (id) => this.openChat(id),
+      newChat: () => this.newChat(), saveDraft: (settings) => this.saveDraft(settings),
+      reloadChat: () => this.reloadChat(), closeDrawer: () => this.closeDrawer(),
+      analyze: (text) => this.analyze(text) };
     this.applyTheme(localStorage.getItem("chatwire.theme") ||
       (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
     document.addEventListener("keydown", (e) => this._key(e));  // once, for the page's life
@@ -20,8 +28,14 @@ class App {
   async start() {
     const { user } = await api.session().catch(() => ({ user: null }));
     if (!user) return this.showAuth("login");
-    this.user = user;
+    this.store.set({ user });
     await this.showMain();
+  }
+
+  // A request over the socket (what every module sends through).
+  call(type, params) {
+    if (!this.socket) return Promise.reject(Object.assign(new Error("not connected"), { code: "unavailable" }));
+    return this.socket.call(type, params);
   }
 
   // The keyboard shortcuts ("?" lists them): Ctrl/Cmd+K search, Ctrl/Cmd+Shift+O new chat,
@@ -33,7 +47,7 @@ class App {
     if (mod && !e.shiftKey && e.key.toLowerCase() === "k") {
       e.preventDefault();
       if (matchMedia("(max-width: 720px)").matches) this.openDrawer();
-      this.sidebar.search.focus();
+      this.sidebar.focusSearch();
     } else if (mod && e.shiftKey && e.key.toLowerCase() === "o") {
       e.preventDefault();
       this.newChat();
@@ -58,7 +72,7 @@ class App {
   showAuth(mode) {
     this.socket?.close();
     this.socket = null;
-    this.user = null;
+    this.store.set({ user: null });
     const error = h("p", { class: "error", role: "alert" });
     const email = h("input", { type: "email", required: true, autocomplete: "email", placeholder: t("email"),
       "aria-label": t("email"), "data-testid": "email" });
@@ -71,7 +85,7 @@ class App {
       try {
         const body = mode === "login" ? await api.login(email.value, password.value)
           : await api.register(email.value, password.value, name.value);
-        this.user = body.user;  // the tokens in the body are ignored: the session cookie is used
+        this.store.set({ user: body.user });  // the body's tokens are ignored: the cookie is used
         await this.showMain();
       } catch (err) {
         error.textContent = err.message;
@@ -94,21 +108,22 @@ class App {
   async showMain() {
     this.status = h("span", { class: "status connecting", "data-testid": "connection", role: "status" });
     this.balance = h("button", { class: "link balance", "data-testid": "balance",
-      onClick: () => transactions(this) }, "…");
-    this.sidebar = new Sidebar(this);
-    this.conversation = new Conversation(this);
+      onClick: () => transactions(this.ctx) }, "…");
+    this.sidebar = new Sidebar(this.ctx);
+    this.conversation = new Conversation(this.ctx);
     this.toasts = h("div", { class: "toasts" });
     this.menuButton = h("button", { class: "icon menu", "aria-label": t("menu"), "aria-expanded": "false",
       "data-testid": "menu", onClick: () => this.openDrawer() }, "☰");
     // On a phone the account's links fold into a menu under the avatar, so the header is one line.
     const items = h("span", { class: "account-items", "data-testid": "account-items",
       onClick: (e) => e.target.closest("button") && header.classList.remove("account-open") },
-    h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this) }, t("profile")),
+    h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this.ctx) }, t("profile")),
     this._prefs(),
     h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
     const avatar = h("button", { class: "avatar account-toggle", "aria-label": t("account"),
-      title: this.user?.display_name || this.user?.email || "", "data-testid": "account",
-      onClick: () => header.classList.toggle("account-open") }, initials(this.user));
+      title: this.store.state.user?.display_name || this.store.state.user?.email || "",
+      "data-testid": "account", onClick: () => header.classList.toggle("account-open") },
+    initials(this.store.state.user));
     const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),
       h("span", { class: "balance-label" }, `${t("balance")}: `), this.balance, items, avatar);
@@ -137,7 +152,7 @@ class App {
     this._focusBefore = document.activeElement;
     this.root.classList.add("drawer");
     this.menuButton.setAttribute("aria-expanded", "true");
-    this.sidebar.closeButton.focus();
+    this.sidebar.focusClose();
   }
 
   closeDrawer() {
@@ -152,7 +167,7 @@ class App {
     return h("span", { class: "prefs" },
       h("button", { class: "link", "data-testid": "language", onClick: () => {
         setLanguage(language() === "ru" ? "en" : "ru");
-        this.user ? this.showMain() : this.showAuth("login");
+        this.store.state.user ? this.showMain() : this.showAuth("login");
       } }, t("language")),
       h("button", { class: "icon", title: t("theme"), "aria-label": t("theme"), "data-testid": "theme",
         onClick: () => this.applyTheme(document.documentElement.dataset.theme === "dark" ? "light" : "dark") }, "◐"));
@@ -166,6 +181,8 @@ class App {
   }
 
   connection(state) {
+    this.store.set({ connection: state,
+      maxFrameBytes: this.socket?.hello?.max_frame_bytes ?? this.store.state.maxFrameBytes });
     if (!this.status) return;
     this.status.className = `status ${state}`;
     this.status.textContent = t(state);  // connecting (the first time), reconnecting, …
@@ -174,70 +191,68 @@ class App {
   }
 
   async refresh() {
-    const [models, account] = await Promise.all([
-      this.socket.call("models.list"), this.socket.call("balance.get")]);
+    const [models, account] = await Promise.all([this.call("models.list"), this.call("balance.get")]);
+    this.store.set({ models: models.models });
     this.conversation.setModels(models.models);
     this.showBalance(account);
     await this.sidebar.load();
-    if (this.chatId) await this.reloadChat();
-    else if (this.sidebar.chats.length && !this.sidebar.filter.trashed && !this.drafting) {
-      await this.openChat(this.sidebar.chats[0].id);
-    } else this.newChat();
+    const { chatId, chats, drafting } = this.store.state;
+    if (chatId) await this.reloadChat();
+    else if (chats.length && !this.sidebar.inTrash() && !drafting) await this.openChat(chats[0].id);
+    else this.newChat();
   }
 
   showBalance(account) {
+    this.store.set({ account });
     this.balance.textContent = creditsShort(account.available);
     this.balance.title = `${credits(account.available)} (${credits(account.balance)} − ${credits(account.reserved)})`;
   }
 
   // A new chat is a draft until its first message: clicking "New chat" stores nothing.
   newChat() {
-    this.chatId = null;
-    this.drafting = true;
+    this.store.set({ chatId: null, drafting: true });
     this.closeDrawer();
     this.conversation.showDraft();
     this.sidebar.render();
-    this.conversation.input.focus();
+    this.conversation.focus();
   }
 
   // The draft's first message: the chat is created with it (with the model and profile choice).
   async saveDraft(settings) {
-    const chat = await this.socket.call("chat.create", settings);
-    this.chatId = chat.id;
-    this.drafting = false;
+    const chat = await this.call("chat.create", settings);
+    this.store.set({ chatId: chat.id, drafting: false });
     this.sidebar.upsert(chat);
     return chat;
   }
 
   async openChat(chatId) {
-    this.chatId = chatId;
-    this.drafting = false;
+    this.store.set({ chatId, drafting: false });
     this.closeDrawer();
     await this.reloadChat();
     this.sidebar.render();
-    this.conversation.input.focus();
+    this.conversation.focus();
   }
 
   async reloadChat() {
-    if (!this.chatId) return;
+    const { chatId } = this.store.state;
+    if (!chatId) return;
     try {
-      this.conversation.show(await this.socket.call("chat.get", { chat_id: this.chatId }));
+      this.conversation.show(await this.call("chat.get", { chat_id: chatId }));
     } catch (error) {
-      if (error.code === "not_found") { this.chatId = null; return this.refresh(); }
+      if (error.code === "not_found") { this.store.set({ chatId: null }); return this.refresh(); }
       throw error;
     }
   }
 
   analyze(text) {
-    return analyze(this, text).catch((error) => this.toast(describe(error)));
+    return analyze(this.ctx, text).catch((error) => this.toast(describe(error)));
   }
 
   async logout() {
     this.socket?.close();
     this.socket = null;
     await api.logout().catch(() => null);
-    this.user = null;
-    this.chatId = null;
+    this.store.set({ user: null, chatId: null });
     this.showAuth("login");
   }
 
@@ -250,19 +265,19 @@ class App {
   // -- events from the server --
 
   event(e) {
-    const here = e.chat_id && e.chat_id === this.chatId;
+    const here = e.chat_id && e.chat_id === this.store.state.chatId;
     switch (e.type) {
       case "chat.created": case "chat.updated": case "chat.restored": case "chat.deleted":
         this.sidebar.upsert(e.chat);
         if (here && e.type === "chat.updated") {
-          const last = this.conversation.messages.at(-1);
+          const last = this.store.state.messages.at(-1);
           if (e.chat.current_message_id && e.chat.current_message_id !== last?.id) this.reloadChat();
         }
         if (here && (e.type === "chat.deleted" || e.type === "chat.restored")) this.reloadChat();
         break;
       case "chat.purged":
         this.sidebar.remove(e.chat_id);
-        if (here) { this.chatId = null; this.refresh(); }
+        if (here) { this.store.set({ chatId: null }); this.refresh(); }
         break;
       case "message.created":
         if (here) this.conversation.created(e.message);

@@ -10,9 +10,8 @@ import { copyActions, replyMeta, suggestions } from "./replies.js";
 const PAGE = 50;  // messages drawn at first; "earlier" draws as many more
 
 export class Conversation {
-  constructor(app) {
-    this.app = app;
-    this.messages = [];  // the active branch, oldest first
+  constructor(ctx) {
+    this.ctx = ctx;  // the store, requests and the app's actions (see App.ctx)
     this.shown = PAGE;  // how many of the newest are drawn
     // The newest state of each message seen in events: a chat.get answer can be older than events
     // that overtook it (a delta or the end of a reply while it was read), and must not undo them.
@@ -31,13 +30,13 @@ export class Conversation {
     this.banner = h("div", { class: "banner", role: "status", hidden: true, "data-testid": "trashed-banner" },
       h("span", {}, t("trashed")),
       h("button", { class: "primary", "data-testid": "restore-chat",
-        onClick: () => this._run("chat.restore", { chat_id: this.app.chatId }) }, t("restore")));
+        onClick: () => this._run("chat.restore", { chat_id: this._chatId() }) }, t("restore")));
     this.fileInput = h("input", { type: "file", hidden: true, multiple: true, onChange: () => this._attach() });
     this.tray = h("div", { class: "tray", "data-testid": "attachments" });
     this.sendButton = h("button", { class: "primary", "data-testid": "send", onClick: () => this.send() }, t("send"));
     this.stopButton = h("button", { class: "danger", hidden: true, "data-testid": "stop", onClick: () => this.stop() }, t("stop"));
-    this.personal = h("input", { type: "checkbox", checked: true, onChange: () => this.app.chatId
-      && this._run("chat.update", { chat_id: this.app.chatId, personalize: this.personal.checked }) });
+    this.personal = h("input", { type: "checkbox", checked: true, onChange: () => this._chatId()
+      && this._run("chat.update", { chat_id: this._chatId(), personalize: this.personal.checked }) });
     this.composer = h("div", { class: "composer" }, this.tray,
         h("div", { class: "composer-row" },
           h("button", { class: "icon attach", title: t("attach"), "aria-label": t("attach"),
@@ -46,9 +45,28 @@ export class Conversation {
         h("div", { class: "composer-options" }, this.models,
           h("label", { class: "personal" }, this.personal, t("personalize")),
           h("button", { class: "link", "data-testid": "chat-settings",
-            onClick: () => chatSettings(this.app, this) }, t("chatSettings"))),
+            onClick: () => this._settings() }, t("chatSettings"))),
         this.fileInput);
     this.el = h("section", { class: "conversation" }, this.banner, this.list, this.composer);
+  }
+
+  // The active branch, oldest first, and the open chat: kept in the store.
+  get messages() { return this.ctx.store.state.messages; }
+  set messages(list) { this.ctx.store.set({ messages: list }); }
+  get chat() { return this.ctx.store.state.chat; }
+  set chat(chat) { this.ctx.store.set({ chat }); }
+  _chatId() { return this.ctx.store.state.chatId; }
+
+  focus() { this.input.focus(); }
+
+  _settings() {
+    chatSettings(this.ctx, { chat: this.chat, model: this.models.value, personalize: this.personal.checked,
+      systemPrompt: this.chat ? this.chat.system_prompt : this.draftSystemPrompt }, (saved) => {
+      if (saved.chat) this.chat = { ...this.chat, ...saved.chat };
+      else this.draftSystemPrompt = saved.system_prompt;
+      this.models.value = saved.model ?? "";
+      this.personal.checked = saved.personalize;
+    });
   }
 
   setModels(models) {
@@ -127,7 +145,7 @@ export class Conversation {
   async _earlier(hidden) {
     const height = this.list.scrollHeight;
     if (!hidden) {
-      const page = await this._run("message.list", { chat_id: this.app.chatId, cursor: this.olderCursor });
+      const page = await this._run("message.list", { chat_id: this._chatId(), cursor: this.olderCursor });
       if (!page) return;
       this.messages = [...page.messages, ...this.messages];
       this.olderCursor = page.next_cursor;
@@ -143,7 +161,7 @@ export class Conversation {
     const index = this.messages.findIndex((m) => m.id === message.id);
     if (index >= 0) this.messages[index] = message;
     else if (!this.messages.length || message.parent_id === this.messages.at(-1).id) this.messages.push(message);
-    else return this.app.reloadChat();  // a new branch elsewhere in the tree: read it again
+    else return this.ctx.reloadChat();  // a new branch elsewhere in the tree: read it again
     this.renderAll();
   }
 
@@ -200,7 +218,7 @@ export class Conversation {
     const siblings = m.sibling_ids || [m.id];
     if (siblings.length < 2) return null;
     const index = siblings.indexOf(m.id);
-    const go = (i) => this.app.socket.call("message.switch", { message_id: siblings[i] });
+    const go = (i) => this._run("message.switch", { message_id: siblings[i] });
     return h("span", { class: "branches", title: t("branch", { index: index + 1, count: siblings.length }) },
       h("button", { class: "icon", disabled: index === 0, "aria-label": "‹", onClick: () => go(index - 1) }, "‹"),
       h("span", { "data-testid": "branch" }, `${index + 1}/${siblings.length}`),
@@ -222,7 +240,7 @@ export class Conversation {
       unanswered ? h("button", { class: "link", "data-testid": "retry", onClick: () => this._run(
         "message.regenerate", { message_id: m.id, model: this.models.value }) }, t("retry")) : null,
       h("button", { class: "link", "data-testid": "edit", onClick: (e) => this._edit(e.target.closest("article"), m) }, t("edit")),
-      h("button", { class: "link", onClick: () => this.app.analyze(m.content) }, t("analyze")));
+      h("button", { class: "link", onClick: () => this.ctx.analyze(m.content) }, t("analyze")));
   }
 
   _edit(article, m) {
@@ -272,19 +290,18 @@ export class Conversation {
     this._controls();
     this.draftId ??= crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     try {
-      if (!this.app.chatId) {  // the draft's first message: the chat is made now, named after it
-        this.chat = await this.app.saveDraft({ model: this.models.value || null,
+      if (!this._chatId()) {  // the draft's first message: the chat is made now, named after it
+        this.chat = await this.ctx.saveDraft({ model: this.models.value || null,
           title: content.split("\n")[0].slice(0, 60).trim(), system_prompt: this.draftSystemPrompt || null });
         this.draftSystemPrompt = null;
-        this.chat.messages = [];
         if (!this.personal.checked) {
-          await this.app.socket.call("chat.update", { chat_id: this.chat.id, personalize: false });
+          await this.ctx.call("chat.update", { chat_id: this.chat.id, personalize: false });
         }
       }
-      const params = { chat_id: this.app.chatId, content, model: this.models.value,
+      const params = { chat_id: this._chatId(), content, model: this.models.value,
         client_msg_id: this.draftId };
       if (this.attachments.length) params.file_ids = this.attachments.map((f) => f.id);
-      await this.app.socket.call("message.send", params);
+      await this.ctx.call("message.send", params);
       this._sent();
       if (!this.chat.title) {  // an untitled chat is named after its first message
         const title = content.split("\n")[0].slice(0, 60).trim();
@@ -295,8 +312,8 @@ export class Conversation {
       if (error.code === "insufficient_balance") this._sent();  // kept on the server: Retry is on it
       if (error.code === "too_large") {
         const max = Math.floor(content.length * (error.limit - 512) / error.size);
-        this.app.toast(t("tooLong", { max: formatNumber(Math.max(0, max)) }));
-      } else this.app.toast(describe(error));
+        this.ctx.toast(t("tooLong", { max: formatNumber(Math.max(0, max)) }));
+      } else this.ctx.toast(describe(error));
     } finally {
       this.sending = false;
       this._controls();
@@ -313,7 +330,7 @@ export class Conversation {
   // A pasted text too long for one message is offered as a file instead.
   _paste(e) {
     const text = e.clipboardData?.getData("text/plain");
-    const limit = this.app.socket?.hello?.max_frame_bytes;
+    const limit = this.ctx.store.state.maxFrameBytes;
     if (!text || !limit || new TextEncoder().encode(text).length < limit - 1024) return;
     if (!confirm(t("attachInstead"))) return;
     e.preventDefault();
@@ -327,9 +344,9 @@ export class Conversation {
 
   async _run(type, params) {
     try {
-      return await this.app.socket.call(type, params);
+      return await this.ctx.call(type, params);
     } catch (error) {
-      this.app.toast(describe(error));
+      this.ctx.toast(describe(error));
       return null;
     }
   }

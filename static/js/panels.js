@@ -27,8 +27,8 @@ function weight(item) {
   return [slider, shown];
 }
 
-export async function profileEditor(app) {
-  const { profile } = await app.socket.call("profile.get");
+export async function profileEditor(ctx) {
+  const { profile } = await ctx.call("profile.get");
   const categories = categoriesOf(profile);
   const draft = Object.fromEntries(categories.map((c) => [c, profile[c].map((i) => ({ ...i }))]));
   const sections = h("div", { class: "profile" });
@@ -55,14 +55,14 @@ export async function profileEditor(app) {
   const box = dialog(t("profile"), sections, h("footer", {},
     h("button", { class: "primary", "data-testid": "save-profile", onClick: async () => {
       try {
-        await app.socket.call("profile.update", draft);
+        await ctx.call("profile.update", draft);
         box.close();
-      } catch (error) { app.toast(error.message); }
+      } catch (error) { ctx.toast(error.message); }
     } }, t("save"))));
 }
 
-export async function analyze(app, text) {
-  const result = await app.socket.call("profile.analyze", { text });
+export async function analyze(ctx, text) {
+  const result = await ctx.call("profile.analyze", { text });
   const found = categoriesOf(result.suggestions).filter((c) => result.suggestions[c].length);
   const list = found.length
     ? h("ul", { class: "suggestions" }, found.flatMap((c) => result.suggestions[c].map((i) =>
@@ -70,18 +70,18 @@ export async function analyze(app, text) {
     : h("p", {}, t("nothingFound"));
   const box = dialog(t("suggestions"), list, found.length ? h("footer", {},
     h("button", { class: "primary", onClick: async () => {
-      await app.socket.call("profile.analyze", { text, apply: true });
+      await ctx.call("profile.analyze", { text, apply: true });
       box.close();
     } }, t("applyAll"))) : null);
 }
 
 // The ledger, newest first, a page at a time: kinds in the reader's language, notes shown.
-export async function transactions(app) {
+export async function transactions(ctx) {
   const body = h("tbody", {});
   const more = h("button", { "data-testid": "more-transactions", hidden: true }, t("loadMore"));
   let cursor = null;
   const page = async () => {
-    const { transactions: rows, next_cursor: next } = await app.socket.call("transactions.list",
+    const { transactions: rows, next_cursor: next } = await ctx.call("transactions.list",
       { limit: 100, ...(cursor ? { cursor } : {}) });
     body.append(...rows.map((r) => h("tr", {}, h("td", {}, formatDate(r.created_at)),
       h("td", {}, t(`kind_${r.kind}`)), h("td", { class: "note" }, r.note || ""),
@@ -90,7 +90,7 @@ export async function transactions(app) {
     cursor = next;
     more.hidden = !next;
   };
-  more.addEventListener("click", () => page().catch((error) => app.toast(error.message)));
+  more.addEventListener("click", () => page().catch((error) => ctx.toast(error.message)));
   await page();
   dialog(t("transactions"), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
     h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("note")),
@@ -109,36 +109,29 @@ export function shortcuts() {
 }
 
 // A chat's own settings: its model, its system prompt and whether the profile is used. A new
-// chat not saved yet keeps them until its first message creates it.
-export function chatSettings(app, conversation) {
-  const chat = conversation.chat;
-  const model = conversation.models.cloneNode(true);
-  model.value = conversation.models.value;
-  model.removeAttribute("data-testid");
-  model.dataset.testid = "settings-model";
+// chat not saved yet keeps them until its first message creates it. `apply(saved)` hands the
+// saved values back to the conversation (with the updated chat, for a saved one).
+export function chatSettings(ctx, { chat, model, personalize, systemPrompt }, apply) {
+  const models = h("select", { "data-testid": "settings-model", "aria-label": t("model") },
+    ctx.store.state.models.map((m) => h("option", { value: m.id, selected: m.id === model }, m.name || m.id)));
   const prompt = h("textarea", { rows: 6, class: "system-prompt", "data-testid": "settings-system-prompt",
     "aria-label": t("systemPrompt"), placeholder: t("systemPromptHint"), maxlength: 20000 });
-  prompt.value = (chat ? chat.system_prompt : conversation.draftSystemPrompt) || "";
+  prompt.value = systemPrompt || "";
   const personal = h("input", { type: "checkbox", "data-testid": "settings-personalize" });
-  personal.checked = conversation.personal.checked;
+  personal.checked = personalize;
   const box = dialog(t("chatSettings"),
     h("div", { class: "settings" },
-      h("label", {}, t("model"), model),
+      h("label", {}, t("model"), models),
       h("label", {}, t("systemPrompt"), prompt),
       h("label", { class: "personal" }, personal, t("personalize"))),
     h("footer", {}, h("button", { class: "primary", "data-testid": "save-settings", onClick: async () => {
-      const changes = { model: model.value || null, system_prompt: prompt.value.trim() || null,
+      const changes = { model: models.value || null, system_prompt: prompt.value.trim() || null,
         personalize: personal.checked };
       try {
-        if (chat) {
-          Object.assign(chat, await app.socket.call("chat.update", { chat_id: chat.id, ...changes }));
-        } else {
-          conversation.draftSystemPrompt = changes.system_prompt;
-        }
-        conversation.models.value = model.value;
-        conversation.personal.checked = personal.checked;
+        const saved = chat ? await ctx.call("chat.update", { chat_id: chat.id, ...changes }) : null;
+        apply({ ...changes, chat: saved });
         box.close();
-      } catch (error) { app.toast(error.message); }
+      } catch (error) { ctx.toast(error.message); }
     } }, t("save"))));
   prompt.focus();
 }

@@ -4,8 +4,8 @@ import { clear, h } from "./dom.js";
 import { t } from "./i18n.js";
 
 export class Sidebar {
-  constructor(app) {
-    this.app = app;
+  constructor(ctx) {
+    this.ctx = ctx;  // the store, requests and the app's actions (see App.ctx)
     this.filter = { q: "", favorite: null, tag: null, trashed: false };
     this.list = h("ul", { class: "chat-list", "data-testid": "chat-list" });
     this.search = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search"),
@@ -15,14 +15,21 @@ export class Sidebar {
     this.tagBar = h("div", { class: "tag-bar" });
     // Shown on a phone, where the sidebar is a drawer over the chat.
     this.closeButton = h("button", { class: "icon close-drawer", "aria-label": t("close"),
-      "data-testid": "close-drawer", onClick: () => app.closeDrawer() }, "✕");
+      "data-testid": "close-drawer", onClick: () => ctx.closeDrawer() }, "✕");
     this.el = h("aside", { class: "sidebar", "aria-label": t("allChats") },
       h("div", { class: "sidebar-top" },
-        h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => app.newChat() }, t("newChat")),
+        h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => ctx.newChat() }, t("newChat")),
         this.closeButton),
       this.search, this.tabs, this.tagBar, this.list);
-    this.chats = [];
   }
+
+  // The chats listed, newest first: kept in the store.
+  get chats() { return this.ctx.store.state.chats; }
+  set chats(list) { this.ctx.store.set({ chats: list }); }
+
+  inTrash() { return this.filter.trashed; }
+  focusSearch() { this.search.focus(); }
+  focusClose() { this.closeButton.focus(); }
 
   _tab(name, label) {
     return h("button", { class: name === "all" ? "tab active" : "tab", "data-tab": name, onClick: (e) => {
@@ -39,7 +46,7 @@ export class Sidebar {
     if (q) params.q = q;
     if (this.filter.favorite) params.favorite = true;
     if (this.filter.tag) params.tag = this.filter.tag;
-    const { chats } = await this.app.socket.call("chat.list", params);
+    const { chats } = await this.ctx.call("chat.list", params);
     this.chats = chats;
     this.render();
   }
@@ -93,35 +100,35 @@ export class Sidebar {
   _item(chat) {
     const title = h("span", { class: "title", title: t("rename") }, chat.title || t("untitled"));
     const found = chat.snippet ? marked(chat.snippet) : null;
-    const item = h("li", { class: chat.id === this.app.chatId ? "chat active" : "chat", "data-chat-id": chat.id },
-      h("button", { class: "open", onClick: () => this.app.openChat(chat.id),
+    const item = h("li", { class: chat.id === this.ctx.store.state.chatId ? "chat active" : "chat", "data-chat-id": chat.id },
+      h("button", { class: "open", onClick: () => this.ctx.openChat(chat.id),
         onDblclick: () => !chat.deleted_at && this._rename(item, chat) }, title, found),
       chat.deleted_at
         ? h("span", { class: "actions" },
           h("button", { class: "icon", title: t("restore"), "aria-label": t("restore"),
-            onClick: () => this.app.socket.call("chat.restore", { chat_id: chat.id }) }, "↺"),
+            onClick: () => this.ctx.call("chat.restore", { chat_id: chat.id }) }, "↺"),
           h("button", { class: "icon danger", title: t("purge"), "aria-label": t("purge"), onClick: () => {
-            if (confirm(t("confirmPurge"))) this.app.socket.call("chat.purge", { chat_id: chat.id });
+            if (confirm(t("confirmPurge"))) this.ctx.call("chat.purge", { chat_id: chat.id });
           } }, "✕"))
         : h("span", { class: "actions" },
           h("button", { class: chat.favorite ? "icon star on" : "icon star", title: t("favorite"), "aria-label": t("favorite"),
-            onClick: () => this.app.socket.call("chat.update", { chat_id: chat.id, favorite: !chat.favorite }) }, "★"),
+            onClick: () => this.ctx.call("chat.update", { chat_id: chat.id, favorite: !chat.favorite }) }, "★"),
           h("button", { class: "icon", title: t("rename"), "aria-label": t("rename"), onClick: () => this._rename(item, chat) }, "✎"),
           h("button", { class: "icon", title: t("tags"), "aria-label": t("tags"), onClick: () => this._tags(item, chat) }, "#"),
           h("button", { class: "icon", title: t("delete"), "aria-label": t("delete"),
-            onClick: () => this.app.socket.call("chat.delete", { chat_id: chat.id }) }, "⌫")));
+            onClick: () => this.ctx.call("chat.delete", { chat_id: chat.id }) }, "⌫")));
     return item;
   }
 
   _tags(item, chat) {
-    this._inline(item, chat.tags.join(", "), t("tags"), (value) => this.app.socket.call("chat.update",
+    this._inline(item, chat.tags.join(", "), t("tags"), (value) => this.ctx.call("chat.update",
       { chat_id: chat.id, tags: value.split(",").map((tag) => tag.trim()).filter(Boolean) }),
     { placeholder: "travel, work" });
   }
 
   _rename(item, chat) {
     this._inline(item, chat.title, t("rename"), (value) => value.trim() === chat.title ? null
-      : this.app.socket.call("chat.update", { chat_id: chat.id, title: value.trim() || null }),
+      : this.ctx.call("chat.update", { chat_id: chat.id, title: value.trim() || null }),
     { saveOnBlur: true });
   }
 
@@ -133,7 +140,7 @@ export class Sidebar {
     const finish = async (keep) => {
       if (done) return;
       done = true;
-      if (keep) await save(input.value)?.catch?.((e) => this.app.toast(e.message));
+      if (keep) await save(input.value)?.catch?.((e) => this.ctx.toast(e.message));
       this.render();
     };
     input.addEventListener("keydown", (e) => {

@@ -180,7 +180,7 @@ async def test_the_profile_editor_saves_values_with_weights(page):
     await page.get_by_label("Weight: честность").fill("0.9")
     await page.get_by_test_id("save-profile").click()
     await page.get_by_test_id("dialog").wait_for(state="detached")
-    profile = await page.evaluate("window.chatwire.socket.call('profile.get')")
+    profile = await page.evaluate("window.chatwire.call('profile.get')")
     assert profile["profile"]["values"] == [{"text": "честность", "weight": 0.9, "note": None}]
 
 
@@ -208,7 +208,7 @@ async def trash_first_chat(page):
     await chats.first.hover()
     await chats.first.get_by_role("button", name="Move to trash").click()
     await in_page(page, f"!document.querySelector('.chat-list [data-chat-id=\"{trashed}\"]')")
-    await in_page(page, f"window.chatwire.chatId !== {trashed!r}")
+    await in_page(page, f"window.chatwire.store.state.chatId !== {trashed!r}")
     await chat_open(page)
 
 
@@ -216,9 +216,9 @@ async def test_the_sidebar_searches_tags_favorites_and_keeps_a_trash(page):
     await sign_up(page)
     await send(page, "Поездка в Казань в мае")
     await last_reply(page)
-    first_chat = await page.evaluate("window.chatwire.chatId")
+    first_chat = await page.evaluate("window.chatwire.store.state.chatId")
     await page.get_by_test_id("new-chat").click()
-    await in_page(page, f"window.chatwire.chatId !== {first_chat!r}")
+    await in_page(page, f"window.chatwire.store.state.chatId !== {first_chat!r}")
     await chat_open(page)
     await send(page, "quarterly report numbers")
     await last_reply(page)
@@ -281,7 +281,7 @@ async def test_transactions_and_profile_suggestions_from_a_message(page):
     assert "chess" in text and "выучить испанский" in text
     await page.get_by_role("button", name="Add to my profile").click()
     await page.get_by_test_id("dialog").wait_for(state="detached")
-    profile = await page.evaluate("window.chatwire.socket.call('profile.get')")
+    profile = await page.evaluate("window.chatwire.call('profile.get')")
     assert [i["text"] for i in profile["profile"]["interests"]] == ["chess"]
 
 

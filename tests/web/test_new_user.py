@@ -36,7 +36,7 @@ async def test_switching_language_and_theme_keeps_one_socket(page):
         await page.get_by_test_id("language").click()
         await chat_open(page)
     await page.get_by_test_id("theme").click()
-    devices = await page.evaluate("window.chatwire.socket.call('presence.get')")
+    devices = await page.evaluate("window.chatwire.call('presence.get')")
     assert len(devices["devices"]) == 1, devices
     await send(page, "Count: one two three")
     reply = await last_reply(page)
@@ -51,10 +51,10 @@ async def test_double_clicking_send_sends_once(page):
     await page.get_by_test_id("send").dblclick()
     await page.get_by_test_id("composer").press("Enter")
     await last_reply(page)
-    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
-                               " { chat_id: window.chatwire.chatId })")
+    chat = await page.evaluate("window.chatwire.call('chat.get',"
+                               " { chat_id: window.chatwire.store.state.chatId })")
     assert [m["role"] for m in chat["messages"]] == ["user", "assistant"]
-    ledger = await page.evaluate("window.chatwire.socket.call('transactions.list', { kind: 'usage' })")
+    ledger = await page.evaluate("window.chatwire.call('transactions.list', { kind: 'usage' })")
     assert len(ledger["transactions"]) == 1  # one reply charged
     assert await page.locator(".toast").count() == 0  # and no second send refused
 
@@ -84,7 +84,7 @@ async def test_the_phone_drawer_closes_by_tap_outside_escape_and_its_button(page
 
 async def test_a_message_over_the_frame_limit_is_refused_in_the_page_not_by_a_closed_socket(page):
     await sign_up(page)
-    limit = await page.evaluate("window.chatwire.socket.hello.max_frame_bytes")
+    limit = await page.evaluate("window.chatwire.store.state.maxFrameBytes")
     assert limit == 64 * 1024
     await page.get_by_test_id("composer").fill("я" * (limit // 2 + 100))  # two bytes each
     await page.get_by_test_id("composer").press("Enter")
@@ -111,7 +111,7 @@ async def test_a_whitespace_message_is_not_sent(page):
     await page.get_by_test_id("composer").press("Enter")
     await page.wait_for_timeout(300)  # nothing to wait for: nothing may happen
     assert await page.locator("article").count() == 0
-    assert await page.evaluate("window.chatwire.socket.call('chat.list')") == {
+    assert await page.evaluate("window.chatwire.call('chat.list')") == {
         "chats": [], "next_cursor": None}
 
 
@@ -119,11 +119,11 @@ async def test_new_chat_clicks_store_nothing_until_the_first_message(page):
     await sign_up(page)
     for _ in range(3):
         await page.get_by_test_id("new-chat").click()
-    listed = await page.evaluate("window.chatwire.socket.call('chat.list')")
+    listed = await page.evaluate("window.chatwire.call('chat.list')")
     assert listed["chats"] == []
     await send(page, "первое сообщение")
     await last_reply(page)
-    listed = await page.evaluate("window.chatwire.socket.call('chat.list')")
+    listed = await page.evaluate("window.chatwire.call('chat.list')")
     assert [c["title"] for c in listed["chats"]] == ["первое сообщение"]
     assert await page.locator(".chat-list .chat").count() == 1
 
@@ -135,10 +135,10 @@ async def test_a_send_while_a_reply_streams_waits_for_it(page):
     await page.get_by_test_id("composer").fill("and then this")
     await page.get_by_test_id("composer").press("Enter")
     assert await page.get_by_test_id("send").text_content() == "Queued"
-    await in_page(page, "(() => { const m = window.chatwire.conversation.messages;"
+    await in_page(page, "(() => { const m = window.chatwire.store.state.messages;"
                         " return m.length === 4 && m[3].status === 'complete'; })()", timeout=15)
-    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
-                               " { chat_id: window.chatwire.chatId })")
+    chat = await page.evaluate("window.chatwire.call('chat.get',"
+                               " { chat_id: window.chatwire.store.state.chatId })")
     first, second = chat["messages"][1], chat["messages"][2]
     assert first["status"] == "complete" and second["parent_id"] == first["id"]
     assert page.errors == []
@@ -229,7 +229,7 @@ async def test_transactions_are_translated_noted_and_paged_past_a_hundred(page, 
     from server.web.state import CONTEXT
 
     await sign_up(page)
-    user_id = await page.evaluate("window.chatwire.user.id")
+    user_id = await page.evaluate("window.chatwire.store.state.user.id")
     ledger = web_server.app[CONTEXT].services.ledger
     for i in range(120):
         await ledger.credit(user_id, 10_000, note=f"бонус {i}")
@@ -268,7 +268,7 @@ async def test_everyday_conveniences_copy_model_name_groups_shortcuts_and_sugges
     await page.keyboard.press("Control+k")
     assert await page.evaluate("document.activeElement.type") == "search"
     await page.keyboard.press("Control+Shift+O")
-    await in_page(page, "window.chatwire.drafting === true")
+    await in_page(page, "window.chatwire.store.state.drafting === true")
     await page.locator(".chat-list .chat .open").first.click()
     await chat_open(page)
     await page.get_by_test_id("composer").focus()
@@ -305,16 +305,16 @@ async def test_chat_settings_set_the_system_prompt_model_and_profile_use(page):
     await page.get_by_test_id("save-settings").click()
     await send(page, "первый вопрос")  # the draft's first message creates the chat with them
     await last_reply(page)
-    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
-                               " { chat_id: window.chatwire.chatId })")
+    chat = await page.evaluate("window.chatwire.call('chat.get',"
+                               " { chat_id: window.chatwire.store.state.chatId })")
     assert chat["system_prompt"] == "Отвечай кратко." and chat["personalize"] is False
     await page.get_by_test_id("chat-settings").click()  # a saved chat: changed at once
     assert await page.get_by_test_id("settings-system-prompt").input_value() == "Отвечай кратко."
     await page.get_by_test_id("settings-system-prompt").fill("")
     await page.get_by_test_id("save-settings").click()
     await in_page(page, "!document.querySelector('dialog[open]')")
-    chat = await page.evaluate("window.chatwire.socket.call('chat.get',"
-                               " { chat_id: window.chatwire.chatId })")
+    chat = await page.evaluate("window.chatwire.call('chat.get',"
+                               " { chat_id: window.chatwire.store.state.chatId })")
     assert chat["system_prompt"] is None
 
 
@@ -344,7 +344,7 @@ async def test_a_long_chat_opens_at_its_newest_page_and_reads_back_on_request(pa
     from storage import chats, messages, new_id, utcnow
 
     await sign_up(page)
-    user_id = await page.evaluate("window.chatwire.user.id")
+    user_id = await page.evaluate("window.chatwire.store.state.user.id")
     db = web_server.app[CONTEXT].services.db
     chat = await chats.insert(db, id=new_id(), user_id=user_id, title="длинный", favorite=False,
                               model=None, system_prompt=None, tags=[], now=utcnow())
