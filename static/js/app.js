@@ -122,7 +122,8 @@ class App {
     h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
     const avatar = h("button", { class: "avatar account-toggle", "aria-label": t("account"),
       title: this.store.state.user?.display_name || this.store.state.user?.email || "",
-      "data-testid": "account", onClick: () => header.classList.toggle("account-open") },
+      "data-testid": "account", onClick: () => (matchMedia("(max-width: 720px)").matches
+        ? header.classList.toggle("account-open") : profileEditor(this.ctx)) },
     initials(this.store.state.user));
     const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),

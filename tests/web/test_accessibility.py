@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import chat_open, in_page, last_reply, send, sign_up
+from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SERIOUS = ("serious", "critical")
@@ -23,6 +23,10 @@ async def axe_page(browser, web):
 
 
 async def violations(page, screen):
+    """axe's serious and critical findings on what the page shows now (also kept as a screenshot)."""
+    SHOTS.mkdir(exist_ok=True)
+    theme = await page.evaluate("document.documentElement.dataset.theme")
+    await page.screenshot(path=str(SHOTS / f"screen-{theme}-{screen.replace(' ', '-')}.png"))
     if not await page.evaluate("Boolean(window.axe)"):
         await page.add_script_tag(path=str(AXE))
     found = await page.evaluate("""async () => {
