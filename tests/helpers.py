@@ -93,6 +93,15 @@ async def open_socket(server: Any, user: dict[str, Any], path: str = "/ws", **op
     return sock
 
 
+async def send_from_each(sockets: list[WSClient], content: str) -> tuple[list, list]:
+    """Each socket sends `content` into a chat of its own, all at once: (started, refused) replies."""
+    chats = [await sock.ok("chat.create") for sock in sockets]
+    answers = await asyncio.gather(*[
+        sock.call("message.send", chat_id=chat["id"], content=content)
+        for sock, chat in zip(sockets, chats)])
+    return [a for a in answers if a["ok"]], [a for a in answers if not a["ok"]]
+
+
 async def reply_events(sock: WSClient, message_id: str,
                        final: tuple[str, ...] = ("message.done", "message.stopped", "message.error"),
                        ) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import register
+from tests.helpers import register, send_from_each
 
 
 @pytest.fixture
@@ -93,13 +93,8 @@ async def test_the_concurrent_replies_limit_holds_across_instances(make_client, 
     b = await make_client(redis_url=redis_url, providers=slow, max_concurrent_generations=3)
     user = await register(a, f"many-{uuid.uuid4().hex[:6]}@example.com")
     sockets = [await connect(user, on=a if i % 2 else b) for i in range(8)]
-    chats = [await sock.ok("chat.create") for sock in sockets]
-    answers = await asyncio.gather(*[
-        sock.call("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 60))
-        for sock, chat in zip(sockets, chats)])
-    started = [a for a in answers if a["ok"]]
-    refused = [a for a in answers if not a["ok"]]
-    assert len(started) == 3, answers
+    started, refused = await send_from_each(sockets, " ".join(["slow"] * 60))
+    assert len(started) == 3, (started, refused)
     assert {r["error"]["code"] for r in refused} == {"rate_limited"}
     await sockets[0].ok("message.stop", message_id=started[0]["data"]["assistant_message"]["id"])
     fresh = await sockets[1].ok("chat.create")  # (a chat streams one reply at a time)

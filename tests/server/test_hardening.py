@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from tests.client import WSClient
-from tests.helpers import open_socket
+from tests.helpers import open_socket, send_from_each
 
 
 def mode(path) -> int:
@@ -112,7 +112,6 @@ async def test_concurrent_wrong_passwords_check_no_more_than_the_limit(make_clie
 
 async def test_the_concurrent_replies_limit_is_per_user_however_many_sockets_send(make_client,
                                                                                   alice_on):
-    import asyncio
 
     from providers.factory import ProviderSettings
 
@@ -120,13 +119,8 @@ async def test_the_concurrent_replies_limit_is_per_user_however_many_sockets_sen
                              max_concurrent_generations=3)
     alice = await alice_on(slow)
     sockets = [await open_socket(slow, alice) for _ in range(8)]
-    chats = [await sock.ok("chat.create") for sock in sockets]
-    answers = await asyncio.gather(*[
-        sock.call("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 60))
-        for sock, chat in zip(sockets, chats)])
-    started = [a for a in answers if a["ok"]]
-    refused = [a for a in answers if not a["ok"]]
-    assert len(started) == 3, answers
+    started, refused = await send_from_each(sockets, " ".join(["slow"] * 60))
+    assert len(started) == 3, (started, refused)
     assert {a["error"]["code"] for a in refused} == {"rate_limited"}
     balance = await sockets[0].ok("balance.get")
     assert balance["reserved"] > 0  # the three started hold credits; the refused hold none

@@ -33,42 +33,36 @@ async def web(web_server):
     return str(web_server.make_url("")).rstrip("/")
 
 
+def web_settings(tmp_path, **overrides) -> Settings:
+    """The browser tests' server: SQLite, cheap hashing, a quick echo, plenty of credits."""
+    values = dict(database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48,
+                  jwt_secret_key="j" * 48, var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads",
+                  argon2_time_cost=1, argon2_memory_cost=1024,
+                  providers=ProviderSettings(echo_tokens_per_second=40),
+                  signup_credits=100_000_000, ws_heartbeat_s=5)
+    return Settings(**{**values, **overrides})
+
+
 @pytest.fixture
 async def web_server(aiohttp_server, tmp_path):
     """The server behind `web` (a test may seed it through its services)."""
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
-        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
-        argon2_memory_cost=1024, providers=ProviderSettings(echo_tokens_per_second=40),
-        signup_credits=100_000_000, ws_heartbeat_s=5)
-    return await aiohttp_server(create_app(settings))
+    return await aiohttp_server(create_app(web_settings(tmp_path)))
 
 
 @pytest.fixture
 async def web_poor(aiohttp_server, tmp_path):
     """The same server, but new accounts get no credits."""
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
-        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
-        argon2_memory_cost=1024, providers=ProviderSettings(echo_tokens_per_second=40),
-        signup_credits=0, ws_heartbeat_s=5)
-    server = await aiohttp_server(create_app(settings))
+    server = await aiohttp_server(create_app(web_settings(tmp_path, signup_credits=0)))
     return str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture
 async def web_with_vendors(aiohttp_server, tmp_path, vendor):
     """The same server, its OpenAI, Anthropic and Gemini models served by the fake vendor."""
-    from dataclasses import replace
-
     from tests.helpers import vendor_providers
 
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48, jwt_secret_key="j" * 48,
-        var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads", argon2_time_cost=1,
-        argon2_memory_cost=1024, signup_credits=100_000_000, ws_heartbeat_s=5)
-    server = await aiohttp_server(create_app(replace(settings,
-                                                     providers=vendor_providers(vendor.url))))
+    settings = web_settings(tmp_path, providers=vendor_providers(vendor.url))
+    server = await aiohttp_server(create_app(settings))
     return str(server.make_url("")).rstrip("/")
 
 
