@@ -26,6 +26,7 @@ from .domain.analyzer import Analyzer
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
+from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
 from .domain.messages import Messages
@@ -131,7 +132,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
     generations = Generations(
         db, events, broker.stops, chats, ledger, models, providers,
         GenerationSettings(default_model=settings.default_model, instance_id=settings.instance_id),
-        streams=streams, runner=Runner(db, events, ledger, stream_settings),
+        streams=streams, runner=Runner(db, events, ledger, stream_settings, Titles(db, events)),
         personalize=profiles.personalize, files=files, limits=limits)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,

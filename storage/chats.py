@@ -64,6 +64,15 @@ async def update(db: Executor, user_id: str, chat_id: str, changes: dict[str, An
     return changed == 1
 
 
+async def set_title_if_untitled(db: Executor, user_id: str, chat_id: str, title: str,
+                                now: str) -> bool:
+    """The server's title for a chat nobody has named; False if it has a title already."""
+    changed = await db.execute(
+        "UPDATE chats SET title = ?, updated_at = ? WHERE id = ? AND user_id = ? AND title = ''",
+        (title, now, chat_id, user_id))
+    return changed == 1
+
+
 async def set_deleted(db: Executor, user_id: str, chat_id: str, deleted_at: str | None,
                       now: str) -> bool:
     """Move to trash (a timestamp) or back out of it (None); False if it was already there."""

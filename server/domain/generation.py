@@ -330,7 +330,9 @@ class Generations:
         delta. The tree was read before the insert; the new rows are added to it here.
         """
         chat_id, tree = turn.chat["id"], turn.tree
-        job = Job(user_id, chat_id, reply["id"], turn.model)
+        untitled = not turn.chat.get("title")
+        first = next((m.content for m in turn.request.messages if m.role == "user"), None)
+        job = Job(user_id, chat_id, reply["id"], turn.model, title_from=first if untitled else None)
         events = job.listen() if listen else None  # before the task runs: nothing is missed
         self.streams.start(job, self.runner.run(job, self.providers[turn.model.provider],
                                                 turn.request), claim)

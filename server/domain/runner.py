@@ -28,6 +28,7 @@ from storage import messages as message_rows
 from .deltas import DeltaCoalescer
 from .events import EventSink
 from .streams import Job
+from .titles import Titles
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -47,11 +48,12 @@ class StreamSettings:
 
 class Runner:
     def __init__(self, db: Database, events: EventSink, ledger: "Ledger",
-                 settings: StreamSettings) -> None:
+                 settings: StreamSettings, titles: Titles) -> None:
         self.db = db
         self.events = events
         self.ledger = ledger
         self.settings = settings
+        self.titles = titles
 
     async def run(self, job: Job, provider: Provider, request: GenerationRequest) -> dict[str, Any]:
         deltas = DeltaCoalescer(lambda kind, fields: self._emit_nowait(job, kind, fields),
@@ -152,6 +154,11 @@ class Runner:
                                                                            "message.interrupted")
             await self._emit(job, kind, fields)
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
+        if status == COMPLETE and job.title_from:
+            try:
+                await self.titles.name(job.user_id, job.chat_id, job.title_from)
+            except Exception:  # the reply is done and charged: a title is not worth failing it
+                log.exception("naming chat %s failed", job.chat_id)
         return message
 
 

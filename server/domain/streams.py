@@ -36,14 +36,16 @@ class Job:
     turn's own events are out — the reply's events wait for it.
     """
 
-    __slots__ = ("user_id", "chat_id", "message_id", "model", "parts", "stop_requested", "task",
-                 "announced", "_listeners", "_ended")
+    __slots__ = ("user_id", "chat_id", "message_id", "model", "title_from", "parts",
+                 "stop_requested", "task", "announced", "_listeners", "_ended")
 
-    def __init__(self, user_id: str, chat_id: str, message_id: str, model: Model) -> None:
+    def __init__(self, user_id: str, chat_id: str, message_id: str, model: Model,
+                 title_from: str | None = None) -> None:
         self.user_id = user_id
         self.chat_id = chat_id
         self.message_id = message_id
         self.model = model
+        self.title_from = title_from  # an untitled chat's first message: named after it, once done
         self.parts: list[str] = []
         self.stop_requested = False
         self.task: asyncio.Task[Any] | None = None

@@ -290,9 +290,9 @@ export class Conversation {
     this._controls();
     this.draftId ??= crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     try {
-      if (!this._chatId()) {  // the draft's first message: the chat is made now, named after it
+      if (!this._chatId()) {  // the draft's first message: the chat is made now
         this.chat = await this.ctx.saveDraft({ model: this.models.value || null,
-          title: content.split("\n")[0].slice(0, 60).trim(), system_prompt: this.draftSystemPrompt || null });
+          system_prompt: this.draftSystemPrompt || null });  // the server names it after the reply
         this.draftSystemPrompt = null;
         if (!this.personal.checked) {
           await this.ctx.call("chat.update", { chat_id: this.chat.id, personalize: false });
@@ -303,11 +303,6 @@ export class Conversation {
       if (this.attachments.length) params.file_ids = this.attachments.map((f) => f.id);
       await this.ctx.call("message.send", params);
       this._sent();
-      if (!this.chat.title) {  // an untitled chat is named after its first message
-        const title = content.split("\n")[0].slice(0, 60).trim();
-        this.chat.title = title;
-        this._run("chat.update", { chat_id: this.chat.id, title });
-      }
     } catch (error) {
       if (error.code === "insufficient_balance") this._sent();  // kept on the server: Retry is on it
       if (error.code === "too_large") {

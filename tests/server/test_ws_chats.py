@@ -195,3 +195,27 @@ async def test_a_title_match_is_its_own_snippet(client, alice, connect):
     await sock.ok("chat.create", title="Поездка в Казань")
     found = (await sock.ok("chat.list", q="казань"))["chats"]
     assert found[0]["snippet"] == {"text": "Поездка в Казань", "matches": [[10, 16]]}
+
+
+async def test_the_server_names_a_chat_after_its_first_reply_everywhere(client, alice, connect):
+    sock, other = await connect(alice), await connect(alice)
+    chat = await sock.ok("chat.create")
+    assert chat["title"] == ""
+    sent = await sock.ok("message.send", chat_id=chat["id"],
+                         content="**Как** приготовить `борщ`? Подробно, пожалуйста.")
+    await reply_events(sock, sent["assistant_message"]["id"])
+    named = await other.event("chat.updated")
+    while named["chat"]["title"] == "":  # the turn's own chat.updated comes first
+        named = await other.event("chat.updated")
+    assert named["chat"]["title"] == "Как приготовить борщ?"
+    again = await sock.ok("message.send", chat_id=chat["id"], content="A different question.")
+    await reply_events(sock, again["assistant_message"]["id"])
+    assert (await sock.ok("chat.get", chat_id=chat["id"]))["title"] == "Как приготовить борщ?"
+
+
+async def test_a_title_the_user_set_is_never_overwritten(client, alice, connect):
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", title="Мой чат")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content="Hello there. How are you?")
+    await reply_events(sock, sent["assistant_message"]["id"])
+    assert (await sock.ok("chat.get", chat_id=chat["id"]))["title"] == "Мой чат"

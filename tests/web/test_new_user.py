@@ -380,3 +380,11 @@ async def test_a_streamed_reply_ends_drawn_exactly_as_a_whole_one(page):
     await in_page(page, "document.querySelector('article.assistant .body table')")
     assert await page.locator("article.assistant .body").last.inner_html() == streamed
     assert await reply.locator("pre code").text_content() == "print('hi')\n\n\nprint('bye')\n"
+
+
+async def test_a_new_chat_is_named_by_the_server_after_its_first_reply(page):
+    await sign_up(page)
+    await send(page, "**Plan** a trip to `Kazan`. Details later, please.")
+    await last_reply(page)
+    await page.wait_for_selector('.chat-list .title:has-text("Plan a trip to Kazan")')
+    assert await page.locator(".chat-list .title").all_text_contents() == ["Plan a trip to Kazan"]

@@ -1,0 +1,59 @@
+"""Chat titles made by the server: after a chat's first reply completes, an untitled chat is named
+after its first message — its first sentence, markdown stripped, cut at a word boundary. A title
+the user set is never overwritten (the write only matches an untitled chat), and every device
+hears `chat.updated`. Chats made by any client, the API included, get one the same way.
+"""
+from __future__ import annotations
+
+import re
+
+from storage import Database, utcnow
+from storage import chats as chat_rows
+
+from .events import EventSink
+
+LIMIT = 60
+
+_MARKUP = [
+    (re.compile(r"```.*?(?:```|$)", re.S), " "),  # code blocks say nothing a title needs
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # an image: its alt text
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # a link: its text
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), ""),  # headings, quotes, lists
+    (re.compile(r"(\*\*|__|~~|\*|_)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis
+    (re.compile(r"<[^>]{1,200}>"), " "),  # tags
+]
+_SENTENCE = re.compile(r"(.+?[.!?…])(?=\s|$)")
+
+
+def offline_title(text: str, limit: int = LIMIT) -> str:
+    """The first sentence of `text` as plain words, at most `limit` characters ("" if none)."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    # A line ends a sentence too (a heading, a list item): the first line that says anything.
+    text = next((line for line in text.splitlines() if line.strip()), "")
+    text = " ".join(text.split())
+    sentence = _SENTENCE.match(text)
+    if sentence:
+        text = sentence.group(1)
+    if len(text) > limit:
+        cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+        text = cut.rstrip(" ,;:—–-")
+    return text.rstrip(".").strip()
+
+
+class Titles:
+    def __init__(self, db: Database, events: EventSink) -> None:
+        self.db = db
+        self.events = events
+
+    async def name(self, user_id: str, chat_id: str, first_message: str) -> None:
+        """Name an untitled chat after its first message, and tell every device."""
+        title = offline_title(first_message)
+        if not title:
+            return
+        if not await chat_rows.set_title_if_untitled(self.db, user_id, chat_id, title, utcnow()):
+            return  # titled meanwhile (by the user, or by another reply's turn)
+        chat = await chat_rows.get(self.db, user_id, chat_id)
+        if chat is not None:
+            await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
