@@ -26,6 +26,7 @@ from .domain.analyzer import Analyzer
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
+from .domain.exports import Exports
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -57,6 +58,7 @@ class Services:
     files: Files
     presence: Presence
     limits: Limits
+    exports: Exports
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -140,7 +142,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
-        presence=Presence(broker.presence, events), limits=limits)
+        presence=Presence(broker.presence, events), limits=limits, exports=Exports(db))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

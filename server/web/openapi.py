@@ -144,6 +144,17 @@ def document() -> Schema:
                            "properties": {"user": {"anyOf": [_ref("user"), {"type": "null"}]}}},
                           "the user, or null")},
             tag=auth, security=[{}, *BEARER])},
+        "/api/v1/chats/{chat_id}/export": {"get": _op(
+            "Download one chat: its active branch as Markdown, or its whole tree as JSON",
+            {"200": {"description": "the chat, as a file", "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}}}},
+             **_errors(400, 401, 404)}, tag="chats", security=BEARER,
+            params=[_path_id("chat_id"),
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"enum": ["md", "json"], "default": "md"}},
+                    {"name": "lang", "in": "query", "required": False,
+                     "schema": {"enum": ["en", "ru"], "default": "en"}}])},
         "/api/v1/files": {"post": _op(
             "Upload a file (multipart, field `file`); its type is read from its bytes",
             {"201": _json({"type": "object", "required": ["file"],

@@ -44,7 +44,7 @@ const CATALOGUE = {
     shortcuts: "Keyboard shortcuts", shortcutSearch: "Search chats", shortcutNew: "New chat",
     shortcutStop: "Stop the reply", shortcutEditLast: "Edit your last message (in an empty box)",
     shortcutHelp: "This list", account: "Account",
-    chatSettings: "Chat settings", systemPrompt: "System prompt", earlier: "Show earlier messages",
+    chatSettings: "Chat settings", export: "Download", systemPrompt: "System prompt", earlier: "Show earlier messages",
     systemPromptHint: "How the model should answer in this chat, e.g. \"Answer briefly, in Russian.\"",
   },
   ru: {
@@ -91,7 +91,7 @@ const CATALOGUE = {
     shortcuts: "Горячие клавиши", shortcutSearch: "Поиск по чатам", shortcutNew: "Новый чат",
     shortcutStop: "Остановить ответ", shortcutEditLast: "Изменить последнее сообщение (в пустом поле)",
     shortcutHelp: "Этот список", account: "Аккаунт",
-    chatSettings: "Настройки чата", systemPrompt: "Системная инструкция", earlier: "Показать более ранние сообщения",
+    chatSettings: "Настройки чата", export: "Скачать", systemPrompt: "Системная инструкция", earlier: "Показать более ранние сообщения",
     systemPromptHint: "Как модели отвечать в этом чате, например: «Отвечай кратко, по-английски».",
   },
 };

@@ -1,7 +1,7 @@
 // Dialogs: the profile editor (values with weight sliders, the other lists), profile suggestions
 // from "analyze this message", and the transactions list.
 import { clear, h } from "./dom.js";
-import { credits, formatDate, t } from "./i18n.js";
+import { credits, formatDate, language, t } from "./i18n.js";
 
 // The profile's categories are the server's: every list in what it sends, in its order.
 const categoriesOf = (profile) => Object.keys(profile).filter((key) => Array.isArray(profile[key]));
@@ -119,11 +119,15 @@ export function chatSettings(ctx, { chat, model, personalize, systemPrompt }, ap
   prompt.value = systemPrompt || "";
   const personal = h("input", { type: "checkbox", "data-testid": "settings-personalize" });
   personal.checked = personalize;
+  const exportLink = (format, label) => h("a", { class: "link", download: "", "data-testid": `export-${format}`,
+    href: `/api/v1/chats/${encodeURIComponent(chat.id)}/export?format=${format}&lang=${language()}` }, label);
   const box = dialog(t("chatSettings"),
     h("div", { class: "settings" },
       h("label", {}, t("model"), models),
       h("label", {}, t("systemPrompt"), prompt),
-      h("label", { class: "personal" }, personal, t("personalize"))),
+      h("label", { class: "personal" }, personal, t("personalize")),
+      chat ? h("p", { class: "export" }, `${t("export")}: `, exportLink("md", "Markdown"), " · ",
+        exportLink("json", "JSON")) : null),
     h("footer", {}, h("button", { class: "primary", "data-testid": "save-settings", onClick: async () => {
       const changes = { model: models.value || null, system_prompt: prompt.value.trim() || null,
         personalize: personal.checked };

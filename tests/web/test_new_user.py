@@ -1,5 +1,6 @@
 """What a new user hit within minutes (issue 21's bugs), each as the user meets it, in Chromium."""
 import json
+from pathlib import Path
 
 from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
 
@@ -388,3 +389,21 @@ async def test_a_new_chat_is_named_by_the_server_after_its_first_reply(page):
     await last_reply(page)
     await page.wait_for_selector('.chat-list .title:has-text("Plan a trip to Kazan")')
     assert await page.locator(".chat-list .title").all_text_contents() == ["Plan a trip to Kazan"]
+
+
+async def test_a_chat_downloads_as_markdown_and_json_from_its_settings(page):
+    await sign_up(page)
+    await page.get_by_test_id("language").click()
+    await chat_open(page)
+    await send(page, "Что посмотреть в Казани?")
+    await last_reply(page)
+    await page.get_by_test_id("chat-settings").click()
+    async with page.expect_download() as markdown:
+        await page.get_by_test_id("export-md").click()
+    text = Path(await (await markdown.value).path()).read_text(encoding="utf-8")
+    assert "**Вы** ·" in text and "Что посмотреть в Казани?" in text
+    async with page.expect_download() as whole:
+        await page.get_by_test_id("export-json").click()
+    body = json.loads(Path(await (await whole.value).path()).read_text(encoding="utf-8"))
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant"]
+    assert page.errors == []
