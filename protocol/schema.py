@@ -126,6 +126,11 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "file.list": {"cursor": CURSOR, "limit": LIMIT},
     "file.delete": {"file_id": Id()},
     "presence.get": {},
+    "account.update": {"display_name": Str(200, nullable=True, strip=True), "default_model": MODEL},
+    "account.password": {"current_password": Str(1024, required=True, min_len=1),
+                         "new_password": Str(1024, required=True, min_len=1)},
+    "session.list": {},
+    "session.revoke": {"session_id": Id()},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

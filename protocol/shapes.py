@@ -12,7 +12,8 @@ from .schema import PROFILE_CATEGORIES
 
 Row = Mapping[str, Any]
 
-USER_PUBLIC = ("id", "email", "display_name", "role", "balance", "created_at")  # never the hash
+USER_PUBLIC = ("id", "email", "display_name", "default_model", "role", "balance",
+               "created_at")  # never the hash
 MESSAGE_PRIVATE = ("user_id", "generation_instance")  # columns that are the server's business
 FILE_PUBLIC = ("id", "name", "mime", "kind", "size", "sha256", "created_at")
 ATTACHMENT = ("id", "name", "kind", "mime", "size")  # what a message shows of its attachments

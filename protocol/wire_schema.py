@@ -103,7 +103,7 @@ OPT_TIME: Schema = {"anyOf": [TIME, {"type": "null"}]}
 MICRO: Schema = {"type": "integer", "description": "micro-credits (1 credit = 1,000,000)"}
 
 ROWS: dict[str, Schema] = {
-    "user": _obj({"id": STR, "email": STR, "display_name": OPT_STR,
+    "user": _obj({"id": STR, "email": STR, "display_name": OPT_STR, "default_model": OPT_STR,
                   "role": {"enum": ["user", "admin"]}, "balance": MICRO, "created_at": TIME}),
     "chat": _obj({"id": STR, "title": STR, "favorite": BOOL, "tags": {"type": "array", "items": STR},
                   "model": OPT_STR, "system_prompt": OPT_STR, "personalize": BOOL,
@@ -151,6 +151,7 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
                                                                          "minimum": 0},
                "epoch": STR, "server_time": TIME,
                "max_frame_bytes": {"type": "integer", "minimum": 1}}, {}),
+    "account.updated": ({"seq": SEQ, "user": _ref("user")}, {}),
     "chat.created": (_CHAT_EVENT, {}),
     "chat.updated": (_CHAT_EVENT, {}),
     "chat.deleted": (_CHAT_EVENT, {}),

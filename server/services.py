@@ -26,6 +26,7 @@ from .domain.analyzer import Analyzer
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
+from .domain.account_settings import AccountSettings
 from .domain.exports import Exports
 from .domain.titles import Titles
 from .domain.ledger import Ledger
@@ -59,6 +60,7 @@ class Services:
     presence: Presence
     limits: Limits
     exports: Exports
+    account_settings: AccountSettings
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -142,7 +144,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
-        presence=Presence(broker.presence, events), limits=limits, exports=Exports(db))
+        presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
+        account_settings=AccountSettings(db, events, models))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .base import Executor, Row
 
-USER_COLUMNS = "id, email, display_name, role, balance, reserved, created_at, updated_at"
+USER_COLUMNS = ("id, email, display_name, default_model, role, balance, reserved, created_at, "
+                "updated_at")
 
 
 async def insert(db: Executor, *, id: str, email: str, email_key: str, password_hash: str,
@@ -48,3 +49,18 @@ async def set_password_hash(db: Executor, user_id: str, password_hash: str, now:
         "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
         (password_hash, now, user_id),
     )
+
+
+async def update_settings(db: Executor, user_id: str, changes: dict[str, str | None],
+                          now: str) -> Row | None:
+    """Change `display_name` and/or `default_model` (the keys given); the user after."""
+    fields = [k for k in ("display_name", "default_model") if k in changes]
+    assignments = "".join(f"{k} = ?, " for k in fields)
+    return await db.fetchone(
+        f"UPDATE users SET {assignments}updated_at = ? WHERE id = ? RETURNING {USER_COLUMNS}",
+        (*(changes[k] for k in fields), now, user_id))
+
+
+async def get_password_hash(db: Executor, user_id: str) -> str | None:
+    row = await db.fetchone("SELECT password_hash FROM users WHERE id = ?", (user_id,))
+    return row["password_hash"] if row is not None else None

@@ -42,6 +42,7 @@ class Subscriber(Protocol):
     """A local socket's side of the broker: must never block (it queues)."""
 
     user_id: str
+    session_id: str  # the login the socket belongs to: a password change ends the others'
 
     def deliver(self, seq: int, frame: bytes) -> None:
         """`seq` is NO_SEQ for a notice."""
@@ -114,7 +115,10 @@ class EventLog(abc.ABC):
         """Every kept event with seq > `after`, in order; None when some of them are gone."""
 
     @abc.abstractmethod
-    async def disconnect(self, user_id: str, code: int, reason: str) -> None: ...
+    async def disconnect(self, user_id: str, code: int, reason: str, *,
+                         keep_session: str | None = None, only_session: str | None = None) -> None:
+        """Close the user's sockets on every instance: all, all but `keep_session`'s, or only
+        `only_session`'s."""
 
     @staticmethod
     def _frame(seq: int, kind: str, fields: dict[str, Any]) -> bytes:
@@ -128,8 +132,13 @@ class EventLog(abc.ABC):
         for sub in tuple(self._local.get(user_id, ())):
             sub.deliver(seq, frame)  # encoded once, shared by every socket
 
-    def _close_local(self, user_id: str, code: int, reason: str) -> None:
+    def _close_local(self, user_id: str, code: int, reason: str, keep_session: str | None = None,
+                     only_session: str | None = None) -> None:
         for sub in tuple(self._local.get(user_id, ())):
+            if keep_session is not None and sub.session_id == keep_session:
+                continue
+            if only_session is not None and sub.session_id != only_session:
+                continue
             sub.close_soon(code, reason)
 
 

@@ -74,8 +74,9 @@ class LocalEvents(EventLog):
             return None
         return [(seq, frame) for seq, frame in kept if seq > after]
 
-    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
-        self._close_local(user_id, code, reason)
+    async def disconnect(self, user_id: str, code: int, reason: str, *,
+                         keep_session: str | None = None, only_session: str | None = None) -> None:
+        self._close_local(user_id, code, reason, keep_session, only_session)
 
 
 class LocalDevices:

@@ -229,13 +229,15 @@ class RedisEvents(EventLog):
 
     # -- closing sockets --
 
-    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
+    async def disconnect(self, user_id: str, code: int, reason: str, *,
+                         keep_session: str | None = None, only_session: str | None = None) -> None:
         try:
-            await self._redis.publish(_channel(user_id), b"c" + dumps([code, reason]))
+            await self._redis.publish(_channel(user_id),
+                                      b"c" + dumps([code, reason, keep_session, only_session]))
         except Exception:
             log.warning("redis broker: could not reach other instances to close %s's sockets",
                         user_id)
-            self._close_local(user_id, code, reason)
+            self._close_local(user_id, code, reason, keep_session, only_session)
 
     # -- the subscription --
 
@@ -283,6 +285,6 @@ class RedisEvents(EventLog):
         elif data[:1] == b"x":
             kind, fields = orjson.loads(data[1:])
             self._deliver_local(user_id, NO_SEQ, self._notice(kind, fields))
-        elif data[:1] == b"c":
-            code, reason = orjson.loads(data[1:])
-            self._close_local(user_id, code, reason)
+        elif data[:1] == b"c":  # [code, reason, keep_session?, only_session?]
+            code, reason, *which = orjson.loads(data[1:])
+            self._close_local(user_id, code, reason, *which)

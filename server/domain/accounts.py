@@ -263,6 +263,29 @@ class Accounts:
         # session) then share one copy of the ids instead of one each.
         return Identity(sys.intern(user_id), sys.intern(session_id), user["role"]), shapes.user(user)
 
+    async def change_password(self, identity: Identity, current_password: str,
+                              new_password: str) -> dict[str, Any]:
+        """A new password, given the current one (wrong: `unauthorized`, counted like a failed
+        log-in). Every other session of the user ends and its sockets close (4401); this one
+        stays."""
+        user = await users.get(self.db, identity.user_id)
+        hashed = await users.get_password_hash(self.db, identity.user_id)
+        if user is None or hashed is None:
+            raise Unauthorized("this session has ended; log in again")
+        await self._throttle.attempt(user["email"].casefold())
+        if not await self._verify(current_password, hashed):
+            raise Unauthorized("the current password is not right", field="current_password")
+        await self._throttle.succeeded(user["email"].casefold())
+        credentials.check_password(new_password, user["email"])
+        new_hash = await self._hash(new_password)
+        now = utcnow()
+        async with self.db.transaction() as tx:
+            await users.set_password_hash(tx, identity.user_id, new_hash, now)
+            ended = await refresh_tokens.revoke_others(tx, identity.user_id, identity.session_id, now)
+        await self.events.disconnect(identity.user_id, CLOSE_LOGGED_OUT, "password changed",
+                                     keep_session=identity.session_id)
+        return {"changed": True, "other_sessions_ended": ended > 0}
+
     async def me(self, identity: Identity) -> dict[str, Any]:
         user = await users.get(self.db, identity.user_id)
         if user is None:

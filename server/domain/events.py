@@ -21,5 +21,7 @@ class EventSink(Protocol):
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         """A passing notice (presence): to every socket now, with no `seq`, never replayed."""
 
-    async def disconnect(self, user_id: str, code: int, reason: str) -> None:
-        """Close every socket of `user_id`, on every instance."""
+    async def disconnect(self, user_id: str, code: int, reason: str, *,
+                         keep_session: str | None = None, only_session: str | None = None) -> None:
+        """Close every socket of `user_id`, on every instance (all but `keep_session`'s, or only
+        `only_session`'s)."""

@@ -136,6 +136,10 @@ class Connection(Session):
         self._pending = deque()
         self._writer = asyncio.get_running_loop().create_task(self._write(step, waiting))
 
+    @property
+    def session_id(self) -> str:
+        return self.identity.session_id
+
     def close_soon(self, code: int, reason: str) -> None:
         """Close after what is already queued; called from the broker, so never awaits."""
         if self._close is not None:

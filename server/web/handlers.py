@@ -51,6 +51,16 @@ def _writes(fn: Callable[..., Awaitable[Any]]) -> Handler:
     return handler
 
 
+def _identity(fn: Callable[..., Awaitable[Any]], *, writes: bool = False) -> Handler:
+    """Adapt a domain method taking (identity, **params): the session matters (its own stays,
+    others end), not just the user."""
+    async def handler(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+        if writes:
+            await ctx.services.limits.write(conn.user_id)
+        return await fn(ctx)(conn.identity, **p)
+    return handler
+
+
 async def profile_analyze(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
     await ctx.services.limits.analysis(conn.user_id)
     if p.get("apply"):
@@ -84,4 +94,8 @@ HANDLERS: dict[str, Handler] = {
     "file.list": _user(lambda ctx: ctx.services.files.list),
     "file.delete": _writes(lambda ctx: ctx.services.files.delete),
     "presence.get": _user(lambda ctx: ctx.services.presence.get),
+    "account.update": _identity(lambda ctx: ctx.services.account_settings.update, writes=True),
+    "account.password": _identity(lambda ctx: ctx.services.accounts.change_password, writes=True),
+    "session.list": _identity(lambda ctx: ctx.services.account_settings.sessions),
+    "session.revoke": _identity(lambda ctx: ctx.services.account_settings.revoke, writes=True),
 }

@@ -3,6 +3,7 @@ import * as api from "./api.js";
 import { Conversation } from "./conversation.js";
 import { clear, h } from "./dom.js";
 import { credits, creditsShort, describe, language, setLanguage, t } from "./i18n.js";
+import { accountSettings } from "./account.js";
 import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
@@ -118,6 +119,8 @@ class App {
     const items = h("span", { class: "account-items", "data-testid": "account-items",
       onClick: (e) => e.target.closest("button") && header.classList.remove("account-open") },
     h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this.ctx) }, t("profile")),
+    h("button", { class: "link", "data-testid": "settings", onClick: () => accountSettings(this.ctx)
+      .catch((error) => this.toast(describe(error))) }, t("accountSettings")),
     this._prefs(),
     h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
     const avatar = h("button", { class: "avatar account-toggle", "aria-label": t("account"),
@@ -125,6 +128,12 @@ class App {
       "data-testid": "account", onClick: () => (matchMedia("(max-width: 720px)").matches
         ? header.classList.toggle("account-open") : profileEditor(this.ctx)) },
     initials(this.store.state.user));
+    this._offUser?.();  // the last drawing's listener: one at a time, whatever re-renders
+    this._offUser = this.store.on("user", (user) => {
+      if (!user) return;
+      avatar.textContent = initials(user);
+      avatar.title = user.display_name || user.email;
+    });
     const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),
       h("span", { class: "balance-label" }, `${t("balance")}: `), this.balance, items, avatar);
@@ -291,6 +300,9 @@ class App {
         break;
       case "balance.updated":
         this.showBalance(e);
+        break;
+      case "account.updated":
+        this.store.set({ user: e.user });
         break;
       default:
         break;  // profile, files and presence changes are read when their dialogs open

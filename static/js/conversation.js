@@ -94,6 +94,8 @@ export class Conversation {
     this.chat = null;
     this.olderCursor = null;
     this.draftSystemPrompt = null;
+    const preferred = this.ctx.store.state.user?.default_model;  // the user's choice for new chats
+    if (preferred && this.modelNames?.has(preferred)) this.models.value = preferred;
     this.messages = [];
     this.personal.checked = true;
     this._readOnly(false);

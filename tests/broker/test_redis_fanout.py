@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import register, send_from_each
+from tests.helpers import PASSWORD, register, send_from_each
 
 
 @pytest.fixture
@@ -103,3 +103,18 @@ async def test_the_concurrent_replies_limit_holds_across_instances(make_client, 
     for answer in (*started[1:], again):
         await sockets[0].ok("message.stop", message_id=answer["data"]["assistant_message"]["id"])
     assert (await sockets[0].ok("balance.get"))["reserved"] == 0
+
+
+async def test_a_password_change_on_a_closes_the_other_session_s_sockets_on_b_only(two_instances,
+                                                                                  connect):
+    a, b = two_instances
+    email = f"pw-{uuid.uuid4().hex[:6]}@example.com"
+    first = await register(a, email)
+    resp = await b.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    second = await resp.json()
+    mine_on_b, theirs_on_b = await connect(first, on=b), await connect(second, on=b)
+    here = await connect(first, on=a)
+    await here.ok("account.password", current_password=PASSWORD,
+                  new_password="a much newer horse battery")
+    assert await theirs_on_b.closed() == 4401
+    assert (await mine_on_b.ok("ping"))["pong"]  # the same session, on another instance: stays

@@ -53,7 +53,8 @@ async def test_the_main_screens_have_no_serious_accessibility_violations(axe_pag
     await last_reply(page)
     found += await violations(page, "chat")
     for opener, screen in (("profile", "profile dialog"), ("balance", "transactions dialog"),
-                           ("chat-settings", "chat settings dialog")):
+                           ("chat-settings", "chat settings dialog"),
+                           ("settings", "account settings dialog")):
         await page.get_by_test_id(opener).click()
         await page.get_by_test_id("dialog").wait_for()
         found += await violations(page, screen)

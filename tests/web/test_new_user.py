@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
+from tests.helpers import PASSWORD, SHOTS, chat_open, in_page, last_reply, send, sign_up
 
 PAGE_FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 DRAWER_CLOSED = ("(() => { const d = document.querySelector('.sidebar');"
@@ -407,3 +407,34 @@ async def test_a_chat_downloads_as_markdown_and_json_from_its_settings(page):
     body = json.loads(Path(await (await whole.value).path()).read_text(encoding="utf-8"))
     assert [m["role"] for m in body["messages"]] == ["user", "assistant"]
     assert page.errors == []
+
+
+async def test_account_settings_name_default_model_password_and_sessions(page, browser, web):
+    await sign_up(page)
+    other = await (await browser.new_context(locale="en-US")).new_page()  # another device
+    await other.goto(web)
+    await other.get_by_test_id("email").fill("anna@example.com")
+    await other.get_by_test_id("password").fill(PASSWORD)
+    await other.get_by_test_id("submit").click()
+    await chat_open(other)
+    await page.get_by_test_id("language").click()
+    await chat_open(page)
+    await page.get_by_test_id("settings").click()
+    await page.get_by_test_id("sessions").locator("li").nth(1).wait_for()
+    assert await page.get_by_test_id("sessions").locator("li").count() == 2
+    assert "Это устройство" in await page.get_by_test_id("sessions").text_content()
+    await page.get_by_test_id("account-name").fill("Анна Петрова")
+    await page.get_by_test_id("save-account").click()
+    await in_page(page, "window.chatwire.store.state.user.display_name === 'Анна Петрова'")
+    await in_page(other, "window.chatwire.store.state.user.display_name === 'Анна Петрова'")
+    assert await page.get_by_test_id("account").text_content() == "АП"  # the initials follow
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "account-settings-ru.png"))
+    await page.get_by_test_id("current-password").fill(PASSWORD)
+    await page.get_by_test_id("new-password").fill("a much newer horse battery")
+    await page.get_by_test_id("change-password").click()
+    await in_page(page, "document.querySelector('[data-testid=password-status]').textContent"
+                        ".startsWith('Пароль изменён')")
+    await other.get_by_test_id("auth").wait_for()  # the other device is signed out
+    assert await page.get_by_test_id("sessions").locator("li").count() == 1
+    assert await page.get_by_test_id("connection").get_attribute("data-state") == "connected"
