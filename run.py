@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Chatwire's command line: serve (default), migrate, user create."""
+"""Chatwire's command line: serve (default), migrate, user create / set-password, credits add,
+ledger check."""
 from __future__ import annotations
 
 import argparse
@@ -85,6 +86,18 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     return _with_services(settings, work)
 
 
+def _user_set_password(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password(args)
+
+    async def work(services: Services) -> int:
+        user = await services.accounts.set_password(args.email, password)
+        print(f"set a new password for {user['email']}; their sessions have ended")
+        return 0
+
+    # With Redis the running instances hear of it, and close the user's sockets at once.
+    return _with_services(settings, work, realtime=bool(settings.redis_url))
+
+
 def _micro_credits(text: str) -> int:
     """'10' or '2.5' credits to micro-credits, exactly (no floats)."""
     try:
@@ -96,7 +109,8 @@ def _micro_credits(text: str) -> int:
     return int(value)
 
 
-def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]]) -> int:
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]], *,
+                   realtime: bool = False) -> int:
     """Run `work` with the server's own services, on a migrated database.
 
     Events stay in this process (there are no sockets here to tell): a deposit shows on the
@@ -105,7 +119,7 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]
     from server import services
 
     async def run() -> int:
-        built = await services.build(settings, migrate=True, realtime=False, pool_size=2)
+        built = await services.build(settings, migrate=True, realtime=realtime, pool_size=2)
         try:
             return await work(built)
         finally:
@@ -171,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input")
     create.set_defaults(func=_user_create)
+    reset = user_sub.add_parser("set-password", help="set a user's password (without mail): "
+                                "from a prompt or stdin; every session of theirs ends")
+    reset.add_argument("email")
+    reset.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
+    reset.set_defaults(func=_user_set_password)
 
     credits = sub.add_parser("credits", help="manage credits")
     credits_sub = credits.add_subparsers(dest="credits_command", metavar="ACTION", required=True)

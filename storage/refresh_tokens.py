@@ -69,3 +69,10 @@ async def revoke_others(db: Executor, user_id: str, keep_family: str, now: str) 
         """UPDATE refresh_tokens SET revoked_at = ?
            WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL""",
         (now, user_id, keep_family))
+
+
+async def revoke_all(db: Executor, user_id: str, now: str) -> int:
+    """End every session of the user."""
+    return await db.execute(
+        "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        (now, user_id))

@@ -66,3 +66,25 @@ def test_credits_add_is_idempotent_and_ledger_check_catches_tampering(tmp_path):
         db.execute("UPDATE users SET balance = balance + 1")
     check = run(["ledger", "check"], tmp_path)
     assert check.returncode == 1 and "MISMATCH ann@example.com" in check.stdout
+
+
+def test_user_set_password_without_mail(tmp_path):
+    import sqlite3
+
+    from passlib.hash import argon2
+
+    assert run(["user", "create", "ann@example.com", "--password-stdin"], tmp_path,
+               stdin="a long passphrase here\n").returncode == 0
+    missing = run(["user", "set-password", "nobody@example.com", "--password-stdin"], tmp_path,
+                  stdin="another long passphrase\n")
+    assert missing.returncode == 1 and "no account" in missing.stderr
+    weak = run(["user", "set-password", "ann@example.com", "--password-stdin"], tmp_path,
+               stdin="123\n")
+    assert weak.returncode == 1 and "password" in weak.stderr
+    done = run(["user", "set-password", "ANN@example.com", "--password-stdin"], tmp_path,
+               stdin="another long passphrase\n")
+    assert done.returncode == 0 and "sessions have ended" in done.stdout, done.stderr
+    database = next((tmp_path / "var").glob("*.db"))
+    with sqlite3.connect(database) as db:
+        (stored,) = db.execute("SELECT password_hash FROM users").fetchone()
+    assert argon2.verify("another long passphrase", stored)

@@ -65,3 +65,14 @@ async def test_sessions_are_listed_and_one_can_be_ended_from_another(client, ali
     assert (await here.ok("ping"))["pong"]
     assert [s["current"] for s in (await here.ok("session.list"))["sessions"]] == [True]
     assert (await here.error("session.revoke", session_id=phone["id"]))["code"] == "not_found"
+
+
+async def test_an_operator_s_password_reset_ends_every_session(client, alice, connect):
+    from server.web.state import CONTEXT
+
+    sock = await connect(alice)
+    await client.app[CONTEXT].services.accounts.set_password("ALICE@example.com", NEW_PASSWORD)
+    assert await sock.closed() == 4401
+    resp = await client.post("/api/v1/auth/refresh", json={"refresh_token": alice["refresh_token"]})
+    assert resp.status == 401
+    await log_in(client, password=NEW_PASSWORD)
