@@ -73,7 +73,9 @@ class App {
   showAuth(mode) {
     this.socket?.close();
     this.socket = null;
-    this.store.set({ user: null });
+    // Nothing of the last account stays in the page (a shared computer, another sign-in).
+    this.store.set({ user: null, chatId: null, drafting: false, chat: null, messages: [], chats: [],
+      account: null });
     const error = h("p", { class: "error", role: "alert" });
     const email = h("input", { type: "email", required: true, autocomplete: "email", placeholder: t("email"),
       "aria-label": t("email"), "data-testid": "email" });
