@@ -48,10 +48,10 @@ async def test_a_limit_holds_across_instances_with_redis(make_client, redis_url)
     await inside_one_window()
     user = await register(a, f"limit-{uuid.uuid4().hex[:8]}@example.com")
     on_a, on_b = await open_socket(a, user), await open_socket(b, user)
-    chat = await on_a.ok("chat.create")
-    await on_a.ok("message.send", chat_id=chat["id"], content="one")
-    await on_b.ok("message.send", chat_id=chat["id"], content="two")
-    assert (await on_a.error("message.send", chat_id=chat["id"], content="three"))[
+    chats = [await on_a.ok("chat.create") for _ in range(3)]  # a chat streams one reply at a time
+    await on_a.ok("message.send", chat_id=chats[0]["id"], content="one")
+    await on_b.ok("message.send", chat_id=chats[1]["id"], content="two")
+    assert (await on_a.error("message.send", chat_id=chats[2]["id"], content="three"))[
         "code"] == "rate_limited"
 
 
