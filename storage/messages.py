@@ -76,16 +76,6 @@ async def get_many(db: Executor, ids: list[str]) -> dict[str, Row]:
     return {r["id"]: r for r in rows}
 
 
-ONE_STREAMING = "messages_one_streaming_per_chat"  # the unique index behind one reply at a time
-
-
-async def streaming_in(db: Executor, chat_id: str) -> bool:
-    """Whether a reply of the chat is still streaming."""
-    row = await db.fetchone(
-        "SELECT id FROM messages WHERE chat_id = ? AND status = 'streaming' LIMIT 1", (chat_id,))
-    return row is not None
-
-
 async def by_client_msg_id(db: Executor, user_id: str, client_msg_id: str) -> Row | None:
     return await db.fetchone(
         f"SELECT {SELECT} FROM messages WHERE user_id = ? AND client_msg_id = ?",

@@ -8,7 +8,7 @@ from protocol.errors import Conflict
 from providers.base import GenerationRequest
 from providers.registry import Model
 from storage import Executor
-from storage import messages as message_rows
+from storage import chats as chat_rows
 
 from .branches import Tree
 from .streams import ReplyEvent
@@ -52,6 +52,6 @@ def busy() -> Conflict:
 async def check_not_streaming(db: Executor, chat_id: str) -> None:
     """One reply at a time per chat: a second would be built on the first's unfinished text.
     Checked in the turn's transaction; the database's unique index settles a race between two
-    instances (`storage.messages.ONE_STREAMING`)."""
-    if await message_rows.streaming_in(db, chat_id):
+    instances (`messages_one_streaming_per_chat`, migration 0006)."""
+    if await chat_rows.has_streaming(db, chat_id):
         raise busy()
