@@ -52,6 +52,19 @@ class Tree:
             return [message_id]
         return self.children[self.parent[message_id]]
 
+    def parents_first(self) -> list[str]:
+        """Every message after its parent, depth first, siblings oldest first (a turn's two rows
+        can share a timestamp, so creation order alone may put a reply before its question)."""
+        order: list[str] = []
+        roots = [child for parent, kids in self.children.items()
+                 if parent is None or parent not in self.parent for child in kids]
+        stack = list(reversed(roots))
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            stack.extend(reversed(self.children.get(node, [])))
+        return order
+
     def active_path(self, current: str | None) -> list[str]:
         leaf = current if current in self.parent else self.latest_leaf()
         return self.path_to(leaf)

@@ -31,8 +31,9 @@ class Exports:
 
     async def as_json(self, user_id: str, chat_id: str) -> dict[str, Any]:
         chat, rows = await self._read(user_id, chat_id)
-        messages = [{k: v for k, v in shapes.message(row).items() if k not in ("has_files", "files")}
-                    for row in _parents_first(rows)]
+        by_id = {row["id"]: row for row in rows}
+        messages = [{k: v for k, v in shapes.message(by_id[i]).items() if k not in ("has_files", "files")}
+                    for i in Tree.of(rows).parents_first()]
         return {"format": FORMAT, "chat": chat, "messages": messages}
 
     async def as_markdown(self, user_id: str, chat_id: str, lang: str = "en") -> tuple[str, str]:
@@ -52,17 +53,3 @@ class Exports:
             parts.append(f"**{who}** · {row['created_at'][:16].replace('T', ' ')} UTC\n\n{row['content']}")
         return title, "\n\n---\n\n".join(parts) + "\n"
 
-
-def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every message after its parent (a turn's two rows can share a timestamp), else oldest first."""
-    known = {row["id"] for row in rows}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for row in rows:
-        children.setdefault(row["parent_id"] if row["parent_id"] in known else None, []).append(row)
-    ordered: list[dict[str, Any]] = []
-    stack = list(reversed(children.get(None, [])))
-    while stack:
-        row = stack.pop()
-        ordered.append(row)
-        stack.extend(reversed(children.get(row["id"], [])))
-    return ordered

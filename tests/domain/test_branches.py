@@ -149,3 +149,9 @@ def test_adding_rows_one_by_one_builds_the_same_tree_as_reading_them(made):
     for row in made:
         tree.add(row["id"], row["parent_id"])
     assert tree == Tree.of(made)
+
+
+def test_parents_first_puts_every_message_after_its_parent_whatever_the_row_order():
+    rows = [{"id": "reply", "parent_id": "question"}, {"id": "question", "parent_id": None},
+            {"id": "again", "parent_id": "question"}, {"id": "stray", "parent_id": "gone"}]
+    assert Tree.of(rows).parents_first() == ["question", "reply", "again", "stray"]
