@@ -20,7 +20,7 @@ import abc
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from protocol import encode, event
 from protocol.session import NOTICE
@@ -191,6 +191,21 @@ class Broker:
         if self.redis is not None:
             # We built its pool: closing it is ours to do.
             await self.redis.aclose(close_connection_pool=True)
+
+
+async def every(interval_s: float, step: Callable[[], Awaitable[Any]], what: str | None) -> None:
+    """Run `step` every `interval_s`, for as long as the task lives (the Redis roles' refresh
+    loops). A failure — Redis away — is logged as `what` failing (unless None: another loop logs
+    it already) and tried again next time."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if what is not None:
+                log.warning("redis broker: %s failed (%s); retrying", what, exc)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[Any]]) -> None:

@@ -26,7 +26,7 @@ import orjson
 
 from protocol import dumps
 
-from .base import NO_SEQ, Backlog, EventLog, Subscriber, stop_tasks
+from .base import NO_SEQ, Backlog, EventLog, Subscriber, every, stop_tasks
 from .keys import EPOCH
 from .keys import channel as _channel
 from .keys import seq_key as _seq_key
@@ -82,7 +82,8 @@ class RedisEvents(EventLog):
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._tasks = [asyncio.create_task(self._read(), name="redis-events-reader"),
                        asyncio.create_task(self._write(), name="redis-events-writer"),
-                       asyncio.create_task(self._keep_epoch(), name="redis-events-epoch")]
+                       asyncio.create_task(every(10.0, self._keep_epoch, None),
+                                           name="redis-events-epoch")]
 
     async def _claim_epoch(self, candidate: str) -> str:
         """One history for every instance: the first instance names it, the others read it."""
@@ -92,18 +93,12 @@ class RedisEvents(EventLog):
             _, named = await pipe.execute()
         return named.decode() if named is not None else candidate
 
-    async def _keep_epoch(self, every_s: float = 10.0) -> None:
+    async def _keep_epoch(self) -> None:
         """Write the epoch back should Redis lose it (restarted empty, evicted): seqs still only
         go up (each publish carries its floor), so the history goes on, and an instance starting
-        then must read the same name rather than invent another."""
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await self._redis.set(EPOCH, self.epoch, nx=True)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                pass  # Redis is away: the publisher and reader log that
+        then must read the same name rather than invent another. Every 10 s; while Redis is away
+        the publisher and reader log that."""
+        await self._redis.set(EPOCH, self.epoch, nx=True)
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)

@@ -15,7 +15,7 @@ import orjson
 
 from protocol import dumps
 
-from .base import compact, expand, stop_tasks
+from .base import compact, every, expand, stop_tasks
 from .keys import ONLINE
 from .keys import presence_details as _details
 from .keys import presence_ids as _ids
@@ -39,20 +39,11 @@ class RedisDevices:
         self.local: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._heartbeat(), name="redis-presence")]
+        self._tasks = [asyncio.create_task(every(self.ttl_s / 3, self.refresh, "refreshing presence"),
+                                           name="redis-presence")]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.ttl_s / 3)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("redis presence: refreshing failed (%s); retrying", exc)
 
     async def add(self, user_id: str, device: dict[str, Any]) -> None:
         encoded = dumps(device)

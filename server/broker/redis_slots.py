@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from . import keys
-from .base import stop_tasks
+from .base import every, stop_tasks
 from .local import HELD_HERE, HeldHere
 
 log = logging.getLogger("chatwire.broker")
@@ -69,7 +69,8 @@ class RedisSlots:
     async def start(self) -> None:
         self._take = self._redis.register_script(_TAKE)
         self._renew = self._redis.register_script(_RENEW)
-        self._tasks = [asyncio.create_task(self._keep_leases(), name="redis-reply-slots")]
+        self._tasks = [asyncio.create_task(every(self.lease_ms / 3000, self.renew,
+                                                 "renewing reply slots"), name="redis-reply-slots")]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
@@ -108,13 +109,3 @@ class RedisSlots:
         for ids in by_user.values():
             args += [len(ids), *ids]
         await self._renew(keys=[keys.reply_slots(u) for u in by_user], args=args)
-
-    async def _keep_leases(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ms / 3000)
-            try:
-                await self.renew()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("redis broker: renewing reply slots failed (%s); retrying", exc)
