@@ -260,6 +260,13 @@ async def sign_up(page: Any, email: str = "anna@example.com", name: str = "Ан�
     await chat_open(page)
 
 
+# The phone drawer at rest: slid away, or fully in, with no transition still running.
+DRAWER_CLOSED = ("(() => { const d = document.querySelector('.sidebar');"
+                 " return d.getBoundingClientRect().right <= 0 && d.getAnimations().length === 0; })()")
+DRAWER_OPEN = ("(() => { const d = document.querySelector('.sidebar');"
+               " return d.getBoundingClientRect().left >= 0 && d.getAnimations().length === 0; })()")
+
+
 async def chat_open(page: Any) -> None:
     """Until the app has a chat open and drawn (or a new, unsaved one), its models and balance
     read. Connected is not enough: the app reads those next."""

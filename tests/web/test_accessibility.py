@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
+from tests.helpers import DRAWER_OPEN, SHOTS, chat_open, in_page, last_reply, send, sign_up
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SERIOUS = ("serious", "critical")
@@ -67,8 +67,7 @@ async def test_the_main_screens_have_no_serious_accessibility_violations(axe_pag
     await page.keyboard.press("Escape")
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.get_by_test_id("menu").click()
-    await in_page(page, "(() => { const d = document.querySelector('.sidebar');"
-                        " return d.getBoundingClientRect().left >= 0 && d.getAnimations().length === 0; })()")
+    await in_page(page, DRAWER_OPEN)
     found += await violations(page, "phone drawer")
     await page.keyboard.press("Escape")
     await page.get_by_test_id("account").click()

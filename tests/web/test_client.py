@@ -4,7 +4,7 @@ Wait for the state that matters, never for a while: a reply from the echo model 
 tenth of a second, shorter than Playwright's polling backs off to (half a second), so a passing
 state is recorded in the page as it happens rather than polled for.
 """
-from tests.helpers import SHOTS, chat_open, in_page, last_reply, send, sign_up
+from tests.helpers import DRAWER_CLOSED, SHOTS, chat_open, in_page, last_reply, send, sign_up
 
 # Records the status of every reply drawn in the message list, as it is drawn.
 RECORD_STATUSES = """() => {
@@ -39,9 +39,7 @@ async def test_a_new_user_signs_up_and_watches_a_markdown_reply_stream_in(page, 
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "desktop-chat.png"))
     await page.set_viewport_size({"width": 390, "height": 800})
-    await in_page(page, "(() => { const drawer = document.querySelector('.sidebar');"  # slid away
-                        " return drawer.getBoundingClientRect().right <= 0"
-                        " && drawer.getAnimations().length === 0; })()")
+    await in_page(page, DRAWER_CLOSED)  # slid away
     await page.screenshot(path=str(SHOTS / "phone-chat.png"))
     assert page.errors == []
 

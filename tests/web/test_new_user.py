@@ -2,11 +2,10 @@
 import json
 from pathlib import Path
 
-from tests.helpers import PASSWORD, SHOTS, chat_open, in_page, last_reply, send, sign_up
+from tests.helpers import (DRAWER_CLOSED, DRAWER_OPEN, PASSWORD, SHOTS, chat_open, in_page,
+                           last_reply, send, sign_up)
 
 PAGE_FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-DRAWER_CLOSED = ("(() => { const d = document.querySelector('.sidebar');"
-                 " return d.getBoundingClientRect().right <= 0 && d.getAnimations().length === 0; })()")
 
 
 async def test_long_words_urls_and_code_lines_never_widen_the_page(page):
@@ -63,7 +62,6 @@ async def test_double_clicking_send_sends_once(page):
 async def test_the_phone_drawer_closes_by_tap_outside_escape_and_its_button(page):
     await page.set_viewport_size({"width": 390, "height": 844})
     await sign_up(page)
-    closed = DRAWER_CLOSED
     menu = page.get_by_test_id("menu")
     for close in ("backdrop", "escape", "button"):
         await menu.click()
@@ -74,12 +72,11 @@ async def test_the_phone_drawer_closes_by_tap_outside_escape_and_its_button(page
             await page.keyboard.press("Escape")
         else:
             await page.get_by_test_id("close-drawer").click()
-        await in_page(page, closed)
+        await in_page(page, DRAWER_CLOSED)
         assert await page.evaluate("document.activeElement.dataset.testid") == "menu", close
     SHOTS.mkdir(exist_ok=True)
     await menu.click()
-    await in_page(page, "(() => { const d = document.querySelector('.sidebar');"
-                        " return d.getBoundingClientRect().left >= 0 && d.getAnimations().length === 0; })()")
+    await in_page(page, DRAWER_OPEN)
     await page.screenshot(path=str(SHOTS / "phone-drawer.png"))
 
 
