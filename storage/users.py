@@ -61,6 +61,6 @@ async def update_settings(db: Executor, user_id: str, changes: dict[str, str | N
         (*(changes[k] for k in fields), now, user_id))
 
 
-async def get_password_hash(db: Executor, user_id: str) -> str | None:
-    row = await db.fetchone("SELECT password_hash FROM users WHERE id = ?", (user_id,))
-    return row["password_hash"] if row is not None else None
+async def get_with_password_by_id(db: Executor, user_id: str) -> Row | None:
+    return await db.fetchone(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE id = ?",
+                             (user_id,))

@@ -268,12 +268,11 @@ class Accounts:
         """A new password, given the current one (wrong: `unauthorized`, counted like a failed
         log-in). Every other session of the user ends and its sockets close (4401); this one
         stays."""
-        user = await users.get(self.db, identity.user_id)
-        hashed = await users.get_password_hash(self.db, identity.user_id)
-        if user is None or hashed is None:
+        user = await users.get_with_password_by_id(self.db, identity.user_id)
+        if user is None:
             raise Unauthorized("this session has ended; log in again")
         await self._throttle.attempt(user["email"].casefold())
-        if not await self._verify(current_password, hashed):
+        if not await self._verify(current_password, user["password_hash"]):
             raise Unauthorized("the current password is not right", field="current_password")
         await self._throttle.succeeded(user["email"].casefold())
         credentials.check_password(new_password, user["email"])
