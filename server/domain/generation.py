@@ -330,9 +330,10 @@ class Generations:
         delta. The tree was read before the insert; the new rows are added to it here.
         """
         chat_id, tree = turn.chat["id"], turn.tree
-        untitled = not turn.chat.get("title")
-        first = next((m.content for m in turn.request.messages if m.role == "user"), None)
-        job = Job(user_id, chat_id, reply["id"], turn.model, title_from=first if untitled else None)
+        # An untitled chat is named after its first message once this reply is done.
+        first = None if turn.chat.get("title") else next(
+            (m.content for m in turn.request.messages if m.role == "user"), None)
+        job = Job(user_id, chat_id, reply["id"], turn.model, title_from=first)
         events = job.listen() if listen else None  # before the task runs: nothing is missed
         self.streams.start(job, self.runner.run(job, self.providers[turn.model.provider],
                                                 turn.request), claim)
