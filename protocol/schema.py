@@ -69,6 +69,8 @@ SYSTEM_PROMPT = Str(20_000, nullable=True)
 CURSOR = Str(200, nullable=True)
 LIMIT = Int(1, 100, default=50)
 CONTENT = Str(60_000, required=True, min_len=1, not_blank=True)
+FOLDER_NAME = Str(100, required=True, min_len=1, strip=True)
+FOLDER_INSTRUCTIONS = Str(4000, nullable=True, strip=True)  # MAX_INSTRUCTIONS in domain/folders.py
 EPOCH = Str(64, nullable=True)  # the event history a client's seqs belong to (its hello's `epoch`)
 
 # Request type -> its parameters. `type` and `id` are the envelope and always allowed.
@@ -81,6 +83,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
         "favorite": Bool(nullable=True),
         "tag": Str(32, nullable=True, strip=True),
         "trashed": Bool(default=False),
+        "folder_id": Str(64, nullable=True, min_len=1),
         "cursor": CURSOR,
         "limit": LIMIT,
     },
@@ -100,6 +103,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
         "model": MODEL,
         "system_prompt": SYSTEM_PROMPT,
         "personalize": Bool(),
+        "folder_id": Str(64, nullable=True, min_len=1),
     },
     "chat.delete": {"chat_id": Id()},
     "chat.restore": {"chat_id": Id()},
@@ -131,6 +135,11 @@ REQUESTS: dict[str, dict[str, Field]] = {
                          "new_password": Str(1024, required=True, min_len=1)},
     "session.list": {},
     "session.revoke": {"session_id": Id()},
+    "folder.create": {"name": FOLDER_NAME, "instructions": FOLDER_INSTRUCTIONS},
+    "folder.update": {"folder_id": Id(), "name": Str(100, min_len=1, strip=True),
+                      "instructions": FOLDER_INSTRUCTIONS},
+    "folder.delete": {"folder_id": Id()},
+    "folder.list": {},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

@@ -28,6 +28,7 @@ from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
 from .domain.exports import Exports
+from .domain.folders import Folders
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -61,6 +62,7 @@ class Services:
     limits: Limits
     exports: Exports
     account_settings: AccountSettings
+    folders: Folders
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -145,7 +147,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
         presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
-        account_settings=AccountSettings(db, events, models))
+        account_settings=AccountSettings(db, events, models), folders=Folders(db, events))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -8,10 +8,10 @@ import orjson
 from . import search
 from .base import Executor, Row
 
-COLUMNS = ("id", "title", "favorite", "model", "system_prompt", "personalize",
+COLUMNS = ("id", "title", "favorite", "model", "system_prompt", "personalize", "folder_id",
            "current_message_id", "deleted_at", "created_at", "updated_at")
 SELECT = ", ".join(f"c.{col}" for col in COLUMNS)
-UPDATABLE = frozenset({"title", "favorite", "model", "system_prompt", "personalize"})
+UPDATABLE = frozenset({"title", "favorite", "model", "system_prompt", "personalize", "folder_id"})
 
 
 # A chat's tags in order, as a JSON array in a column of the chat's own row: one query where a
@@ -50,6 +50,18 @@ async def get(db: Executor, user_id: str, chat_id: str) -> Row | None:
     """The chat if `user_id` owns it (trashed or not); None for missing and foreign alike."""
     row = await db.fetchone(
         f"SELECT {SELECT}, {TAGS[db.dialect]} FROM chats c WHERE c.id = ? AND c.user_id = ?",
+        (chat_id, user_id))
+    return _shape(row) if row is not None else None
+
+
+async def get_for_turn(db: Executor, user_id: str, chat_id: str) -> Row | None:
+    """`get`, with the instructions of the chat's folder (`folder_instructions`) in the same read:
+    a turn's system prompt needs them, and a second query would be a round trip on every send."""
+    row = await db.fetchone(
+        f"""SELECT {SELECT}, {TAGS[db.dialect]},
+                   (SELECT f.instructions FROM folders f WHERE f.id = c.folder_id)
+                       AS folder_instructions
+            FROM chats c WHERE c.id = ? AND c.user_id = ?""",
         (chat_id, user_id))
     return _shape(row) if row is not None else None
 
@@ -125,12 +137,23 @@ async def replace_tags(db: Executor, chat_id: str, user_id: str, tags: list[str]
         )
 
 
+TOP_LEVEL = object()  # list_page's `folder` for chats in no folder
+
+
 async def list_page(db: Executor, user_id: str, *, trashed: bool, favorite: bool | None,
                     tag: str | None, q: str | None, after: tuple[str, str] | None,
-                    limit: int) -> list[Row]:
-    """One page, newest activity first; `after` is the (updated_at, id) of the previous page's last row."""
+                    limit: int, folder: Any = None) -> list[Row]:
+    """One page, newest activity first; `after` is the (updated_at, id) of the previous page's last row.
+
+    `folder`: None for chats anywhere, a folder id for that folder's, TOP_LEVEL for those in none.
+    """
     where = ["c.user_id = ?", "c.deleted_at IS NOT NULL" if trashed else "c.deleted_at IS NULL"]
     params: list[Any] = [user_id]
+    if folder is TOP_LEVEL:
+        where.append("c.folder_id IS NULL")
+    elif folder is not None:
+        where.append("c.folder_id = ?")
+        params.append(folder)
     if favorite is not None:
         where.append("c.favorite = ?")
         params.append(favorite)

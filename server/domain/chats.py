@@ -10,12 +10,14 @@ from typing import Any
 from protocol.errors import BadRequest, Conflict, NotFound
 from storage import Database, new_id, utcnow
 from storage import chats as chat_rows
+from storage import folders as folder_rows
 from storage import search
 
 from . import cursors, snippets
 from .events import EventSink
 
-EDITABLE = ("title", "tags", "favorite", "model", "system_prompt", "personalize")
+EDITABLE = ("title", "tags", "favorite", "model", "system_prompt", "personalize", "folder_id")
+_ANYWHERE: Any = object()  # chat.list without `folder_id`: chats in any folder or none
 
 
 class Chats:
@@ -29,12 +31,22 @@ class Chats:
             raise NotFound(f"chat {chat_id} does not exist", chat_id=chat_id)
         return chat
 
+    async def for_turn(self, user_id: str, chat_id: str) -> dict[str, Any]:
+        """`get`, with its folder's instructions (`folder_instructions`) for the system prompt."""
+        chat = await chat_rows.get_for_turn(self.db, user_id, chat_id)
+        if chat is None:
+            raise NotFound(f"chat {chat_id} does not exist", chat_id=chat_id)
+        return chat
+
     async def list(self, user_id: str, *, q: str | None = None, favorite: bool | None = None,
                    tag: str | None = None, trashed: bool = False, cursor: str | None = None,
-                   limit: int = 50) -> dict[str, Any]:
+                   limit: int = 50, folder_id: Any = _ANYWHERE) -> dict[str, Any]:
+        """`folder_id`: left out, chats anywhere; null, those in no folder; an id, that folder's."""
+        folder = (None if folder_id is _ANYWHERE
+                  else chat_rows.TOP_LEVEL if folder_id is None else folder_id)
         rows = await chat_rows.list_page(
             self.db, user_id, trashed=trashed, favorite=favorite, tag=tag, q=q,
-            after=cursors.decode(cursor), limit=limit + 1,
+            after=cursors.decode(cursor), limit=limit + 1, folder=folder,
         )
         page, more = rows[:limit], len(rows) > limit
         next_cursor = cursors.encode(page[-1]["updated_at"], page[-1]["id"]) if more else None
@@ -65,6 +77,10 @@ class Chats:
         if "title" in changes:
             changes["title"] = changes["title"] or ""
         async with self.db.transaction() as tx:
+            if changes.get("folder_id") is not None and await folder_rows.get(
+                    tx, user_id, changes["folder_id"]) is None:
+                raise NotFound(f"folder {changes['folder_id']} does not exist",
+                               folder_id=changes["folder_id"])
             if not await chat_rows.update(tx, user_id, chat_id, changes, utcnow()):
                 raise NotFound(f"chat {chat_id} does not exist", chat_id=chat_id)
             if "tags" in changes:

@@ -214,7 +214,8 @@ class Generations:
         if content is not None:
             history.append({"role": "user", "content": content, "status": "complete",
                             "attachments": new_files})
-        system = prompts.system_prompt(chat.get("system_prompt"), personal)
+        system = prompts.system_prompt(chat.get("system_prompt"), chat.get("folder_instructions"),
+                                       personal)
         request = prompts.build_request(model, history, system)
         return Turn(chat, tree, model, path[-1] if path else None, request, worst_case(model, request),
                     files)
@@ -286,7 +287,7 @@ class Generations:
                 "duplicate": True}
 
     async def _open_chat(self, user_id: str, chat_id: str) -> dict[str, Any]:
-        chat = await self.chats.get(user_id, chat_id)
+        chat = await self.chats.for_turn(user_id, chat_id)
         if chat["deleted_at"] is not None:
             raise Conflict("the chat is in the trash; restore it first", chat_id=chat_id)
         return chat

@@ -15,8 +15,11 @@ TRUNCATED = "\n[… the rest of this document did not fit in the model's context
 Personalizer = Callable[[str], Awaitable[str | None]]
 
 
-def system_prompt(chat_prompt: str | None, personal: str | None) -> str | None:
-    parts = [p.strip() for p in (chat_prompt, personal) if p and p.strip()]
+def system_prompt(chat_prompt: str | None, folder_instructions: str | None,
+                  personal: str | None) -> str | None:
+    """The chat's own prompt, then its folder's instructions, then the profile's section, each
+    a paragraph of its own (the template in docs/PROTOCOL.md, "Folders")."""
+    parts = [p.strip() for p in (chat_prompt, folder_instructions, personal) if p and p.strip()]
     return "\n\n".join(parts) or None
 
 

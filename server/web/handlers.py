@@ -98,4 +98,8 @@ HANDLERS: dict[str, Handler] = {
     "account.password": _identity(lambda ctx: ctx.services.accounts.change_password, writes=True),
     "session.list": _identity(lambda ctx: ctx.services.account_settings.sessions),
     "session.revoke": _identity(lambda ctx: ctx.services.account_settings.revoke, writes=True),
+    "folder.list": _user(lambda ctx: ctx.services.folders.list),
+    "folder.create": _writes(lambda ctx: ctx.services.folders.create),
+    "folder.update": _writes(lambda ctx: ctx.services.folders.update),
+    "folder.delete": _writes(lambda ctx: ctx.services.folders.delete),
 }

@@ -30,16 +30,20 @@ def cost(messages):
 
 # -- the system prompt ------------------------------------------------------------------------
 
-def test_the_system_prompt_joins_the_chats_own_and_the_personal_text():
-    assert system_prompt("Be kind.", "The user is learning Russian.") == \
+def test_the_system_prompt_joins_the_chats_own_its_folders_and_the_personal_text():
+    assert system_prompt("Be kind.", None, "The user is learning Russian.") == \
         "Be kind.\n\nThe user is learning Russian."
-    assert system_prompt("  Be kind.\n", None) == "Be kind."
-    assert system_prompt(None, " Personal. ") == "Personal."
+    assert system_prompt("Be kind.", "Answer in French.", "Personal.") == \
+        "Be kind.\n\nAnswer in French.\n\nPersonal."
+    assert system_prompt("  Be kind.\n", None, None) == "Be kind."
+    assert system_prompt(None, " Folder. ", None) == "Folder."
+    assert system_prompt(None, None, " Personal. ") == "Personal."
 
 
-@pytest.mark.parametrize("chat_prompt,personal", [(None, None), ("", ""), ("  ", "\n"), (None, " ")])
-def test_no_system_prompt_when_both_parts_are_empty(chat_prompt, personal):
-    assert system_prompt(chat_prompt, personal) is None
+@pytest.mark.parametrize("chat_prompt,folder,personal",
+                         [(None, None, None), ("", "", ""), ("  ", "\t", "\n"), (None, " ", " ")])
+def test_no_system_prompt_when_every_part_is_empty(chat_prompt, folder, personal):
+    assert system_prompt(chat_prompt, folder, personal) is None
 
 
 # -- which turns are sent ---------------------------------------------------------------------
