@@ -306,6 +306,9 @@ class App {
       case "account.updated":
         this.store.set({ user: e.user });
         break;
+      case "folder.created": case "folder.updated": case "folder.deleted":
+        this.sidebar.load();  // rare, and a deleted folder's chats move with it: read them again
+        break;
       default:
         break;  // profile, files and presence changes are read when their dialogs open
     }

@@ -50,6 +50,14 @@ const CATALOGUE = {
     sessions: "Sessions", thisDevice: "This device", endSession: "Sign out", unknownDevice: "Unknown device",
     chatSettings: "Chat settings", export: "Download", systemPrompt: "System prompt", earlier: "Show earlier messages",
     systemPromptHint: "How the model should answer in this chat, e.g. \"Answer briefly, in Russian.\"",
+
+    // folders
+    folders: "Folders", newFolder: "New folder", folderName: "Name", editFolder: "Edit folder",
+    folderInstructions: "Instructions for the model (every chat in this folder)",
+    folderInstructionsHint: "e.g. \"This is my thesis on Kazan's history; answer as a careful historian.\"",
+    deleteFolder: "Delete folder", confirmDeleteFolder: "Delete the folder \"{name}\"? Its chats stay, at the top level.",
+    moveTo: "Move to folder", noFolder: "No folder (top level)", move: "Move", chatsHeading: "Chats",
+    emptyFolder: "No chats here yet: drag one in or use \"Move to folder\"",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -101,6 +109,14 @@ const CATALOGUE = {
     sessions: "Сеансы", thisDevice: "Это устройство", endSession: "Завершить", unknownDevice: "Неизвестное устройство",
     chatSettings: "Настройки чата", export: "Скачать", systemPrompt: "Системная инструкция", earlier: "Показать более ранние сообщения",
     systemPromptHint: "Как модели отвечать в этом чате, например: «Отвечай кратко, по-английски».",
+
+    // folders
+    folders: "Папки", newFolder: "Новая папка", folderName: "Название", editFolder: "Изменить папку",
+    folderInstructions: "Инструкции для модели (для всех чатов этой папки)",
+    folderInstructionsHint: "например: «Это моя диссертация об истории Казани; отвечай как внимательный историк».",
+    deleteFolder: "Удалить папку", confirmDeleteFolder: "Удалить папку «{name}»? Её чаты останутся, вне папок.",
+    moveTo: "Переместить в папку", noFolder: "Без папки", move: "Переместить", chatsHeading: "Чаты",
+    emptyFolder: "Здесь пока нет чатов: перетащите сюда чат или выберите «Переместить в папку»",
   },
 };
 

@@ -1,6 +1,8 @@
-// The chat list: newest first, full-text search, favorites, tags, trash with restore and purge,
-// rename inline.
+// The chat list: folders, then the chats in none, newest first; full-text search, favorites, tags,
+// trash with restore and purge, rename inline. Searching, a tab other than "All" or a tag lists
+// chats wherever they are.
 import { clear, h } from "./dom.js";
+import { DRAG_TYPE, FolderTree, dropTarget } from "./folders.js";
 import { t } from "./i18n.js";
 
 export class Sidebar {
@@ -8,6 +10,11 @@ export class Sidebar {
     this.ctx = ctx;  // the store, requests and the app's actions (see App.ctx)
     this.filter = { q: "", favorite: null, tag: null, trashed: false };
     this.list = h("ul", { class: "chat-list", "data-testid": "chat-list" });
+    this.folders = new FolderTree(ctx, { item: (chat, extra) => this._item(chat, extra),
+      changed: () => this.render() });
+    // Dropped anywhere else in the list: out of its folder.
+    dropTarget(this.list, (chatId) => this.folders.holds(chatId) && this.folders.move(chatId, null),
+      { highlight: false });
     this.search = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search"),
       onInput: () => { clearTimeout(this._typing); this._typing = setTimeout(() => this.load(), 200); } });
     this.tabs = h("div", { class: "tabs" },
@@ -19,6 +26,9 @@ export class Sidebar {
     this.el = h("aside", { class: "sidebar", "aria-label": t("allChats") },
       h("div", { class: "sidebar-top" },
         h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => ctx.newChat() }, t("newChat")),
+        h("button", { class: "icon new-folder", title: t("newFolder"), "aria-label": t("newFolder"),
+          "data-testid": "new-folder", onClick: () => this.folders.edit(null) },
+        h("img", { src: "/static/icons/folder-plus.svg", alt: "", width: 20, height: 20 })),
         this.closeButton),
       this.search, this.tabs, this.tagBar, this.list);
   }
@@ -28,6 +38,10 @@ export class Sidebar {
   set chats(list) { this.ctx.store.set({ chats: list }); }
 
   inTrash() { return this.filter.trashed; }
+  // The plain "All" view: folders first, then the chats in none.
+  foldered() {
+    return !this.filter.trashed && !this.filter.favorite && !this.filter.tag && !this.search.value.trim();
+  }
   focusSearch() { this.search.focus(); }
   focusClose() { this.closeButton.focus(); }
 
@@ -46,14 +60,17 @@ export class Sidebar {
     if (q) params.q = q;
     if (this.filter.favorite) params.favorite = true;
     if (this.filter.tag) params.tag = this.filter.tag;
-    const { chats } = await this.ctx.call("chat.list", params);
+    if (this.foldered()) params.folder_id = null;
+    const [{ chats }] = await Promise.all([this.ctx.call("chat.list", params), this.folders.load()]);
     this.chats = chats;
     this.render();
   }
 
   upsert(chat) {
     const matches = Boolean(chat.deleted_at) === this.filter.trashed &&
-      (!this.filter.favorite || chat.favorite) && (!this.filter.tag || chat.tags.includes(this.filter.tag));
+      (!this.filter.favorite || chat.favorite) && (!this.filter.tag || chat.tags.includes(this.filter.tag)) &&
+      (!this.foldered() || !chat.folder_id);
+    if (this.foldered()) this.folders.place(chat);
     const shown = this.chats.find((c) => c.id === chat.id);
     this.chats = this.chats.filter((c) => c.id !== chat.id);
     if (this.search.value.trim()) {  // a search result stays one (with its snippet) while it matches
@@ -65,6 +82,7 @@ export class Sidebar {
 
   remove(chatId) {
     this.chats = this.chats.filter((c) => c.id !== chatId);
+    this.folders.remove(chatId);
     this.render();
   }
 
@@ -78,8 +96,10 @@ export class Sidebar {
         this.load();
       } }, `#${tag}`));
     }
+    const folders = this.foldered() ? this.folders.rows() : [];
+    this.list.append(...folders);
     if (!this.chats.length) {
-      this.list.append(h("li", { class: "empty" }, this.filter.trashed ? t("emptyTrash") : t("emptyChats")));
+      if (!folders.length) this.list.append(h("li", { class: "empty" }, this.filter.trashed ? t("emptyTrash") : t("emptyChats")));
       return;
     }
     if (this.search.value.trim()) {  // search results keep the server's order
@@ -97,10 +117,12 @@ export class Sidebar {
     }
   }
 
-  _item(chat) {
+  _item(chat, extra = "") {
     const title = h("span", { class: "title", title: t("rename") }, chat.title || t("untitled"));
     const found = chat.snippet ? marked(chat.snippet) : null;
-    const item = h("li", { class: chat.id === this.ctx.store.state.chatId ? "chat active" : "chat", "data-chat-id": chat.id },
+    const classes = ["chat", chat.id === this.ctx.store.state.chatId ? "active" : "", extra].filter(Boolean);
+    const item = h("li", { class: classes.join(" "), "data-chat-id": chat.id, draggable: chat.deleted_at ? null : "true",
+      onDragstart: (e) => { e.dataTransfer.setData(DRAG_TYPE, chat.id); e.dataTransfer.effectAllowed = "move"; } },
       h("button", { class: "open", onClick: () => this.ctx.openChat(chat.id),
         onDblclick: () => !chat.deleted_at && this._rename(item, chat) }, title, found),
       chat.deleted_at
@@ -115,6 +137,8 @@ export class Sidebar {
             onClick: () => this.ctx.call("chat.update", { chat_id: chat.id, favorite: !chat.favorite }) }, "★"),
           h("button", { class: "icon", title: t("rename"), "aria-label": t("rename"), onClick: () => this._rename(item, chat) }, "✎"),
           h("button", { class: "icon", title: t("tags"), "aria-label": t("tags"), onClick: () => this._tags(item, chat) }, "#"),
+          h("button", { class: "icon", title: t("moveTo"), "aria-label": t("moveTo"), "data-testid": "move-chat-to",
+            onClick: () => this.folders.moveDialog(chat) }, "⇥"),
           h("button", { class: "icon", title: t("delete"), "aria-label": t("delete"),
             onClick: () => this.ctx.call("chat.delete", { chat_id: chat.id }) }, "⌫")));
     return item;
