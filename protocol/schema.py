@@ -140,6 +140,10 @@ REQUESTS: dict[str, dict[str, Field]] = {
                       "instructions": FOLDER_INSTRUCTIONS},
     "folder.delete": {"folder_id": Id()},
     "folder.list": {},
+    "chat.share": {"chat_id": Id()},
+    "chat.unshare": {"share_id": Id()},
+    "share.list": {},
+    "share.continue": {"share_id": Id()},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

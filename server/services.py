@@ -29,6 +29,7 @@ from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
 from .domain.exports import Exports
 from .domain.folders import Folders
+from .domain.shares import Shares
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -63,6 +64,7 @@ class Services:
     exports: Exports
     account_settings: AccountSettings
     folders: Folders
+    shares: Shares
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -147,7 +149,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
         presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
-        account_settings=AccountSettings(db, events, models), folders=Folders(db, events))
+        account_settings=AccountSettings(db, events, models), folders=Folders(db, events),
+        shares=Shares(db, events))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

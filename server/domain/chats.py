@@ -11,6 +11,7 @@ from protocol.errors import BadRequest, Conflict, NotFound
 from storage import Database, new_id, utcnow
 from storage import chats as chat_rows
 from storage import folders as folder_rows
+from storage import shares as share_rows
 from storage import search
 
 from . import cursors, snippets
@@ -100,13 +101,18 @@ class Chats:
     async def _set_trashed(self, user_id: str, chat_id: str, *, trashed: bool,
                            event: str) -> dict[str, Any]:
         now = utcnow()
+        revoked: list[str] = []
         async with self.db.transaction() as tx:
             changed = await chat_rows.set_deleted(tx, user_id, chat_id, now if trashed else None, now)
+            if changed and trashed:  # a deleted chat is no longer shared (restoring does not re-share)
+                revoked = await share_rows.revoke_for_chat(tx, user_id, chat_id, now)
             chat = await chat_rows.get(tx, user_id, chat_id)
         if chat is None:
             raise NotFound(f"chat {chat_id} does not exist", chat_id=chat_id)
         if changed:
             await self._announce(user_id, event, chat)
+        for share_id in revoked:
+            await self.events.publish(user_id, "share.revoked", {"share_id": share_id})
         return chat
 
     async def purge(self, user_id: str, chat_id: str) -> dict[str, Any]:

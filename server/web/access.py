@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -9,6 +10,12 @@ from aiohttp.abc import AbstractAccessLogger
 from .forwarded import client_address
 
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: at DEBUG, not INFO
+# A share link's id is its only secret: whoever reads the log must not be able to open it.
+SECRET_IN_PATH = re.compile(r"^(/s/|/api/v1/shares/)[^/]+")
+
+
+def logged_path(path: str) -> str:
+    return SECRET_IN_PATH.sub(r"\1…", path)
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -20,8 +27,9 @@ class AccessLogger(AbstractAccessLogger):
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
         if not self.logger.isEnabledFor(level):
             return
-        self.logger.log(level, "%s %s %s", request.method, request.path, response.status, extra={
+        path = logged_path(request.path)
+        self.logger.log(level, "%s %s %s", request.method, path, response.status, extra={
             "request_id": request.get("request_id"), "method": request.method,
-            "path": request.path, "status": response.status,
+            "path": path, "status": response.status,
             "duration_ms": round(elapsed * 1000, 2), "remote": client_address(request),
             "bytes": response.body_length})

@@ -102,4 +102,8 @@ HANDLERS: dict[str, Handler] = {
     "folder.create": _writes(lambda ctx: ctx.services.folders.create),
     "folder.update": _writes(lambda ctx: ctx.services.folders.update),
     "folder.delete": _writes(lambda ctx: ctx.services.folders.delete),
+    "chat.share": _writes(lambda ctx: ctx.services.shares.share),
+    "chat.unshare": _writes(lambda ctx: ctx.services.shares.unshare),
+    "share.list": _user(lambda ctx: ctx.services.shares.list),
+    "share.continue": _writes(lambda ctx: ctx.services.shares.continue_),
 }

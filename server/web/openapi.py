@@ -71,6 +71,15 @@ ERRORS = {  # status -> when; the codes each status carries come from server/err
     503: "the database or Redis did not answer in time; retry",
 }
 BEARER = [{"bearer": []}, {"cookie": []}]
+SHARED = {"type": "object", "required": ["share", "messages"], "properties": {
+    "share": {"type": "object", "required": ["id", "title", "created_at"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"}}},
+    "messages": {"type": "array", "items": {
+        "type": "object", "required": ["role", "content", "model", "created_at"], "properties": {
+            "role": {"enum": ["user", "assistant"]}, "content": {"type": "string"},
+            "model": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"}}}}}}
 
 
 def _codes(status: int) -> str:
@@ -155,6 +164,21 @@ def document() -> Schema:
                      "schema": {"enum": ["md", "json"], "default": "md"}},
                     {"name": "lang", "in": "query", "required": False,
                      "schema": {"enum": ["en", "ru"], "default": "en"}}])},
+        "/api/v1/shares/{share_id}": {"get": _op(
+            "A share link's snapshot (anyone with the link; nothing of its owner)",
+            {"200": _json(SHARED, "the title, when it was shared, the messages"),
+             **_errors(404)}, tag="shares", params=[_path_id("share_id")])},
+        "/api/v1/shares/{share_id}/continue": {"post": _op(
+            "Copy a shared snapshot into a new chat of your own (free; the owner's is untouched)",
+            {"201": _json({"type": "object", "required": ["chat"],
+                           "properties": {"chat": _ref("chat")}}, "the new chat"),
+             **_errors(401, 404, 429)}, tag="shares", security=BEARER,
+            params=[_path_id("share_id")])},
+        "/s/{share_id}": {"get": _op(
+            "The public page of a share link (HTML, noindex; a revoked or unknown id is 404)",
+            {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
+             "404": {"description": "no such share", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            tag="shares", params=[_path_id("share_id")])},
         "/api/v1/files": {"post": _op(
             "Upload a file (multipart, field `file`); its type is read from its bytes",
             {"201": _json({"type": "object", "required": ["file"],

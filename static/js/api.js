@@ -32,6 +32,8 @@ export const login = (email, password) => request("POST", "/api/v1/auth/login", 
 export const register = (email, password, displayName) =>
   request("POST", "/api/v1/auth/register", { email, password, display_name: displayName || null });
 export const logout = () => request("POST", "/api/v1/auth/logout", {});
+export const share = (id) => request("GET", `/api/v1/shares/${encodeURIComponent(id)}`);
+export const continueShare = (id) => request("POST", `/api/v1/shares/${encodeURIComponent(id)}/continue`, {});
 
 export function upload(file, onProgress) {
   return new Promise((resolve, reject) => {

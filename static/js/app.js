@@ -29,7 +29,10 @@ class App {
   async start() {
     const { user } = await api.session().catch(() => ({ user: null }));
     if (!user) return this.showAuth("login");
-    this.store.set({ user });
+    // /?chat=ID opens that chat (a shared chat continued lands here); the address is then tidied.
+    const wanted = new URLSearchParams(location.search).get("chat");
+    if (wanted) history.replaceState(null, "", "/");
+    this.store.set({ user, chatId: wanted || null });
     await this.showMain();
   }
 

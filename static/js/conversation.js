@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 import { credits, describe, formatNumber, t } from "./i18n.js";
 import { render, StreamRenderer } from "./markdown.js";
 import { chatSettings } from "./panels.js";
+import { shareDialog } from "./sharing.js";
 import { copyActions, replyMeta, suggestions } from "./replies.js";
 
 const PAGE = 50;  // messages drawn at first; "earlier" draws as many more
@@ -45,9 +46,12 @@ export class Conversation {
         h("div", { class: "composer-options" }, this.models,
           h("label", { class: "personal" }, this.personal, t("personalize")),
           h("button", { class: "link", "data-testid": "chat-settings",
-            onClick: () => this._settings() }, t("chatSettings"))),
+            onClick: () => this._settings() }, t("chatSettings")),
+          this.shareButton = h("button", { class: "link", "data-testid": "share-chat", hidden: true,
+            onClick: () => shareDialog(this.ctx, this.chat).catch((e) => this.ctx.toast(e.message)) }, t("share"))),
         this.fileInput);
     this.el = h("section", { class: "conversation" }, this.banner, this.list, this.composer);
+    // A saved chat with something in it can be shared; a draft cannot.
   }
 
   // The active branch, oldest first, and the open chat: kept in the store.
@@ -129,6 +133,7 @@ export class Conversation {
     }
     clear(this.list);
     this.streamer = null;  // its node is gone: the next delta draws into the new one
+    this.shareButton.hidden = !this.chat || !this.messages.length;  // a draft cannot be shared
     if (!this.messages.length && !this.readOnly) {
       this.list.append(suggestions((text) => { this.input.value = text; this.send(); }));
     }

@@ -58,6 +58,14 @@ const CATALOGUE = {
     deleteFolder: "Delete folder", confirmDeleteFolder: "Delete the folder \"{name}\"? Its chats stay, at the top level.",
     moveTo: "Move to folder", noFolder: "No folder (top level)", move: "Move", chatsHeading: "Chats",
     emptyFolder: "No chats here yet: drag one in or use \"Move to folder\"",
+
+    // share links
+    share: "Share", shareChat: "Share this chat", createLink: "Create a link", copyLink: "Copy link",
+    stopSharing: "Stop sharing", shareLink: "Link", noLinks: "This chat is not shared.",
+    shareHint: "Anyone with the link can read the conversation as it is now, without signing in. Messages sent later are not shared; attachments never are.",
+    sharedOnCount: "Shared {date} · {count} messages", sharedOn: "Shared {date}",
+    sharedReadOnly: "A read-only copy shared from Chatwire.", continueInMyChats: "Continue in my chats",
+    signInToContinue: "Sign in to continue this chat", shareNotFound: "This shared chat does not exist or is no longer shared.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -117,6 +125,14 @@ const CATALOGUE = {
     deleteFolder: "Удалить папку", confirmDeleteFolder: "Удалить папку «{name}»? Её чаты останутся, вне папок.",
     moveTo: "Переместить в папку", noFolder: "Без папки", move: "Переместить", chatsHeading: "Чаты",
     emptyFolder: "Здесь пока нет чатов: перетащите сюда чат или выберите «Переместить в папку»",
+
+    // share links
+    share: "Поделиться", shareChat: "Поделиться чатом", createLink: "Создать ссылку", copyLink: "Скопировать ссылку",
+    stopSharing: "Закрыть доступ", shareLink: "Ссылка", noLinks: "Этим чатом никто не делился.",
+    shareHint: "Любой, у кого есть ссылка, прочтёт разговор в нынешнем виде, без входа. Более поздние сообщения не попадут в ссылку, вложения — никогда.",
+    sharedOnCount: "Опубликовано {date} · сообщений: {count}", sharedOn: "Опубликовано {date}",
+    sharedReadOnly: "Копия только для чтения из Chatwire.", continueInMyChats: "Продолжить в моих чатах",
+    signInToContinue: "Войдите, чтобы продолжить этот чат", shareNotFound: "Такого общего чата нет, или доступ к нему закрыт.",
   },
 };
 
