@@ -27,6 +27,8 @@ from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
+from .domain.deletion import AccountDeletion
+from .domain.data_export import DataExport
 from .domain.exports import Exports
 from .domain.titles import Titles
 from .domain.ledger import Ledger
@@ -61,6 +63,8 @@ class Services:
     limits: Limits
     exports: Exports
     account_settings: AccountSettings
+    account_deletion: AccountDeletion
+    data_export: DataExport
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -138,14 +142,18 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         GenerationSettings(default_model=settings.default_model, instance_id=settings.instance_id),
         streams=streams, runner=Runner(db, events, ledger, stream_settings, Titles(db, events)),
         personalize=profiles.personalize, files=files, limits=limits)
+    accounts = Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters)
+    exports = Exports(db)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
-        accounts=Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters),
+        accounts=accounts,
         chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
-        presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
-        account_settings=AccountSettings(db, events, models))
+        presence=Presence(broker.presence, events), limits=limits, exports=exports,
+        account_settings=AccountSettings(db, events, models),
+        account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
+        data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:
