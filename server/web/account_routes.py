@@ -11,21 +11,28 @@ import time
 
 from aiohttp import web
 
+from protocol.errors import BadRequest
+
 from .identity import require_identity
 from .state import CONTEXT
 
 log = logging.getLogger("chatwire.export")
+LANGUAGES = ("en", "ru")
 
 
 def _lang(request: web.Request) -> str:
-    asked = request.query.get("lang") or request.headers.get("Accept-Language", "")
-    return "ru" if asked.lower().startswith("ru") else "en"
+    asked = request.query.get("lang")
+    if asked is None:
+        return "ru" if request.headers.get("Accept-Language", "").lower().startswith("ru") else "en"
+    if asked not in LANGUAGES:
+        raise BadRequest("lang must be en or ru", field="lang")
+    return asked
 
 
 async def export(request: web.Request) -> web.StreamResponse:
     identity = await require_identity(request)
     data_export = request.app[CONTEXT].services.data_export
-    user = await data_export.user(identity.user_id)
+    user, lang = await data_export.user(identity.user_id), _lang(request)
     name = f"chatwire-data-{time.strftime('%Y-%m-%d', time.gmtime())}.zip"
     resp = web.StreamResponse(headers={"Content-Type": "application/zip",
                                        "Content-Disposition": f'attachment; filename="{name}"',
@@ -33,7 +40,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     resp.enable_chunked_encoding()
     await resp.prepare(request)
     try:
-        async for chunk in data_export.chunks(user, _lang(request)):
+        async for chunk in data_export.chunks(user, lang):
             if chunk:
                 await resp.write(chunk)
     except ConnectionError:

@@ -81,6 +81,8 @@ async def test_the_cookie_works_and_no_login_is_refused(client, alice):
     assert resp.status == 401 and orjson.loads(body)["error"]["code"] == "unauthorized"
     resp, _ = await download(client, {"access_token": "not-a-token"})
     assert resp.status == 401
+    resp, body = await download(client, alice, "?lang=de")
+    assert resp.status == 400 and orjson.loads(body)["error"]["field"] == "lang"
     login = await client.post("/api/v1/auth/login", json={
         "email": "alice@example.com", "password": "correct horse battery"})
     assert login.status == 200

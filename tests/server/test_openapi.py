@@ -65,7 +65,8 @@ def fresh_bearer(base: str) -> dict[str, str]:
 ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
           ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"),
-          ("GET", "/api/v1/chats/{chat_id}/export"), ("POST", "/api/v1/files"),
+          ("GET", "/api/v1/chats/{chat_id}/export"), ("GET", "/api/v1/account/export"),
+          ("POST", "/api/v1/files"),
           ("GET", "/api/v1/files/{file_id}"), ("DELETE", "/api/v1/files/{file_id}"),
           ("POST", "/api/v1/admin/users/{user_id}/deposits"), ("GET", "/api/v1/admin/presence"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
