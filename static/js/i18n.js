@@ -50,6 +50,13 @@ const CATALOGUE = {
     sessions: "Sessions", thisDevice: "This device", endSession: "Sign out", unknownDevice: "Unknown device",
     chatSettings: "Chat settings", export: "Download", systemPrompt: "System prompt", earlier: "Show earlier messages",
     systemPromptHint: "How the model should answer in this chat, e.g. \"Answer briefly, in Russian.\"",
+    // delete account and my data
+    myData: "Your data", myDataHint: "One zip with your chats (every branch), profile, transactions and files.",
+    downloadMyData: "Download my data", deleteAccount: "Delete account",
+    deleteAccountHint: "Your chats, messages, files, profile and sessions are deleted for good. This cannot be undone.",
+    deletePassword: "Your password", deleteNeedsPassword: "Enter your password first",
+    deleteReally: "Delete everything, for good?", deleteForever: "Yes, delete my account",
+    deleteWrongPassword: "That is not your password",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -101,6 +108,13 @@ const CATALOGUE = {
     sessions: "Сеансы", thisDevice: "Это устройство", endSession: "Завершить", unknownDevice: "Неизвестное устройство",
     chatSettings: "Настройки чата", export: "Скачать", systemPrompt: "Системная инструкция", earlier: "Показать более ранние сообщения",
     systemPromptHint: "Как модели отвечать в этом чате, например: «Отвечай кратко, по-английски».",
+    // delete account and my data
+    myData: "Ваши данные", myDataHint: "Один zip-архив: чаты (со всеми ветками), профиль, операции и файлы.",
+    downloadMyData: "Скачать мои данные", deleteAccount: "Удалить аккаунт",
+    deleteAccountHint: "Чаты, сообщения, файлы, профиль и сеансы будут удалены навсегда. Это нельзя отменить.",
+    deletePassword: "Ваш пароль", deleteNeedsPassword: "Сначала введите пароль",
+    deleteReally: "Удалить всё безвозвратно?", deleteForever: "Да, удалить аккаунт",
+    deleteWrongPassword: "Пароль неверный",
   },
 };
 
