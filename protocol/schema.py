@@ -133,6 +133,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "account.update": {"display_name": Str(200, nullable=True, strip=True), "default_model": MODEL},
     "account.password": {"current_password": Str(1024, required=True, min_len=1),
                          "new_password": Str(1024, required=True, min_len=1)},
+    "account.delete": {"password": Str(1024, required=True, min_len=1)},
     "session.list": {},
     "session.revoke": {"session_id": Id()},
     "folder.create": {"name": FOLDER_NAME, "instructions": FOLDER_INSTRUCTIONS},

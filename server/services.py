@@ -27,6 +27,8 @@ from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
+from .domain.deletion import AccountDeletion
+from .domain.data_export import DataExport
 from .domain.exports import Exports
 from .domain.folders import Folders
 from .domain.shares import Shares
@@ -65,6 +67,8 @@ class Services:
     account_settings: AccountSettings
     folders: Folders
     shares: Shares
+    account_deletion: AccountDeletion
+    data_export: DataExport
 
     async def close(self) -> None:
         """Stop what is streaming, then close providers, broker and storage — each step even if
@@ -142,15 +146,19 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         GenerationSettings(default_model=settings.default_model, instance_id=settings.instance_id),
         streams=streams, runner=Runner(db, events, ledger, stream_settings, Titles(db, events)),
         personalize=profiles.personalize, files=files, limits=limits)
+    accounts = Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters)
+    exports = Exports(db)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
-        accounts=Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters),
+        accounts=accounts,
         chats=chats, messages=Messages(db, events, chats, streams.live_text), streams=streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
-        presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
-        account_settings=AccountSettings(db, events, models), folders=Folders(db, events),
-        shares=Shares(db, events))
+        presence=Presence(broker.presence, events), limits=limits, exports=exports,
+        account_settings=AccountSettings(db, events, models),
+        account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
+        data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
+        folders=Folders(db, events), shares=Shares(db, events))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -192,3 +192,12 @@ async def first_matching_messages(db: Executor, chat_ids: list[str], q: str | No
             WHERE n = 1""",
         (*chat_ids, search.query_param(db.dialect, terms)))
     return {row["chat_id"]: row["content"] for row in rows}
+
+
+async def ids_page(db: Executor, user_id: str, *, after: str | None, limit: int) -> list[str]:
+    """The user's chat ids, trashed ones too, in id order from after `after`: a walk over every
+    chat (the data export) that holds one page at a time."""
+    rows = await db.fetchall(
+        "SELECT id FROM chats WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (user_id, after or "", limit))
+    return [row["id"] for row in rows]

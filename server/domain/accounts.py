@@ -92,6 +92,8 @@ class Accounts:
             return await asyncio.to_thread(self._hasher.hash, password)
 
     async def _verify(self, password: str, hashed: str) -> bool:
+        if not hashed.startswith("$"):  # a deleted account's tombstone: nothing signs in as it
+            return False
         async with self._hashing:
             return await asyncio.to_thread(self._hasher.verify, password, hashed)
 
@@ -268,13 +270,7 @@ class Accounts:
         """A new password, given the current one (wrong: `unauthorized`, counted like a failed
         log-in). Every other session of the user ends and its sockets close (4401); this one
         stays."""
-        user = await users.get_with_password_by_id(self.db, identity.user_id)
-        if user is None:
-            raise Unauthorized("this session has ended; log in again")
-        await self._throttle.attempt(user["email"].casefold())
-        if not await self._verify(current_password, user["password_hash"]):
-            raise Unauthorized("the current password is not right", field="current_password")
-        await self._throttle.succeeded(user["email"].casefold())
+        user = await self.confirm_password(identity, current_password, "current_password")
         credentials.check_password(new_password, user["email"])
         new_hash = await self._hash(new_password)
         now = utcnow()
@@ -284,6 +280,19 @@ class Accounts:
         await self.events.disconnect(identity.user_id, CLOSE_LOGGED_OUT, "password changed",
                                      keep_session=identity.session_id)
         return {"changed": True, "other_sessions_ended": ended > 0}
+
+    async def confirm_password(self, identity: Identity, password: str,
+                               field: str) -> dict[str, Any]:
+        """The user (with their hash) once `password` is theirs; wrong: `unauthorized` naming
+        `field`, counted like a failed log-in (so it cannot be guessed from an open socket)."""
+        user = await users.get_with_password_by_id(self.db, identity.user_id)
+        if user is None:
+            raise Unauthorized("this session has ended; log in again")
+        await self._throttle.attempt(user["email"].casefold())
+        if not await self._verify(password, user["password_hash"]):
+            raise Unauthorized(f"the {field.replace('_', ' ')} is not right", field=field)
+        await self._throttle.succeeded(user["email"].casefold())
+        return user
 
     async def set_password(self, email: str, new_password: str) -> dict[str, Any]:
         """An operator's reset (no mail server needed): the new password, and every session of

@@ -15,7 +15,8 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import admin_routes, auth_routes, chat_routes, file_routes, health, openapi, share_routes
+from . import (account_routes, admin_routes, auth_routes, chat_routes, file_routes, health, openapi,
+               share_routes)
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> web.Application:
     file_routes.add_routes(app)
     chat_routes.add_routes(app)
     share_routes.add_routes(app)
+    account_routes.add_routes(app)
     health.add_routes(app)
     openapi.add_routes(app)
     app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)

@@ -68,6 +68,16 @@ async def profile_analyze(ctx: Context, conn: Connection, p: dict[str, Any]) -> 
     return await ctx.services.profiles.analyze(conn.user_id, **p)
 
 
+async def account_delete(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+    """Delete the account; this session's sockets (this one too) close once the answer is
+    queued: the close is sent from a task that runs after this request's reply is."""
+    await ctx.services.limits.write(conn.user_id)
+    deletion = ctx.services.account_deletion
+    answer = await deletion.delete(conn.identity, **p)
+    ctx.spawn(deletion.close_caller(conn.identity))
+    return answer
+
+
 HANDLERS: dict[str, Handler] = {
     "auth": auth,
     "ping": ping,
@@ -96,6 +106,7 @@ HANDLERS: dict[str, Handler] = {
     "presence.get": _user(lambda ctx: ctx.services.presence.get),
     "account.update": _identity(lambda ctx: ctx.services.account_settings.update, writes=True),
     "account.password": _identity(lambda ctx: ctx.services.accounts.change_password, writes=True),
+    "account.delete": account_delete,
     "session.list": _identity(lambda ctx: ctx.services.account_settings.sessions),
     "session.revoke": _identity(lambda ctx: ctx.services.account_settings.revoke, writes=True),
     "folder.list": _user(lambda ctx: ctx.services.folders.list),

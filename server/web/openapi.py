@@ -179,6 +179,16 @@ def document() -> Schema:
             {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
              "404": {"description": "no such share", "content": {"text/html": {"schema": {"type": "string"}}}}},
             tag="shares", params=[_path_id("share_id")])},
+        "/api/v1/account/export": {"get": _op(
+            "Download my data: one zip (streamed) of the profile, every chat's whole tree, every "
+            "transaction and the files' bytes; see docs/PROTOCOL.md for its entries",
+            {"200": {"description": "the zip, chunked", "content": {
+                "application/zip": {"schema": {"type": "string", "contentMediaType":
+                                               "application/zip"}}}},
+             **_errors(400, 401)}, tag="account", security=BEARER,
+            params=[{"name": "lang", "in": "query", "required": False,
+                     "schema": {"enum": ["en", "ru"]},
+                     "description": "the README's language (default: Accept-Language)"}])},
         "/api/v1/files": {"post": _op(
             "Upload a file (multipart, field `file`); its type is read from its bytes",
             {"201": _json({"type": "object", "required": ["file"],

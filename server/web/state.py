@@ -1,6 +1,7 @@
 """What the transport holds for the app's lifetime: the services, and its own sockets and state."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,14 @@ class Context:
     sockets: set = field(default_factory=set)
     draining: bool = False  # shutting down: not ready, no new sockets
     _per_user: dict = field(default_factory=dict)  # user id -> sockets open here
+    _tasks: set = field(default_factory=set)  # what `spawn` started, held until done
+
+    def spawn(self, step: Any) -> None:
+        """Run the coroutine `step` as a task: it starts on the loop's next turn, so after the
+        request that spawned it has queued its reply."""
+        task = asyncio.ensure_future(step)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def start_draining(self) -> None:
         self.draining = True

@@ -1,7 +1,8 @@
 // The account settings dialog: name and default model, a new password, and the sessions (each
-// log-in, with "this device" marked; any other can be ended from here).
+// log-in, with "this device" marked; any other can be ended from here); "download my data" (a
+// plain link: the cookie authenticates it) and the danger zone that deletes the account.
 import { h } from "./dom.js";
-import { describe, formatDate, t } from "./i18n.js";
+import { describe, formatDate, language, t } from "./i18n.js";
 import { dialog } from "./panels.js";
 
 export async function accountSettings(ctx) {
@@ -44,7 +45,7 @@ export async function accountSettings(ctx) {
         } }, t("endSession")))));
   };
   await paintSessions();
-  dialog(t("accountSettings"),
+  const box = dialog(t("accountSettings"),
     h("section", { class: "settings" },
       h("label", {}, t("displayName"), name), h("label", {}, t("defaultModel"), model),
       h("div", { class: "row" }, h("button", { class: "primary", "data-testid": "save-account",
@@ -52,8 +53,44 @@ export async function accountSettings(ctx) {
     h("section", { class: "settings" }, h("h3", {}, t("changePassword")), current, fresh,
       h("div", { class: "row" }, h("button", { "data-testid": "change-password", onClick: changePassword },
         t("changePassword")), changed)),
-    h("section", { class: "settings" }, h("h3", {}, t("sessions")), sessions));
+    h("section", { class: "settings" }, h("h3", {}, t("sessions")), sessions),
+    h("section", { class: "settings" }, h("h3", {}, t("myData")),
+      h("p", { class: "note" }, t("myDataHint")),
+      h("div", { class: "row" }, h("a", { class: "button", href: `/api/v1/account/export?lang=${language()}`,
+        download: "", "data-testid": "download-data" }, t("downloadMyData")))),
+    dangerZone(ctx, () => box.close()));
   name.focus();
+}
+
+// Deleting the account: the password, then a second, explicit confirmation; on success the
+// server closes every socket and the app goes back to the sign-in screen.
+function dangerZone(ctx, closeDialog) {
+  const password = h("input", { type: "password", autocomplete: "current-password",
+    "data-testid": "delete-password", "aria-label": t("deletePassword"), placeholder: t("deletePassword") });
+  const status = h("span", { class: "error", role: "alert", "data-testid": "delete-status" });
+  const confirm = h("div", { class: "row confirm", hidden: true },
+    h("strong", {}, t("deleteReally")),
+    h("button", { class: "danger", "data-testid": "delete-confirm", onClick: async () => {
+      try {
+        await ctx.call("account.delete", { password: password.value });
+      } catch (error) {
+        confirm.hidden = true;
+        status.textContent = error.field === "password" ? t("deleteWrongPassword") : describe(error);
+        return;
+      }
+      closeDialog();
+      await ctx.signedOut();
+    } }, t("deleteForever")),
+    h("button", { onClick: () => { confirm.hidden = true; } }, t("cancel")));
+  const ask = () => {
+    status.textContent = "";
+    if (!password.value) { status.textContent = t("deleteNeedsPassword"); password.focus(); return; }
+    confirm.hidden = false;
+  };
+  return h("section", { class: "settings danger-zone", "data-testid": "danger-zone" },
+    h("h3", {}, t("deleteAccount")), h("p", { class: "note" }, t("deleteAccountHint")), password,
+    h("div", { class: "row" }, h("button", { class: "danger", "data-testid": "delete-account", onClick: ask },
+      t("deleteAccount")), status), confirm);
 }
 
 // "Chrome on Linux" from a user agent string (the whole string is the item's title).

@@ -20,7 +20,7 @@ class App {
       toast: (message) => this.toast(message), openChat: (id) => this.openChat(id),
       newChat: () => this.newChat(), saveDraft: (settings) => this.saveDraft(settings),
       reloadChat: () => this.reloadChat(), closeDrawer: () => this.closeDrawer(),
-      analyze: (text) => this.analyze(text) };
+      analyze: (text) => this.analyze(text), signedOut: () => this.logout() };
     this.applyTheme(localStorage.getItem("chatwire.theme") ||
       (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
     document.addEventListener("keydown", (e) => this._key(e));  // once, for the page's life

@@ -66,6 +66,13 @@ const CATALOGUE = {
     sharedOnCount: "Shared {date} · {count} messages", sharedOn: "Shared {date}",
     sharedReadOnly: "A read-only copy shared from Chatwire.", continueInMyChats: "Continue in my chats",
     signInToContinue: "Sign in to continue this chat", shareNotFound: "This shared chat does not exist or is no longer shared.",
+    // delete account and my data
+    myData: "Your data", myDataHint: "One zip with your chats (every branch), profile, transactions and files.",
+    downloadMyData: "Download my data", deleteAccount: "Delete account",
+    deleteAccountHint: "Your chats, messages, files, profile and sessions are deleted for good. This cannot be undone.",
+    deletePassword: "Your password", deleteNeedsPassword: "Enter your password first",
+    deleteReally: "Delete everything, for good?", deleteForever: "Yes, delete my account",
+    deleteWrongPassword: "That is not your password",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -133,6 +140,13 @@ const CATALOGUE = {
     sharedOnCount: "Опубликовано {date} · сообщений: {count}", sharedOn: "Опубликовано {date}",
     sharedReadOnly: "Копия только для чтения из Chatwire.", continueInMyChats: "Продолжить в моих чатах",
     signInToContinue: "Войдите, чтобы продолжить этот чат", shareNotFound: "Такого общего чата нет, или доступ к нему закрыт.",
+    // delete account and my data
+    myData: "Ваши данные", myDataHint: "Один zip-архив: чаты (со всеми ветками), профиль, операции и файлы.",
+    downloadMyData: "Скачать мои данные", deleteAccount: "Удалить аккаунт",
+    deleteAccountHint: "Чаты, сообщения, файлы, профиль и сеансы будут удалены навсегда. Это нельзя отменить.",
+    deletePassword: "Ваш пароль", deleteNeedsPassword: "Сначала введите пароль",
+    deleteReally: "Удалить всё безвозвратно?", deleteForever: "Да, удалить аккаунт",
+    deleteWrongPassword: "Пароль неверный",
   },
 };
 
