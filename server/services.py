@@ -28,6 +28,7 @@ from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
 from .domain.exports import Exports
+from .domain.importer import Importer
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -60,6 +61,7 @@ class Services:
     presence: Presence
     limits: Limits
     exports: Exports
+    importer: Importer
     account_settings: AccountSettings
 
     async def close(self) -> None:
@@ -145,6 +147,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         generations=generations,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
         presence=Presence(broker.presence, events), limits=limits, exports=Exports(db),
+        importer=Importer(db, events),
         account_settings=AccountSettings(db, events, models))
 
 
