@@ -188,13 +188,13 @@ def _chatgpt(item: dict[str, Any], where: Where, now: datetime) -> Chat:
             raise where.fail("expected an object", node=key)
         parent = _text(node.get("parent"), where, "parent", nullable=True, node=key)
         if parent is not None and parent not in mapping:
-            raise where.fail(f"parent {parent[:80]} is not in the mapping", node=key, field_name="parent")
+            raise where.fail(f"{parent[:80]} is not in the mapping", node=key, field_name="parent")
         children = node.get("children", [])
         if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
             raise where.fail("expected a list of node ids", node=key, field_name="children")
         for child in children:
             if child not in mapping:
-                raise where.fail(f"child {child[:80]} is not in the mapping", node=key,
+                raise where.fail(f"{child[:80]} is not in the mapping", node=key,
                                  field_name="children")
         parents[key] = parent
         message = _shown(node.get("message"), key, where, default_model, started)
@@ -295,7 +295,7 @@ def _parents_first(messages: dict[str, Message], where: Where) -> list[Message]:
     parent and a sibling after the one before it, so the stored tree sorts the same way."""
     for message in messages.values():
         if message.parent is not None and message.parent not in messages:
-            raise where.fail(f"parent {message.parent[:80]} is not among the messages",
+            raise where.fail(f"{message.parent[:80]} is not among the messages",
                              node=message.key, field_name="parent_id")
     _no_cycle({key: m.parent for key, m in messages.items()}, where)
     children: dict[str | None, list[Message]] = {}

@@ -50,6 +50,11 @@ const CATALOGUE = {
     sessions: "Sessions", thisDevice: "This device", endSession: "Sign out", unknownDevice: "Unknown device",
     chatSettings: "Chat settings", export: "Download", systemPrompt: "System prompt", earlier: "Show earlier messages",
     systemPromptHint: "How the model should answer in this chat, e.g. \"Answer briefly, in Russian.\"",
+    // import
+    importChats: "Import chats", importShort: "Import",
+    importHint: "Import chats from a file: ChatGPT's conversations.json or a chat downloaded here as JSON",
+    imported: "Chats imported: {count}", importedNone: "The file has no messages to import",
+    importFailed: "Nothing was imported: {error}",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -101,6 +106,11 @@ const CATALOGUE = {
     sessions: "Сеансы", thisDevice: "Это устройство", endSession: "Завершить", unknownDevice: "Неизвестное устройство",
     chatSettings: "Настройки чата", export: "Скачать", systemPrompt: "Системная инструкция", earlier: "Показать более ранние сообщения",
     systemPromptHint: "Как модели отвечать в этом чате, например: «Отвечай кратко, по-английски».",
+    // import
+    importChats: "Импорт чатов", importShort: "Импорт",
+    importHint: "Импортировать чаты из файла: conversations.json из ChatGPT или чат, скачанный здесь в JSON",
+    imported: "Импортировано чатов: {count}", importedNone: "В файле нет сообщений для импорта",
+    importFailed: "Ничего не импортировано: {error}",
   },
 };
 

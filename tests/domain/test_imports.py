@@ -111,7 +111,24 @@ def cycle(n):
                   "message": None} for i in range(n)}, "current_node": "n0"}]
 
 
+def ours(messages, **chat):
+    return {"format": "chatwire.chat/1", "messages": messages, "chat": {
+        "title": "t", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        **chat}}
+
+
+def row(key, parent=None, role="user"):
+    return {"id": key, "parent_id": parent, "role": role, "content": "x",
+            "created_at": "2026-01-01T00:00:00Z"}
+
+
 BAD = [
+    (ours([row("m", "ghost")]), "node m: parent_id: ghost is not among the messages"),
+    (ours([row("m"), row("m")]), "node m: id: appears twice"),
+    (ours([row("m")], current_message_id="ghost"), "chat.current_message_id: names message ghost"),
+    (ours([row("m")], tags=["a" * 33]), "chat.tags: expected at most 20 texts"),
+    (ours([row("m")], favorite="yes"), "chat.favorite: expected true or false"),
+    (ours([{**row("m"), "content": None}]), "node m: content: expected text"),
     (b"", "the file is empty"),
     (b"   \n", "the file is empty"),
     (b"{not json", "not valid JSON"),
@@ -121,9 +138,9 @@ BAD = [
     ([{"title": "x"}], "neither a Chatwire export"),
     (cycle(10), "10 nodes form a cycle"),
     ([{"title": "x", "mapping": {"a": {"parent": "ghost", "children": []}}}],
-     "node a: parent: parent ghost is not in the mapping"),
+     "node a: parent: ghost is not in the mapping"),
     ([{"title": "x", "mapping": {"a": {"parent": None, "children": ["ghost"]}}}],
-     "child ghost is not in the mapping"),
+     "node a: children: ghost is not in the mapping"),
     ([{"title": "x", "mapping": {"a": {"parent": None}}, "current_node": "ghost"}],
      "current_node: ghost is not in the mapping"),
     ([{"title": 7, "mapping": {}}], "title: expected text or null"),
