@@ -189,3 +189,18 @@ def test_the_error_names_the_conversation_the_node_and_the_field():
         "code": "bad_request", "conversation": 1, "node": "7d3e-a1", "field": "message.create_time",
         "message": "conversation 1 ('Хайку о чае'), node 7d3e-a1: message.create_time: expected "
                    "seconds since 1970, or null"}
+
+
+def test_an_edited_first_question_is_a_second_root_and_the_current_branch_follows_it():
+    def said(role, text, t):
+        return {"author": {"role": role}, "create_time": t,
+                "content": {"content_type": "text", "parts": [text]}}
+    mapping = {"root": {"parent": None, "children": ["q1", "q2"], "message": None},
+               "q1": {"parent": "root", "children": ["a1"], "message": said("user", "hi", 1.0)},
+               "a1": {"parent": "q1", "children": [], "message": said("assistant", "hello", 2.0)},
+               "q2": {"parent": "root", "children": ["a2"], "message": said("user", "hey", 3.0)},
+               "a2": {"parent": "q2", "children": [], "message": said("assistant", "hi!", 4.0)}}
+    chat, = imports.parse(orjson.dumps({"title": "edits", "mapping": mapping, "current_node": "a2"}), NOW)
+    assert [(m.key, m.parent) for m in chat.messages] == [("q1", None), ("a1", "q1"), ("q2", None),
+                                                         ("a2", "q2")]
+    assert chat.current == "a2"

@@ -186,6 +186,15 @@ async def test_the_import_is_the_caller_s_and_needs_a_login(client, alice, bob, 
     error = await alices.error("chat.get", chat_id=body["chats"][0]["id"])
     assert error["code"] == "not_found"
     await alices.no_event()  # bob's chats were announced to bob alone
+    bobs = await connect(bob)
+    # the cookie (Bob signed up last) imports only from the web client's own origin
+    foreign = await client.post(IMPORT, data=CHATGPT, headers={
+        "Content-Type": "application/json", "Origin": "https://evil.example"})
+    assert foreign.status == 401
+    own = await client.post(IMPORT, data=CHATGPT, headers={
+        "Content-Type": "application/json", "Origin": str(client.make_url("")).rstrip("/")})
+    assert own.status == 201, await own.text()
+    assert await chat_count(bobs) == 4 and await chat_count(alices) == 0
     client.session.cookie_jar.clear()
     resp = await client.post(IMPORT, data=CHATGPT, headers={"Content-Type": "application/json"})
     assert resp.status == 401 and (await resp.json())["error"]["code"] == "unauthorized"
