@@ -40,6 +40,7 @@ class Settings:
     var_dir: Path = Path("var")
     upload_dir: Path = Path("var/uploads")
     max_upload_mb: int = 20
+    import_max_mb: int = 50
     user_storage_mb: int = 200
     max_image_pixels: int = 25_000_000
     profile_analysis_model: str | None = None
@@ -216,6 +217,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         var_dir=var_dir,
         upload_dir=Path(env.get("UPLOAD_DIR") or var_dir / "uploads"),
         max_upload_mb=_int(env, "MAX_UPLOAD_MB", 20) or 20,
+        import_max_mb=_int(env, "IMPORT_MAX_MB", 50) or 50,
         user_storage_mb=_int(env, "USER_STORAGE_MB", 200) or 200,
         max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 25_000_000) or 25_000_000,
         profile_analysis_model=env.get("PROFILE_ANALYSIS_MODEL") or None,

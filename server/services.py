@@ -32,6 +32,7 @@ from .domain.data_export import DataExport
 from .domain.exports import Exports
 from .domain.folders import Folders
 from .domain.shares import Shares
+from .domain.importer import Importer
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -64,6 +65,7 @@ class Services:
     presence: Presence
     limits: Limits
     exports: Exports
+    importer: Importer
     account_settings: AccountSettings
     folders: Folders
     shares: Shares
@@ -158,7 +160,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         account_settings=AccountSettings(db, events, models),
         account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
         data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
-        folders=Folders(db, events), shares=Shares(db, events))
+        folders=Folders(db, events), shares=Shares(db, events),
+        importer=Importer(db, events))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

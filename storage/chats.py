@@ -46,6 +46,18 @@ async def insert(db: Executor, *, id: str, user_id: str, title: str, favorite: b
     return row
 
 
+async def insert_imported(db: Executor, *, id: str, user_id: str, chat: dict[str, Any]) -> None:
+    """A chat brought in by an import, with its own times and active branch; `chat` gives title,
+    favorite, model, system_prompt, personalize, current_message_id, created_at, updated_at, tags."""
+    await db.execute(
+        """INSERT INTO chats (id, user_id, title, favorite, model, system_prompt, personalize,
+                              current_message_id, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (id, user_id, chat["title"], chat["favorite"], chat["model"], chat["system_prompt"],
+         chat["personalize"], chat["current_message_id"], chat["created_at"], chat["updated_at"]))
+    await replace_tags(db, id, user_id, chat["tags"])
+
+
 async def get(db: Executor, user_id: str, chat_id: str) -> Row | None:
     """The chat if `user_id` owns it (trashed or not); None for missing and foreign alike."""
     row = await db.fetchone(

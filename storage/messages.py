@@ -56,6 +56,25 @@ async def insert_turn(db: Executor, *, chat_id: str, user_id: str, now: str,
     return stored[0], stored[1] if reply is not None else None
 
 
+IMPORTED = ("id", "parent_id", "role", "content", "model", "status", "created_at")
+
+
+async def insert_imported(db: Executor, *, chat_id: str, user_id: str,
+                          rows: list[dict[str, Any]]) -> None:
+    """An imported chat's messages (each dict gives IMPORTED), parents first, 500 to a statement;
+    usage and cost stay at zero: nothing was generated, or charged, here."""
+    for start in range(0, len(rows), 500):
+        batch = rows[start:start + 500]
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in batch)
+        await db.execute(
+            f"""INSERT INTO messages (id, chat_id, user_id, parent_id, role, content, model, status,
+                                      created_at, updated_at)
+                VALUES {values}""",
+            [value for m in batch for value in (
+                m["id"], chat_id, user_id, m["parent_id"], m["role"], m["content"], m["model"],
+                m["status"], m["created_at"], m["created_at"])])
+
+
 async def generating_instance(db: Executor, message_id: str) -> str | None:
     """The instance running a reply that is still streaming; None once it is over."""
     return await db.fetchval(

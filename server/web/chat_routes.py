@@ -1,14 +1,21 @@
-"""REST for one chat: `GET /api/v1/chats/{chat_id}/export?format=md|json` (a download)."""
+"""REST for chats as files: `GET /api/v1/chats/{chat_id}/export?format=md|json` (a download) and
+`POST /api/v1/chats/import` (our JSON export or ChatGPT's conversations.json, as the body or as a
+multipart field named `file`)."""
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Awaitable, Callable
 from urllib.parse import quote
 
+import aiohttp
 import orjson
 from aiohttp import web
 
-from protocol.errors import BadRequest
+from protocol.errors import BadRequest, TooLarge
 
+from .auth_routes import json_dumps
+from .file_routes import CHUNK, MULTIPART_SLACK, file_part, next_chunk, stalled
 from .identity import require_identity
 from .state import CONTEXT
 
@@ -42,5 +49,52 @@ async def export(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": _filename(title, "md")})
 
 
+async def import_chats(request: web.Request) -> web.Response:
+    """201 {"chats": [{id, title, message_count}], "skipped": n}: all of the file, or nothing."""
+    identity = await require_identity(request, changes_state=True)
+    ctx = request.app[CONTEXT]
+    await ctx.services.limits.upload(identity.user_id)
+    data = await _body(request, ctx.settings.import_max_mb, ctx.settings.upload_idle_timeout_s)
+    result = await ctx.services.importer.run(identity.user_id, data)
+    return web.json_response(result, status=201, dumps=json_dumps)
+
+
+async def _body(request: web.Request, max_mb: int, idle_s: float) -> bytes:
+    """The file, read a piece at a time and refused as soon as it passes the cap: a huge body is
+    never held (aiohttp's own client_max_size is the upload one, and only for request.read())."""
+    cap, multipart = max_mb * 1024 * 1024, request.content_type.startswith("multipart/")
+    too_large = TooLarge(f"an import may be at most {max_mb} MB (IMPORT_MAX_MB)")
+    if request.content_length is not None and request.content_length > cap + (
+            MULTIPART_SLACK if multipart else 0):
+        raise too_large
+    read: Callable[[], Awaitable[bytes]]
+    if multipart:
+        try:
+            async with asyncio.timeout(idle_s):
+                part = await file_part(request)
+        except TimeoutError:
+            raise stalled(idle_s) from None
+        read = lambda: next_chunk(part, idle_s)  # noqa: E731
+    else:
+        async def read() -> bytes:
+            try:
+                async with asyncio.timeout(idle_s):
+                    return await request.content.read(CHUNK)
+            except TimeoutError:
+                raise stalled(idle_s) from None
+    data = bytearray()
+    try:
+        while chunk := await read():
+            if len(data) + len(chunk) > cap:
+                raise too_large
+            data += chunk
+        if multipart and not part.at_eof():
+            raise BadRequest("the upload was cut short", field="file")
+    except (aiohttp.ClientPayloadError, ValueError, ConnectionError):
+        raise BadRequest("the upload was cut short or malformed", field="file") from None
+    return bytes(data)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/chats/import", import_chats)
     app.router.add_get("/api/v1/chats/{chat_id}/export", export)

@@ -34,14 +34,14 @@ async def upload(request: web.Request) -> web.Response:
     idle_s = request.app[CONTEXT].settings.upload_idle_timeout_s
     try:
         async with asyncio.timeout(idle_s):
-            part = await _file_part(request)
+            part = await file_part(request)
     except TimeoutError:
-        raise _stalled(idle_s) from None
+        raise stalled(idle_s) from None
     await files.check_room(identity.user_id, 0)
     temp, size, digest = files.temp_path(), 0, hashlib.sha256()
     try:
         with temp.open("wb") as out:
-            while chunk := await _next_chunk(part, idle_s):
+            while chunk := await next_chunk(part, idle_s):
                 size += len(chunk)
                 if size > cap:
                     raise TooLarge(f"files may be at most {cap // (1024 * 1024)} MB")
@@ -59,21 +59,21 @@ async def upload(request: web.Request) -> web.Response:
     return web.json_response(stored, status=201, dumps=json_dumps)
 
 
-async def _next_chunk(part: aiohttp.BodyPartReader, idle_s: float) -> bytes:
+async def next_chunk(part: aiohttp.BodyPartReader, idle_s: float) -> bytes:
     """The next piece of the file; an upload whose body goes silent is refused, not held open."""
     try:
         async with asyncio.timeout(idle_s):
             return await part.read_chunk(CHUNK)
     except TimeoutError:
-        raise _stalled(idle_s) from None
+        raise stalled(idle_s) from None
 
 
-def _stalled(idle_s: float) -> BadRequest:
+def stalled(idle_s: float) -> BadRequest:
     return BadRequest(f"the upload sent nothing for {idle_s:g} s; send it again", field="file")
 
 
-async def _file_part(request: web.Request) -> aiohttp.BodyPartReader:
-    """The multipart field named `file`; other fields before it are skipped."""
+async def file_part(request: web.Request) -> aiohttp.BodyPartReader:
+    """The multipart field named `file`; other fields before it are skipped (imports read it too)."""
     if not request.content_type.startswith("multipart/form-data"):
         raise BadRequest("send the file as multipart/form-data in a field named 'file'")
     try:

@@ -59,6 +59,18 @@ TRANSACTION = {"type": "object", "required": ["id", "kind", "amount", "balance_a
                               "note": {"type": ["string", "null"]},
                               "created_at": {"type": "string", "format": "date-time"}}}
 
+CHATGPT = {"type": "object", "required": ["mapping"], "description": "one ChatGPT conversation",
+           "properties": {"title": {"type": ["string", "null"]}, "mapping": {"type": "object"},
+                          "current_node": {"type": ["string", "null"]},
+                          "create_time": {"type": ["number", "null"]},
+                          "update_time": {"type": ["number", "null"]}}}
+EXPORTED = {"type": "object", "required": ["format", "chat", "messages"],
+            "description": "one chat as GET /api/v1/chats/{chat_id}/export?format=json writes it",
+            "properties": {"format": {"const": "chatwire.chat/1"}, "chat": {"type": "object"},
+                           "messages": {"type": "array", "items": {"type": "object"}}}}
+IMPORT_FILE = {"anyOf": [EXPORTED, CHATGPT,
+                         {"type": "array", "minItems": 1, "items": {"anyOf": [EXPORTED, CHATGPT]}}]}
+
 ERRORS = {  # status -> when; the codes each status carries come from server/errors.py
     400: "malformed: not JSON, an unknown, missing or wrongly typed field",
     401: "not logged in, or the token is invalid or expired",
@@ -189,6 +201,24 @@ def document() -> Schema:
             params=[{"name": "lang", "in": "query", "required": False,
                      "schema": {"enum": ["en", "ru"]},
                      "description": "the README's language (default: Accept-Language)"}])},
+        "/api/v1/chats/import": {"post": _op(
+            "Import chats: our JSON export (one chat or a list) or ChatGPT's conversations.json, "
+            "as the body or a multipart field `file`; all of it or nothing, free of charge",
+            {"201": _json({"type": "object", "required": ["chats", "skipped"], "properties": {
+                "chats": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "title", "message_count"],
+                    "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                   "message_count": {"type": "integer"}}}},
+                "skipped": {"type": "integer", "description": "conversations with nothing "
+                                                             "to show, left out"}}},
+                "the chats made, in the file's order"),
+             **_errors(400, 401, 413, 429)}, tag="chats", security=BEARER,
+            body={"required": True, "content": {
+                "application/json": {"schema": IMPORT_FILE},
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string",
+                                            "contentMediaType": "application/json"}}}}}})},
         "/api/v1/files": {"post": _op(
             "Upload a file (multipart, field `file`); its type is read from its bytes",
             {"201": _json({"type": "object", "required": ["file"],
@@ -251,7 +281,7 @@ def document() -> Schema:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Chatwire REST API", "version": "1",
-                 "description": "Auth, files and operations. Everything else (chats, messages, "
+                 "description": "Auth, files, chat export and import, and operations. Everything else (chats, messages, "
                                 "streaming, credits, profile) is on the WebSocket at `/ws`: see "
                                 "docs/PROTOCOL.md and docs/frames.schema.json."},
         "paths": paths,

@@ -1,5 +1,5 @@
 // The REST side: sign-up, log-in, log-out (the session cookie is the credential: no token is kept
-// in the page or in storage) and file uploads with progress.
+// in the page or in storage), file uploads with progress, and chat imports.
 
 export class ApiError extends Error {
   constructor(code, message, status) {
@@ -53,4 +53,18 @@ export function upload(file, onProgress) {
     form.append("file", file, file.name);
     xhr.send(form);
   });
+}
+
+// Chats from a file (ChatGPT's conversations.json, or our own JSON export): all of them or, with
+// an ApiError saying what is wrong, none.
+export async function importChats(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const response = await fetch("/api/v1/chats/import", { method: "POST", body: form, credentials: "same-origin" });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = data.error || {};
+    throw new ApiError(error.code || "internal", error.message || response.statusText, response.status);
+  }
+  return data;
 }

@@ -73,6 +73,11 @@ const CATALOGUE = {
     deletePassword: "Your password", deleteNeedsPassword: "Enter your password first",
     deleteReally: "Delete everything, for good?", deleteForever: "Yes, delete my account",
     deleteWrongPassword: "That is not your password",
+    // import
+    importChats: "Import chats", importShort: "Import",
+    importHint: "Import chats from a file: ChatGPT's conversations.json or a chat downloaded here as JSON",
+    imported: "Chats imported: {count}", importedNone: "The file has no messages to import",
+    importFailed: "Nothing was imported: {error}",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -147,6 +152,11 @@ const CATALOGUE = {
     deletePassword: "Ваш пароль", deleteNeedsPassword: "Сначала введите пароль",
     deleteReally: "Удалить всё безвозвратно?", deleteForever: "Да, удалить аккаунт",
     deleteWrongPassword: "Пароль неверный",
+    // import
+    importChats: "Импорт чатов", importShort: "Импорт",
+    importHint: "Импортировать чаты из файла: conversations.json из ChatGPT или чат, скачанный здесь в JSON",
+    imported: "Импортировано чатов: {count}", importedNone: "В файле нет сообщений для импорта",
+    importFailed: "Ничего не импортировано: {error}",
   },
 };
 

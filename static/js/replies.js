@@ -7,7 +7,9 @@ import { credits, formatNumber, t } from "./i18n.js";
 // "GPT-4o mini · 1,200 + 305 tokens · 1,000 from cache · 0.000288 credits", once it has ended.
 export function replyMeta(m, modelNames) {
   const parts = [modelNames?.get(m.model) || m.model].filter(Boolean);
-  if (m.status !== "streaming") {
+  // An imported reply has no usage here: it shows its model alone, not "0 + 0 tokens".
+  const imported = m.status === "complete" && !m.prompt_tokens && !m.completion_tokens && !m.cost;
+  if (m.status !== "streaming" && !imported) {
     parts.push(t("tokens", { prompt: formatNumber(m.prompt_tokens), completion: formatNumber(m.completion_tokens) }),
       ...usageParts(m), t("cost", { cost: credits(m.cost) }));
     if (m.status !== "complete") parts.push(t(m.status));

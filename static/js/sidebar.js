@@ -1,9 +1,10 @@
 // The chat list: folders, then the chats in none, newest first; full-text search, favorites, tags,
-// trash with restore and purge, rename inline. Searching, a tab other than "All" or a tag lists
-// chats wherever they are.
+// trash with restore and purge, rename inline; chats imported from a file. Searching, a tab other
+// than "All" or a tag lists chats wherever they are.
+import { importChats } from "./api.js";
 import { clear, h } from "./dom.js";
 import { DRAG_TYPE, FolderTree, dropTarget } from "./folders.js";
-import { t } from "./i18n.js";
+import { describe, t } from "./i18n.js";
 
 export class Sidebar {
   constructor(ctx) {
@@ -23,13 +24,18 @@ export class Sidebar {
     // Shown on a phone, where the sidebar is a drawer over the chat.
     this.closeButton = h("button", { class: "icon close-drawer", "aria-label": t("close"),
       "data-testid": "close-drawer", onClick: () => ctx.closeDrawer() }, "✕");
+    // The file picker behind "Import": the chats it makes arrive as chat.created events.
+    this.importFile = h("input", { type: "file", accept: ".json,application/json", hidden: true,
+      "data-testid": "import-file", onChange: () => this._import() });
     this.el = h("aside", { class: "sidebar", "aria-label": t("allChats") },
       h("div", { class: "sidebar-top" },
         h("button", { class: "primary new-chat", "data-testid": "new-chat", onClick: () => ctx.newChat() }, t("newChat")),
         h("button", { class: "icon new-folder", title: t("newFolder"), "aria-label": t("newFolder"),
           "data-testid": "new-folder", onClick: () => this.folders.edit(null) },
         h("img", { src: "/static/icons/folder-plus.svg", alt: "", width: 20, height: 20 })),
-        this.closeButton),
+        h("button", { class: "import-chats", "data-testid": "import-chats", title: t("importHint"),
+          "aria-label": t("importChats"), onClick: () => this.importFile.click() }, t("importShort")),
+        this.importFile, this.closeButton),
       this.search, this.tabs, this.tagBar, this.list);
   }
 
@@ -78,6 +84,18 @@ export class Sidebar {
     } else if (matches) this.chats.unshift(chat);
     this.chats.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     this.render();
+  }
+
+  async _import() {
+    const file = this.importFile.files[0];
+    this.importFile.value = "";  // the same file may be picked again
+    if (!file) return;
+    try {
+      const { chats } = await importChats(file);
+      this.ctx.toast(chats.length ? t("imported", { count: chats.length }) : t("importedNone"));
+    } catch (error) {
+      this.ctx.toast(t("importFailed", { error: describe(error) }));
+    }
   }
 
   remove(chatId) {

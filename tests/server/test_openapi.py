@@ -66,7 +66,7 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
           ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"),
           ("GET", "/api/v1/chats/{chat_id}/export"), ("GET", "/api/v1/account/export"),
-          ("POST", "/api/v1/files"),
+          ("POST", "/api/v1/chats/import"), ("POST", "/api/v1/files"),
           ("GET", "/api/v1/shares/{share_id}"), ("POST", "/api/v1/shares/{share_id}/continue"),
           ("GET", "/s/{share_id}"),
           ("GET", "/api/v1/files/{file_id}"), ("DELETE", "/api/v1/files/{file_id}"),
@@ -75,11 +75,13 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
 WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}
 # Where the server judges more than a schema can say, schema-valid input may rightly be refused:
-# a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type.
-JUDGED_BEYOND_SCHEMA = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/files")}
+# a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type, an import whose
+# tree has a loop or names a node it lacks.
+JUDGED_BEYOND_SCHEMA = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/files"),
+                        ("POST", "/api/v1/chats/import")}
 # A multipart part is bytes whatever the schema says its type is: a "negative" `file` (an object, a
 # number) arrives as a valid file, and extra form fields are skipped on purpose.
-BYTES_ON_THE_WIRE = {("POST", "/api/v1/files")}
+BYTES_ON_THE_WIRE = {("POST", "/api/v1/files"), ("POST", "/api/v1/chats/import")}
 CASES = [(method, path, mode) for method, path in ROUTES
          for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
          if mode is GenerationMode.POSITIVE or (method, path) not in WITHOUT_INPUT]
