@@ -15,7 +15,7 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import admin_routes, auth_routes, chat_routes, file_routes, health, openapi
+from . import admin_routes, auth_routes, chat_routes, file_routes, health, mail_routes, openapi
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -126,6 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_close_sockets)
     auth_routes.add_routes(app)
+    mail_routes.add_routes(app)
     admin_routes.add_routes(app)
     file_routes.add_routes(app)
     chat_routes.add_routes(app)
