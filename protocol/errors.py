@@ -84,6 +84,12 @@ class UnsupportedFileType(ChatwireError):
     code = "unsupported_file_type"
 
 
+class EmailUnverified(ChatwireError):
+    """REQUIRE_EMAIL_VERIFICATION is on and the account has not followed its mailed link yet."""
+
+    code = "email_unverified"
+
+
 class Unavailable(ChatwireError):
     """A dependency (database pool, Redis) did not answer in time; the client may retry."""
 

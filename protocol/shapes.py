@@ -37,7 +37,11 @@ def attachments(rows: Iterable[Row]) -> list[dict[str, Any]]:
 
 
 def user(row: Row) -> dict[str, Any]:
-    return {key: row[key] for key in USER_PUBLIC}
+    """`email_verified`: whether the address was proven by a mailed link (a row read without the
+    column, e.g. from an older query, counts as verified)."""
+    shaped = {key: row[key] for key in USER_PUBLIC}
+    shaped["email_verified"] = row.get("email_verified_at", "") is not None
+    return shaped
 
 
 def profile(data: Mapping[str, Any], updated_at: str | None) -> dict[str, Any]:

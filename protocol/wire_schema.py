@@ -104,7 +104,8 @@ MICRO: Schema = {"type": "integer", "description": "micro-credits (1 credit = 1,
 
 ROWS: dict[str, Schema] = {
     "user": _obj({"id": STR, "email": STR, "display_name": OPT_STR, "default_model": OPT_STR,
-                  "role": {"enum": ["user", "admin"]}, "balance": MICRO, "created_at": TIME}),
+                  "role": {"enum": ["user", "admin"]}, "balance": MICRO, "created_at": TIME},
+                 {"email_verified": BOOL}),
     "chat": _obj({"id": STR, "title": STR, "favorite": BOOL, "tags": {"type": "array", "items": STR},
                   "model": OPT_STR, "system_prompt": OPT_STR, "personalize": BOOL,
                   "folder_id": OPT_STR, "deleted_at": OPT_TIME, "created_at": TIME, "updated_at": TIME},

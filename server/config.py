@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -89,6 +90,23 @@ class Settings:
     stream_coalesce_ms: int = 50
     stream_flush_s: float = 1.0
     signup_credits: int = 0
+    # Mail (password reset and email verification); no SMTP_URL: the server sends no mail.
+    smtp_url: str | None = None
+    mail_from: str = ""
+    public_url: str = ""  # where links in mails point; empty: http://HOST:PORT
+    require_email_verification: bool = False
+    rate_mail_per_ip_per_hour: int = 10
+    rate_mail_per_email_per_hour: int = 3
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url)
+
+    @property
+    def link_base(self) -> str:
+        """The public origin links in mails start with (never the request's Host header, which
+        a client chooses: a reset link pointing at an attacker's host would hand them the token)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_postgres(self) -> bool:
@@ -187,6 +205,29 @@ def _secret(env: Mapping[str, str], name: str, var_dir: Path, postgres: bool) ->
     return value
 
 
+def _mail(env: Mapping[str, str]) -> dict[str, Any]:
+    """SMTP_URL, MAIL_FROM, PUBLIC_URL and REQUIRE_EMAIL_VERIFICATION, checked together: a
+    verification nobody can receive would lock every new account out of sending."""
+    smtp_url = env.get("SMTP_URL") or None
+    if smtp_url is not None:
+        parsed = urlsplit(smtp_url)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise ConfigError("SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) or "
+                              "smtps://user:pass@host:465 (TLS)")
+        if not env.get("MAIL_FROM"):
+            raise ConfigError("MAIL_FROM is required with SMTP_URL (e.g. Chatwire <noreply@example.com>)")
+    public_url = (env.get("PUBLIC_URL") or "").strip().rstrip("/")
+    if public_url and urlsplit(public_url).scheme not in ("http", "https"):
+        raise ConfigError("PUBLIC_URL must be an http:// or https:// address, e.g. https://chat.example.com")
+    require = _bool(env.get("REQUIRE_EMAIL_VERIFICATION"), False)
+    if require and smtp_url is None:
+        raise ConfigError("REQUIRE_EMAIL_VERIFICATION=true needs SMTP_URL: nobody could receive the link")
+    return dict(smtp_url=smtp_url, mail_from=env.get("MAIL_FROM", ""), public_url=public_url,
+                require_email_verification=require,
+                rate_mail_per_ip_per_hour=_int(env, "RATE_MAIL_PER_IP_PER_HOUR", 10) or 0,
+                rate_mail_per_email_per_hour=_int(env, "RATE_MAIL_PER_EMAIL_PER_HOUR", 3) or 0)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
     env: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
@@ -264,4 +305,5 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         # The embedded default is for trying the product: 10 credits to start. A deployment
         # (PostgreSQL) grants nothing unless it says so.
         signup_credits=_int(env, "SIGNUP_CREDITS", 0 if postgres else 10_000_000) or 0,
+        **_mail(env),
     )

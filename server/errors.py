@@ -9,6 +9,7 @@ HTTP_STATUS: dict[type[e.ChatwireError], int] = {
     e.Unauthorized: 401,
     e.InsufficientBalance: 402,
     e.Forbidden: 403,
+    e.EmailUnverified: 403,
     e.NotFound: 404,
     e.Conflict: 409,
     e.TooLarge: 413,

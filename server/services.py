@@ -36,6 +36,8 @@ from .domain.importer import Importer
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
+from .domain.mail_links import MailLinks
+from .domain.mailer import Mailer, MailSettings
 from .domain.messages import Messages
 from .domain.parsing import ParseLimits, Parser
 from .domain.presence import Presence
@@ -71,16 +73,23 @@ class Services:
     shares: Shares
     account_deletion: AccountDeletion
     data_export: DataExport
+    mail_links: MailLinks
 
     async def close(self) -> None:
-        """Stop what is streaming, then close providers, broker and storage — each step even if
-        one before it failed: an unclosed database keeps its threads alive."""
-        for step in (self.streams.close, *(p.aclose for p in self.providers.values()),
+        """Stop what is streaming, let mails in flight go, then close providers, broker and
+        storage — each step even if one before it failed: an unclosed database keeps its threads
+        alive."""
+        for step in (self.streams.close, self._close_mailer,
+                     *(p.aclose for p in self.providers.values()),
                      self._close_parser, self.broker.stop, self.db.close):
             try:
                 await step()
             except Exception:
                 log.exception("shutting down: a step failed; carrying on")
+
+    async def _close_mailer(self) -> None:
+        if self.mail_links.mailer is not None:
+            await self.mail_links.mailer.close()
 
     async def _close_parser(self) -> None:
         self.files.parser.close()
@@ -132,7 +141,9 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                                           uploads_per_hour=settings.rate_uploads_per_hour,
                                           auth_per_minute=settings.rate_auth_per_minute,
                                           writes_per_minute=settings.rate_write_per_minute,
-                                          analyses_per_hour=settings.rate_analyze_per_hour))
+                                          analyses_per_hour=settings.rate_analyze_per_hour,
+                                          mail_per_ip_per_hour=settings.rate_mail_per_ip_per_hour,
+                                          mail_per_email_per_hour=settings.rate_mail_per_email_per_hour))
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
@@ -150,6 +161,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         personalize=profiles.personalize, files=files, limits=limits)
     accounts = Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters)
     exports = Exports(db)
+    mailer = (Mailer(MailSettings(settings.smtp_url, settings.mail_from)) if settings.smtp_url
+              else None)
     return Services(
         settings=settings, db=db, broker=broker, providers=providers, ledger=ledger,
         accounts=accounts,
@@ -161,7 +174,9 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
         data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
         folders=Folders(db, events), shares=Shares(db, events),
-        importer=Importer(db, events))
+        importer=Importer(db, events),
+        mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
+                             settings.require_email_verification))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -4,16 +4,17 @@ from __future__ import annotations
 from .base import Executor, Row
 
 USER_COLUMNS = ("id, email, display_name, default_model, role, balance, reserved, created_at, "
-                "updated_at")
+                "updated_at, email_verified_at")
 
 
 async def insert(db: Executor, *, id: str, email: str, email_key: str, password_hash: str,
-                 display_name: str, role: str, now: str) -> Row:
+                 display_name: str, role: str, now: str, verified: bool = True) -> Row:
     row = await db.fetchone(
         f"""INSERT INTO users (id, email, email_key, password_hash, display_name, role, balance,
-                               created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING {USER_COLUMNS}""",
-        (id, email, email_key, password_hash, display_name, role, now, now),
+                               created_at, updated_at, email_verified_at)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {USER_COLUMNS}""",
+        (id, email, email_key, password_hash, display_name, role, now, now,
+         now if verified else None),
     )
     assert row is not None
     return row
@@ -64,3 +65,15 @@ async def update_settings(db: Executor, user_id: str, changes: dict[str, str | N
 async def get_with_password_by_id(db: Executor, user_id: str) -> Row | None:
     return await db.fetchone(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE id = ?",
                              (user_id,))
+
+
+async def mark_verified(db: Executor, user_id: str, now: str) -> bool:
+    """Record that the user's address was proven; False if it already was."""
+    return await db.execute(
+        "UPDATE users SET email_verified_at = ? WHERE id = ? AND email_verified_at IS NULL",
+        (now, user_id)) == 1
+
+
+async def is_verified(db: Executor, user_id: str) -> bool:
+    return await db.fetchval("SELECT COUNT(*) AS n FROM users WHERE id = ? AND "
+                             "email_verified_at IS NOT NULL", (user_id,)) == 1

@@ -99,8 +99,15 @@ class Accounts:
 
     # -- sign-up and log-in --
 
+    async def new_password_hash(self, password: str, email: str) -> str:
+        """The hash of a new password for `email`'s account, once it passes the strength rules."""
+        credentials.check_password(password, email)
+        return await self._hash(password)
+
     async def create_user(self, email: str, password: str, display_name: str | None = None,
-                          role: str = "user") -> dict[str, Any]:
+                          role: str = "user", verified: bool = True) -> dict[str, Any]:
+        """An account; `verified` False for a sign-up (the address is proven by a mailed link),
+        True for one an operator creates."""
         email, email_key = credentials.normalise_email(email)
         credentials.check_password(password, email)
         name = credentials.check_display_name(display_name, email)
@@ -109,7 +116,8 @@ class Accounts:
         try:
             async with self.db.transaction() as tx:
                 row = await users.insert(tx, id=new_id(), email=email, email_key=email_key,
-                                         password_hash=hashed, display_name=name, role=role, now=now)
+                                         password_hash=hashed, display_name=name, role=role, now=now,
+                                         verified=verified)
                 if self.settings.signup_credits > 0:
                     _, account = await self.ledger.apply(
                         tx, row["id"], self.settings.signup_credits, kind="deposit",
@@ -121,7 +129,7 @@ class Accounts:
 
     async def register(self, email: str, password: str, display_name: str | None,
                        user_agent: str = "") -> tuple[dict[str, Any], Identity]:
-        user = await self.create_user(email, password, display_name)
+        user = await self.create_user(email, password, display_name, verified=False)
         return await self._start_session(user, user_agent)
 
     async def login(self, email: str, password: str,

@@ -30,6 +30,8 @@ class LimitSettings:
     auth_per_minute: int = 20
     writes_per_minute: int = 120
     analyses_per_hour: int = 30
+    mail_per_ip_per_hour: int = 10
+    mail_per_email_per_hour: int = 3
 
 
 class Limits:
@@ -60,6 +62,15 @@ class Limits:
     async def auth(self, address: str) -> None:
         await self._check("auth", address, self.settings.auth_per_minute, 60,
                           "sign-up and log-in attempts a minute from one address")
+
+    async def mail(self, address: str, email_key: str) -> None:
+        """A mailed link (password reset, another verification): per client address and per
+        email, whether or not it has an account; the email is counted as a hash."""
+        await self._check("mail-ip", address, self.settings.mail_per_ip_per_hour, 3600,
+                          "mails asked for an hour from one address")
+        digest = hashlib.sha256(email_key.encode()).hexdigest()[:32]
+        await self._check("mail-email", digest, self.settings.mail_per_email_per_hour, 3600,
+                          "mails an hour to one address")
 
     async def _check(self, name: str, subject: str, limit: int, window_s: int, what: str) -> None:
         if limit <= 0:

@@ -9,6 +9,8 @@ from aiohttp import web
 from protocol.errors import BadRequest, TooLarge, Unauthorized
 from protocol.schema import Field, Str, validate
 
+from server.domain.mail_texts import pick_language
+
 from .state import CONTEXT
 from .forwarded import client_address
 from .identity import forget, remember, require_identity
@@ -16,7 +18,7 @@ from .identity import forget, remember, require_identity
 MAX_BODY = 16 * 1024
 
 REGISTER = {"email": Str(320, required=True), "password": Str(1024, required=True),
-            "display_name": Str(200, nullable=True)}
+            "display_name": Str(200, nullable=True), "lang": Str(16, nullable=True)}
 LOGIN = {"email": Str(320, required=True), "password": Str(1024, required=True)}
 REFRESH = {"refresh_token": Str(512, required=True, min_len=1)}
 LOGOUT = {"refresh_token": Str(512, nullable=True)}
@@ -57,8 +59,11 @@ def _user_agent(request: web.Request) -> str:
 async def register(request: web.Request) -> web.Response:
     await request.app[CONTEXT].services.limits.auth(client_address(request))
     body = await read_json(request, "register", REGISTER)
-    tokens, identity = await request.app[CONTEXT].services.accounts.register(
+    services = request.app[CONTEXT].services
+    tokens, identity = await services.accounts.register(
         body["email"], body["password"], body.get("display_name"), _user_agent(request))
+    services.mail_links.after_sign_up(tokens["user"], pick_language(
+        body.get("lang"), request.headers.get("Accept-Language")))
     await remember(request, identity)
     return web.json_response(tokens, status=201, dumps=json_dumps)
 
@@ -94,13 +99,17 @@ async def me(request: web.Request) -> web.Response:
 
 async def session(request: web.Request) -> web.Response:
     """Who this browser is signed in as, or `null`: the web client's first question. Unlike
-    `/me` it answers 200 either way, so a signed-out first visit logs no failed request."""
+    `/me` it answers 200 either way, so a signed-out first visit logs no failed request. It also
+    says what the login screen may offer: `mail` (a password reset by email) and
+    `email_verification` (whether new accounts must confirm their address)."""
+    services = request.app[CONTEXT].services
+    public = services.mail_links.public_config()
     try:
         identity = await require_identity(request)
     except Unauthorized:
-        return web.json_response({"user": None})
-    user = await request.app[CONTEXT].services.accounts.me(identity)
-    return web.json_response({"user": user}, dumps=json_dumps)
+        return web.json_response({"user": None, **public})
+    user = await services.accounts.me(identity)
+    return web.json_response({"user": user, **public}, dumps=json_dumps)
 
 
 def json_dumps(obj: Any) -> str:

@@ -61,6 +61,15 @@ def _identity(fn: Callable[..., Awaitable[Any]], *, writes: bool = False) -> Han
     return handler
 
 
+def _verified(fn: Callable[..., Awaitable[Any]]) -> Handler:
+    """`_user`, refused with `email_unverified` while REQUIRE_EMAIL_VERIFICATION is on and the
+    account has not followed its mailed link: what costs (a reply) waits for a proven address."""
+    async def handler(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
+        await ctx.services.mail_links.require_verified(conn.user_id)
+        return await fn(ctx)(conn.user_id, **p)
+    return handler
+
+
 async def profile_analyze(ctx: Context, conn: Connection, p: dict[str, Any]) -> Any:
     await ctx.services.limits.analysis(conn.user_id)
     if p.get("apply"):
@@ -90,10 +99,10 @@ HANDLERS: dict[str, Handler] = {
     "chat.restore": _writes(lambda ctx: ctx.services.chats.restore),
     "chat.purge": _writes(lambda ctx: ctx.services.chats.purge),
     "message.list": _user(lambda ctx: ctx.services.messages.list),
-    "message.send": _user(lambda ctx: ctx.services.generations.send),
+    "message.send": _verified(lambda ctx: ctx.services.generations.send),
     "message.stop": _user(lambda ctx: ctx.services.generations.stop),
-    "message.regenerate": _user(lambda ctx: ctx.services.generations.regenerate),
-    "message.edit": _user(lambda ctx: ctx.services.generations.edit),
+    "message.regenerate": _verified(lambda ctx: ctx.services.generations.regenerate),
+    "message.edit": _verified(lambda ctx: ctx.services.generations.edit),
     "message.switch": _writes(lambda ctx: ctx.services.messages.switch),
     "models.list": models_list,
     "balance.get": _user(lambda ctx: ctx.services.ledger.balance),

@@ -19,6 +19,7 @@ from server.errors import HTTP_STATUS
 
 from .admin_routes import DEPOSIT
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
+from .mail_routes import CONFIRM, RESEND, RESET, VERIFY
 
 Schema = dict[str, Any]
 OPENAPI = web.AppKey("openapi", dict)
@@ -74,7 +75,7 @@ IMPORT_FILE = {"anyOf": [EXPORTED, CHATGPT,
 ERRORS = {  # status -> when; the codes each status carries come from server/errors.py
     400: "malformed: not JSON, an unknown, missing or wrongly typed field",
     401: "not logged in, or the token is invalid or expired",
-    403: "logged in but not allowed",
+    403: "logged in but not allowed (or the email is not verified yet)",
     404: "no such row, or it is someone else's",
     409: "clashes with the current state",
     413: "over a size limit",
@@ -136,6 +137,44 @@ def _path_id(name: str) -> Schema:
             "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
+def _mail_paths(tag: str) -> Schema:
+    """Links sent by mail. Without SMTP_URL the routes that send answer 404 (`not_found`)."""
+    link_token = "the token from the link (`#reset=` / `#verify=`)"
+    confirm = _body(CONFIRM)
+    fields = confirm["content"]["application/json"]["schema"]["properties"]
+    fields["token"]["description"] = link_token
+    fields["password"].update(minLength=credentials.MIN_PASSWORD,
+                              maxLength=credentials.MAX_PASSWORD)
+    sent = {"type": "object", "required": ["verified", "sent"],
+            "properties": {"verified": {"type": "boolean"}, "sent": {"type": "boolean"}}}
+    return {
+        "/api/v1/auth/password-reset": {"post": _op(
+            "Mail a password-reset link (30 minutes, single use) if the email has an account; "
+            "the answer is the same either way, and the mail goes in the background",
+            {"202": _json({"type": "object", "required": ["requested"],
+                           "properties": {"requested": {"const": True}}}, "asked"),
+             **_errors(400, 404, 413, 429)}, tag=tag, body=_body(RESET))},
+        "/api/v1/auth/password-reset/confirm": {"post": _op(
+            "Set a new password with a reset link's token; every session of the account ends",
+            {"200": _json({"type": "object", "required": ["changed", "email"],
+                           "properties": {"changed": {"const": True},
+                                          "email": {"type": "string"}}}, "changed; log in"),
+             **_errors(400, 413, 429)}, tag=tag, body=confirm)},
+        "/api/v1/auth/verify-email": {"post": _op(
+            "Confirm an account's email with a verification link's token (no session needed)",
+            {"200": _json({"type": "object", "required": ["verified", "email"],
+                           "properties": {"verified": {"const": True},
+                                          "email": {"type": "string"}}}, "verified"),
+             **_errors(400, 413, 429)}, tag=tag, body=_body(VERIFY))},
+        "/api/v1/auth/verify-email/resend": {"post": _op(
+            "Mail another verification link (limited per address and per email)",
+            {"200": _json(sent, "already verified: nothing sent"),
+             "202": _json(sent, "a new link is on its way"),
+             **_errors(400, 401, 404, 413, 429)},
+            tag=tag, body=_body(RESEND, required=False), security=BEARER)},
+    }
+
+
 def document() -> Schema:
     schemas = {**_rows(), "Error": ERROR, "Tokens": TOKENS, "Transaction": TRANSACTION}
     auth = "auth"
@@ -161,10 +200,15 @@ def document() -> Schema:
             tag=auth, security=BEARER)},
         "/api/v1/auth/session": {"get": _op(
             "Who is signed in here, or null (200 either way: the web client's first probe)",
-            {"200": _json({"type": "object", "required": ["user"],
-                           "properties": {"user": {"anyOf": [_ref("user"), {"type": "null"}]}}},
-                          "the user, or null")},
+            {"200": _json({"type": "object", "required": ["user", "mail", "email_verification"],
+                           "properties": {"user": {"anyOf": [_ref("user"), {"type": "null"}]},
+                                          "mail": {"type": "boolean", "description":
+                                                   "the server sends mail: offer a password reset"},
+                                          "email_verification": {"type": "boolean", "description":
+                                                                 "REQUIRE_EMAIL_VERIFICATION is on"}}},
+                          "the user, or null; and what the login screen may offer")},
             tag=auth, security=[{}, *BEARER])},
+        **_mail_paths(auth),
         "/api/v1/chats/{chat_id}/export": {"get": _op(
             "Download one chat: its active branch as Markdown, or its whole tree as JSON",
             {"200": {"description": "the chat, as a file", "content": {

@@ -2,10 +2,11 @@
 // in the page or in storage), file uploads with progress, and chat imports.
 
 export class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, field) {
     super(message);
     this.code = code;
     this.status = status;
+    this.field = field;  // the body field a bad_request is about, when the server names one
   }
 }
 
@@ -20,7 +21,8 @@ async function request(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = data.error || {};
-    throw new ApiError(error.code || "internal", error.message || response.statusText, response.status);
+    throw new ApiError(error.code || "internal", error.message || response.statusText, response.status,
+      error.field);
   }
   return data;
 }
@@ -29,8 +31,14 @@ export const me = () => request("GET", "/api/v1/auth/me");
 // Who is signed in, or null: answered 200 either way, so a first visit logs no failed request.
 export const session = () => request("GET", "/api/v1/auth/session");
 export const login = (email, password) => request("POST", "/api/v1/auth/login", { email, password });
-export const register = (email, password, displayName) =>
-  request("POST", "/api/v1/auth/register", { email, password, display_name: displayName || null });
+export const register = (email, password, displayName, lang) =>
+  request("POST", "/api/v1/auth/register", { email, password, display_name: displayName || null, lang });
+// Links by mail (password reset, email verification); `lang` is the mail's language.
+export const passwordReset = (email, lang) => request("POST", "/api/v1/auth/password-reset", { email, lang });
+export const confirmPasswordReset = (token, password) =>
+  request("POST", "/api/v1/auth/password-reset/confirm", { token, password });
+export const verifyEmail = (token) => request("POST", "/api/v1/auth/verify-email", { token });
+export const resendVerification = (lang) => request("POST", "/api/v1/auth/verify-email/resend", { lang });
 export const logout = () => request("POST", "/api/v1/auth/logout", {});
 export const share = (id) => request("GET", `/api/v1/shares/${encodeURIComponent(id)}`);
 export const continueShare = (id) => request("POST", `/api/v1/shares/${encodeURIComponent(id)}/continue`, {});

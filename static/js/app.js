@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 import { credits, creditsShort, describe, language, setLanguage, t } from "./i18n.js";
 import { accountSettings } from "./account.js";
 import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
+import { chooseNewPassword, forgotPassword, mailedLink, verificationBanner, verifyFromLink } from "./recovery.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
@@ -24,16 +25,30 @@ class App {
     this.applyTheme(localStorage.getItem("chatwire.theme") ||
       (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
     document.addEventListener("keydown", (e) => this._key(e));  // once, for the page's life
+    // A mailed link opened in a tab already showing the app changes only the fragment.
+    window.addEventListener("hashchange", () => /^#(reset|verify)=/.test(location.hash) && this.start());
   }
 
   async start() {
-    const { user } = await api.session().catch(() => ({ user: null }));
-    if (!user) return this.showAuth("login");
+    // A link from a mail: a verification is done first (so the session below reads verified),
+    // a reset opens its "choose a new password" form.
+    const link = mailedLink();
+    const notice = link?.kind === "verify" ? await verifyFromLink(link.token) : null;
+    const { user, mail, email_verification: verification } =
+      await api.session().catch(() => ({ user: null }));
+    this.config = { mail: Boolean(mail), emailVerification: Boolean(verification) };
+    if (link?.kind === "reset") {
+      this.socket?.close();  // the reset ends every session: this tab starts over with it
+      this.socket = null;
+      return chooseNewPassword(this, link.token);
+    }
+    if (!user) return this.showAuth("login", notice);
     // /?chat=ID opens that chat (a shared chat continued lands here); the address is then tidied.
     const wanted = new URLSearchParams(location.search).get("chat");
     if (wanted) history.replaceState(null, "", "/");
     this.store.set({ user, chatId: wanted || null });
     await this.showMain();
+    if (notice) this.toast(notice);
   }
 
   // A request over the socket (what every module sends through).
@@ -73,7 +88,7 @@ class App {
 
   // -- signing in --
 
-  showAuth(mode) {
+  showAuth(mode, notice = null) {
     this.socket?.close();
     this.socket = null;
     // Nothing of the last account stays in the page (a shared computer, another sign-in).
@@ -90,14 +105,19 @@ class App {
       e.preventDefault();
       try {
         const body = mode === "login" ? await api.login(email.value, password.value)
-          : await api.register(email.value, password.value, name.value);
+          : await api.register(email.value, password.value, name.value, language());
         this.store.set({ user: body.user });  // the body's tokens are ignored: the cookie is used
         await this.showMain();
       } catch (err) {
         error.textContent = err.message;
       }
     } },
-    h("h1", {}, t("appName")), email, password, mode === "signup" ? name : null, error,
+    h("h1", {}, t("appName")),
+    notice ? h("p", { class: "auth-notice", role: "status", "data-testid": "auth-notice" }, notice) : null,
+    email, password,
+    mode === "login" && this.config?.mail ? h("button", { type: "button", class: "link forgot",
+      "data-testid": "forgot-password", onClick: () => forgotPassword(this) }, t("forgotPassword")) : null,
+    mode === "signup" ? name : null, error,
     h("button", { class: "primary", type: "submit", "data-testid": "submit" }, mode === "login" ? t("login") : t("signup")),
     h("button", { type: "button", class: "link", "data-testid": "switch-auth",
       onClick: () => this.showAuth(mode === "login" ? "signup" : "login") },
@@ -133,9 +153,12 @@ class App {
       "data-testid": "account", onClick: () => (matchMedia("(max-width: 720px)").matches
         ? header.classList.toggle("account-open") : profileEditor(this.ctx)) },
     initials(this.store.state.user));
+    const verify = verificationBanner(this.ctx, this.config?.emailVerification);
+    this.conversation.el.prepend(verify.el);
     this._offUser?.();  // the last drawing's listener: one at a time, whatever re-renders
     this._offUser = this.store.on("user", (user) => {
       if (!user) return;
+      verify.show(user);
       avatar.textContent = initials(user);
       avatar.title = user.display_name || user.email;
     });

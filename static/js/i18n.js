@@ -78,6 +78,18 @@ const CATALOGUE = {
     importHint: "Import chats from a file: ChatGPT's conversations.json or a chat downloaded here as JSON",
     imported: "Chats imported: {count}", importedNone: "The file has no messages to import",
     importFailed: "Nothing was imported: {error}",
+    // password reset and verification
+    forgotPassword: "Forgot password?", forgotTitle: "Reset your password",
+    forgotHint: "Enter the email of your account and we will mail you a link to choose a new password.",
+    resetSend: "Send the link", backToLogin: "Back to log in", checkMailTitle: "Check your mail",
+    checkMail: "If {email} has an account, a link to reset its password is on its way. It works for 30 minutes.",
+    tooManyMails: "Too many mails asked for; try again later.", chooseTitle: "Choose a new password",
+    repeatPassword: "Repeat the new password", setPassword: "Set the password",
+    passwordsDiffer: "The two passwords differ.", passwordReset: "Your password is changed; you are signed in.",
+    resetLinkInvalid: "This link is invalid, already used or expired. Ask for a new one.",
+    emailVerified: "Your email is confirmed.", verifyBanner: "Please confirm your email: open the link we mailed you to start sending messages.",
+    verifyAgain: "Send again", verifySent: "A new link is on its way.",
+    emailUnverified: "Confirm your email first: open the link we mailed you.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -157,6 +169,18 @@ const CATALOGUE = {
     importHint: "Импортировать чаты из файла: conversations.json из ChatGPT или чат, скачанный здесь в JSON",
     imported: "Импортировано чатов: {count}", importedNone: "В файле нет сообщений для импорта",
     importFailed: "Ничего не импортировано: {error}",
+    // password reset and verification
+    forgotPassword: "Забыли пароль?", forgotTitle: "Сброс пароля",
+    forgotHint: "Введите почту вашей учётной записи, и мы пришлём ссылку, чтобы задать новый пароль.",
+    resetSend: "Прислать ссылку", backToLogin: "Вернуться ко входу", checkMailTitle: "Проверьте почту",
+    checkMail: "Если у {email} есть учётная запись, ссылка для сброса пароля уже в пути. Она действует 30 минут.",
+    tooManyMails: "Слишком много писем; попробуйте позже.", chooseTitle: "Новый пароль",
+    repeatPassword: "Повторите новый пароль", setPassword: "Сохранить пароль",
+    passwordsDiffer: "Пароли не совпадают.", passwordReset: "Пароль изменён, вы вошли.",
+    resetLinkInvalid: "Ссылка недействительна, уже использована или устарела. Запросите новую.",
+    emailVerified: "Почта подтверждена.", verifyBanner: "Подтвердите почту: откройте ссылку из письма, чтобы отправлять сообщения.",
+    verifyAgain: "Отправить ещё раз", verifySent: "Новая ссылка уже в пути.",
+    emailUnverified: "Сначала подтвердите почту: откройте ссылку из письма.",
   },
 };
 
@@ -198,6 +222,7 @@ export function describe(error) {
     return t("noCredits", { needed: credits(error.needed), available: credits(error.available) });
   }
   if (error.code === "conflict" && /still streaming/.test(error.message)) return t("busy");
+  if (error.code === "email_unverified") return t("emailUnverified");
   return error.message;
 }
 

@@ -65,6 +65,8 @@ def fresh_bearer(base: str) -> dict[str, str]:
 ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
           ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"),
+          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
+          ("POST", "/api/v1/auth/verify-email"), ("POST", "/api/v1/auth/verify-email/resend"),
           ("GET", "/api/v1/chats/{chat_id}/export"), ("GET", "/api/v1/account/export"),
           ("POST", "/api/v1/chats/import"), ("POST", "/api/v1/files"),
           ("GET", "/api/v1/shares/{share_id}"), ("POST", "/api/v1/shares/{share_id}/continue"),
@@ -76,9 +78,14 @@ WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("
                  ("GET", "/readyz"), ("GET", "/metrics")}
 # Where the server judges more than a schema can say, schema-valid input may rightly be refused:
 # a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type, an import whose
-# tree has a loop or names a node it lacks.
+# tree has a loop or names a node it lacks. A made-up reset or verification token is rightly
+# refused, and this server sends no mail (404).
 JUDGED_BEYOND_SCHEMA = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/files"),
-                        ("POST", "/api/v1/chats/import")}
+                        ("POST", "/api/v1/chats/import"),
+                        ("POST", "/api/v1/auth/password-reset"),
+                        ("POST", "/api/v1/auth/password-reset/confirm"),
+                        ("POST", "/api/v1/auth/verify-email"),
+                        ("POST", "/api/v1/auth/verify-email/resend")}
 # A multipart part is bytes whatever the schema says its type is: a "negative" `file` (an object, a
 # number) arrives as a valid file, and extra form fields are skipped on purpose.
 BYTES_ON_THE_WIRE = {("POST", "/api/v1/files"), ("POST", "/api/v1/chats/import")}
