@@ -45,6 +45,7 @@ class Settings:
     user_storage_mb: int = 200
     max_image_pixels: int = 25_000_000
     profile_analysis_model: str | None = None
+    title_model: str | None = None  # a registry model that names chats; unset: the offline title
     profile_prompt_tokens: int = 400
     ws_max_frame_bytes: int = 64 * 1024
     ws_heartbeat_s: float = 30.0
@@ -262,6 +263,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         user_storage_mb=_int(env, "USER_STORAGE_MB", 200) or 200,
         max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 25_000_000) or 25_000_000,
         profile_analysis_model=env.get("PROFILE_ANALYSIS_MODEL") or None,
+        title_model=env.get("TITLE_MODEL") or None,
         profile_prompt_tokens=_int(env, "PROFILE_PROMPT_TOKENS", 400) or 0,
         ws_max_frame_bytes=_int(env, "WS_MAX_FRAME_BYTES", 64 * 1024) or 64 * 1024,
         ws_heartbeat_s=float(env.get("WS_HEARTBEAT_S", "30")),

@@ -33,6 +33,7 @@ from .domain.exports import Exports
 from .domain.folders import Folders
 from .domain.shares import Shares
 from .domain.importer import Importer
+from .domain.title_model import ModelTitler
 from .domain.titles import Titles
 from .domain.ledger import Ledger
 from .domain.limits import Limits, LimitSettings
@@ -68,6 +69,7 @@ class Services:
     limits: Limits
     exports: Exports
     importer: Importer
+    titles: Titles
     account_settings: AccountSettings
     folders: Folders
     shares: Shares
@@ -79,7 +81,7 @@ class Services:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
         storage — each step even if one before it failed: an unclosed database keeps its threads
         alive."""
-        for step in (self.streams.close, self._close_mailer,
+        for step in (self.streams.close, self.titles.close, self._close_mailer,
                      *(p.aclose for p in self.providers.values()),
                      self._close_parser, self.broker.stop, self.db.close):
             try:
@@ -154,10 +156,11 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                                      flush_s=settings.stream_flush_s,
                                      first_token_timeout_s=settings.providers.first_token_timeout_s,
                                      idle_timeout_s=settings.providers.idle_timeout_s)
+    titles = Titles(db, events, titler(settings, db, ledger, models, providers))
     generations = Generations(
         db, events, broker.stops, chats, ledger, models, providers,
         GenerationSettings(default_model=settings.default_model, instance_id=settings.instance_id),
-        streams=streams, runner=Runner(db, events, ledger, stream_settings, Titles(db, events)),
+        streams=streams, runner=Runner(db, events, ledger, stream_settings, titles),
         personalize=profiles.personalize, files=files, limits=limits)
     accounts = Accounts(db, events, ledger, auth_settings(settings), counter=broker.counters)
     exports = Exports(db)
@@ -174,7 +177,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
         data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
         folders=Folders(db, events), shares=Shares(db, events),
-        importer=Importer(db, events),
+        importer=Importer(db, events), titles=titles,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
                              settings.require_email_verification))
 
@@ -203,6 +206,19 @@ def analyzer(settings: Settings, models: dict[str, Model], providers: dict[str, 
         raise ConfigError(f"PROFILE_ANALYSIS_MODEL={chosen} is not a configured model")
     return Analyzer(model, providers[model.provider],
                     idle_timeout_s=settings.providers.idle_timeout_s)
+
+
+def titler(settings: Settings, db: Database, ledger: Ledger, models: dict[str, Model],
+           providers: dict[str, Provider]) -> ModelTitler | None:
+    """The model that names chats (TITLE_MODEL), or None for the offline title (also for echo,
+    which only repeats)."""
+    chosen = settings.title_model
+    if not chosen or chosen == "echo":
+        return None
+    model = models.get(chosen)
+    if model is None or model.provider not in providers:
+        raise ConfigError(f"TITLE_MODEL={chosen} is not a configured model")
+    return ModelTitler(db, ledger, model, providers[model.provider])
 
 
 def file_settings(settings: Settings) -> FileSettings:

@@ -76,10 +76,11 @@ async def record(db: Executor, *, id: str, user_id: str, kind: str, amount: int,
 
 
 async def record_usage(db: Executor, *, id: str, user_id: str, amount: int, balance_after: int,
-                       message_id: str, now: str) -> None:
-    """A reply's charge: nobody reads it back, so it may travel with the transaction's next write."""
-    await db.write(INSERT_TX, (id, "usage", amount, balance_after, message_id, None, None, "", now,
-                               user_id))
+                       message_id: str | None, now: str, note: str = "") -> None:
+    """A reply's charge: nobody reads it back, so it may travel with the transaction's next write.
+    A charge that is no message's (a chat's title) has no `message_id` and says what it was."""
+    await db.write(INSERT_TX, (id, "usage", amount, balance_after, message_id, None, None, note,
+                               now, user_id))
 
 
 async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None:
@@ -88,11 +89,20 @@ async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None
         (user_id, key))
 
 
-async def orphan_holds(db: Executor) -> list[Row]:
-    """Holds whose reply is no longer streaming (or gone): left by a crash between two writes."""
-    return await db.fetchall(
-        """SELECT h.message_id FROM holds h LEFT JOIN messages m ON m.id = h.message_id
-           WHERE m.id IS NULL OR m.status <> 'streaming'""")
+# A hold for a call that is no message (a chat's title): its key starts with this, and it is only
+# an orphan once older than any such call can take.
+SIDE_HOLD = "title:"
+
+
+async def orphan_holds(db: Executor, side_before: str | None = None) -> list[Row]:
+    """Holds whose reply is no longer streaming (or gone): left by a crash between two writes.
+    Side holds (`SIDE_HOLD`) only when created before `side_before` (None: all of them)."""
+    sql = """SELECT h.message_id FROM holds h LEFT JOIN messages m ON m.id = h.message_id
+             WHERE (m.id IS NULL OR m.status <> 'streaming')"""
+    if side_before is None:
+        return await db.fetchall(sql)
+    return await db.fetchall(sql + " AND (h.message_id NOT LIKE ? OR h.created_at < ?)",
+                             (SIDE_HOLD + "%", side_before))
 
 
 async def list_page(db: Executor, user_id: str, *, kind: str | None, after: tuple[str, str] | None,

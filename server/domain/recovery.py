@@ -14,6 +14,7 @@ from storage.base import iso
 
 from .ledger import Ledger
 from .runner import StreamSettings
+from .title_model import SIDE_CALL_MAX_S
 
 log = logging.getLogger("chatwire.generation")
 
@@ -36,15 +37,20 @@ class Recovery:
                 self.db, instance=self.instance_id, stale_before=self._stale_before())
         for row in rows:
             log.info("message %s was left streaming; marked interrupted", row["id"])
-        await self.ledger.release_orphans()
+        await self.ledger.release_orphans(None if single_instance else self._side_before())
         return len(rows)
 
     async def sweep(self) -> int:
         """Periodically, with several instances: orphans of instances that never came back."""
         rows = await message_rows.interrupt_orphans(self.db, instance=None,
                                                     stale_before=self._stale_before())
-        await self.ledger.release_orphans()
+        await self.ledger.release_orphans(self._side_before())
         return len(rows)
+
+    @staticmethod
+    def _side_before() -> str:
+        """A title call's hold may be another instance's, in flight, until it is this old."""
+        return iso(datetime.now(timezone.utc) - timedelta(seconds=SIDE_CALL_MAX_S))
 
     def _stale_before(self) -> str:
         s = self.stream

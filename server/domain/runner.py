@@ -156,7 +156,7 @@ class Runner:
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
         if status == COMPLETE and job.title_from:
             try:
-                await self.titles.name(job.user_id, job.chat_id, job.title_from)
+                await self.titles.name(job.user_id, job.chat_id, job.title_from, job.text)
             except Exception:  # the reply is done and charged: a title is not worth failing it
                 log.exception("naming chat %s failed", job.chat_id)
         return message

@@ -1,16 +1,26 @@
 """Chat titles made by the server: after a chat's first reply completes, an untitled chat is named
 after its first message — its first sentence, markdown stripped, cut at a word boundary. A title
 the user set is never overwritten (the write only matches an untitled chat), and every device
-hears `chat.updated`. Chats made by any client, the API included, get one the same way.
+hears `chat.updated`. Chats made by any client, the API included, get one the same way. With
+`TITLE_MODEL` a model is asked instead (server/domain/title_model.py), the offline title its
+fallback.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from typing import TYPE_CHECKING
 
 from storage import Database, utcnow
 from storage import chats as chat_rows
 
 from .events import EventSink
+
+if TYPE_CHECKING:
+    from .title_model import ModelTitler
+
+log = logging.getLogger("chatwire.titles")
 
 LIMIT = 60
 
@@ -43,13 +53,37 @@ def offline_title(text: str, limit: int = LIMIT) -> str:
 
 
 class Titles:
-    def __init__(self, db: Database, events: EventSink) -> None:
+    """Names untitled chats: offline at once, or (with a `titler`, TITLE_MODEL) by a model in the
+    background — the reply has ended and its slot is free; the title follows when it comes."""
+
+    def __init__(self, db: Database, events: EventSink, titler: "ModelTitler | None" = None) -> None:
         self.db = db
         self.events = events
+        self.titler = titler
+        self._pending: set[asyncio.Task[None]] = set()
 
-    async def name(self, user_id: str, chat_id: str, first_message: str) -> None:
-        """Name an untitled chat after its first message, and tell every device."""
-        title = offline_title(first_message)
+    async def name(self, user_id: str, chat_id: str, first_message: str, reply: str = "") -> None:
+        """Name an untitled chat after its first message (and reply), and tell every device."""
+        if self.titler is None:
+            return await self._set(user_id, chat_id, offline_title(first_message))
+        task = asyncio.ensure_future(self._ask(user_id, chat_id, first_message, reply))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _ask(self, user_id: str, chat_id: str, first_message: str, reply: str) -> None:
+        assert self.titler is not None
+        try:
+            chat = await chat_rows.get(self.db, user_id, chat_id)
+            if chat is None or chat["title"]:
+                return  # named meanwhile: no call, no charge
+            title = await self.titler.title(user_id, chat_id, first_message, reply)
+            await self._set(user_id, chat_id, title or offline_title(first_message))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("naming chat %s failed", chat_id)
+
+    async def _set(self, user_id: str, chat_id: str, title: str) -> None:
         if not title:
             return
         if not await chat_rows.set_title_if_untitled(self.db, user_id, chat_id, title, utcnow()):
@@ -57,3 +91,14 @@ class Titles:
         chat = await chat_rows.get(self.db, user_id, chat_id)
         if chat is not None:
             await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+
+    async def drain(self) -> None:
+        """Wait for the titles being asked for (tests)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def close(self) -> None:
+        """At shutdown: the calls still out are cancelled (their holds released)."""
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*list(self._pending), return_exceptions=True)

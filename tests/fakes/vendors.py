@@ -38,6 +38,9 @@ class Script:
 class FakeVendor:
     def __init__(self) -> None:
         self.script = Script()
+        # (marker, script): a request whose body mentions `marker` follows that script instead
+        # (a chat's title call beside its reply, say).
+        self.scripts_for: list[tuple[str, Script]] = []
         self.requests: list[dict[str, Any]] = []
         self.failures = 0
         self.app = web.Application()
@@ -50,8 +53,12 @@ class FakeVendor:
         self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
         return body
 
-    def _should_fail(self) -> bool:
-        if self.script.status != 200 and self.failures < self.script.fail_times:
+    def pick(self, body: dict[str, Any]) -> Script:
+        text = orjson.dumps(body).decode()
+        return next((script for marker, script in self.scripts_for if marker in text), self.script)
+
+    def _should_fail(self, script: Script) -> bool:
+        if script.status != 200 and self.failures < script.fail_times:
             self.failures += 1
             return True
         return False
@@ -60,29 +67,30 @@ class FakeVendor:
 
     async def openai(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
-        if self._should_fail():
+        script = self.pick(body)
+        if self._should_fail(script):
             return web.json_response({"error": {"message": "scripted failure", "type": "x",
-                                                "code": None}}, status=self.script.status,
+                                                "code": None}}, status=script.status,
                                      headers={"retry-after": "3"})
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
                 "model": body["model"]}
 
         def chunk(**fields: Any) -> bytes:
             data = orjson.dumps({**base, **fields})
-            for placeholder, text in self.script.raw.items():
+            for placeholder, text in script.raw.items():
                 data = data.replace(placeholder.encode(), text)
             return b"data: " + data + b"\n\n"
 
         async def events():
             yield chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
                                   "finish_reason": None}])
-            for text in self.script.tokens:
+            for text in script.tokens:
                 yield None
                 yield chunk(choices=[{"index": 0, "delta": {"content": text},
                                       "finish_reason": None}])
             yield chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])
-            if self.script.report_usage:
-                s = self.script
+            if script.report_usage:
+                s = script
                 yield chunk(choices=[], usage={
                     "prompt_tokens": s.prompt_tokens,
                     "completion_tokens": len(s.tokens) + s.reasoning_tokens, "total_tokens": 0,
@@ -91,22 +99,22 @@ class FakeVendor:
                                                   "audio_tokens": 0}})
             yield b"data: [DONE]\n\n"
 
-        return await self._serve(request, events())
+        return await self._serve(request, events(), script)
 
     # -- Anthropic messages ------------------------------------------------------------------
 
     async def anthropic(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
-        if self._should_fail():
+        script = self.pick(await self._record(request))
+        if self._should_fail(script):
             kind = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error"}
             return web.json_response({"type": "error", "error": {
-                "type": kind.get(self.script.status, "api_error"), "message": "scripted failure"}},
-                status=self.script.status)
+                "type": kind.get(script.status, "api_error"), "message": "scripted failure"}},
+                status=script.status)
 
         def event(name: str, data: dict) -> bytes:
             return f"event: {name}\n".encode() + b"data: " + orjson.dumps({"type": name, **data}) + b"\n\n"
 
-        s = self.script
+        s = script
 
         async def events():
             yield event("message_start", {"message": {
@@ -118,26 +126,26 @@ class FakeVendor:
             yield event("content_block_start", {"index": 0,
                                                 "content_block": {"type": "text", "text": ""}})
             yield event("ping", {})
-            for text in self.script.tokens:
+            for text in script.tokens:
                 yield None
                 yield event("content_block_delta", {"index": 0,
                                                     "delta": {"type": "text_delta", "text": text}})
             yield event("content_block_stop", {"index": 0})
             yield event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                          "usage": {"output_tokens": len(self.script.tokens)}})
+                                          "usage": {"output_tokens": len(script.tokens)}})
             yield event("message_stop", {})
 
-        return await self._serve(request, events())
+        return await self._serve(request, events(), script)
 
     # -- Gemini streamGenerateContent --------------------------------------------------------
 
     async def gemini(self, request: web.Request) -> web.StreamResponse:
-        await self._record(request)
-        if self._should_fail():
-            return web.json_response({"error": {"code": self.script.status,
+        script = self.pick(await self._record(request))
+        if self._should_fail(script):
+            return web.json_response({"error": {"code": script.status,
                                                 "message": "scripted failure",
-                                                "status": "UNAVAILABLE"}}, status=self.script.status)
-        tokens = self.script.tokens
+                                                "status": "UNAVAILABLE"}}, status=script.status)
+        tokens = script.tokens
 
         def chunk(text: str, last: bool) -> bytes:
             candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"},
@@ -145,8 +153,8 @@ class FakeVendor:
             if last:
                 candidate["finishReason"] = "STOP"
             data: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini"}
-            if self.script.report_usage:
-                s = self.script
+            if script.report_usage:
+                s = script
                 data["usageMetadata"] = {"promptTokenCount": s.prompt_tokens,
                                          "candidatesTokenCount": len(tokens),
                                          "totalTokenCount": s.prompt_tokens + len(tokens)}
@@ -161,12 +169,11 @@ class FakeVendor:
                 yield None
                 yield chunk(text, i == len(tokens) - 1)
 
-        return await self._serve(request, events())
+        return await self._serve(request, events(), script)
 
     # -- shared streaming loop ---------------------------------------------------------------
 
-    async def _serve(self, request: web.Request, frames: Any) -> web.StreamResponse:
-        s = self.script
+    async def _serve(self, request: web.Request, frames: Any, s: Script) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
