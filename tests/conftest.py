@@ -151,6 +151,17 @@ async def vendored(make_client: Callable[..., Awaitable[Any]], vendor: Any) -> A
     return await make_client(providers=vendor_providers(vendor.url))
 
 
+@pytest.fixture
+def mailbox() -> Any:
+    """A real local SMTP server (aiosmtpd) keeping what it receives. Request it before the servers
+    that mail it, so it stops after them: a mail still on its way when a test ends is delivered, or
+    given up by the server's own shutdown, rather than cut off mid-conversation here."""
+    from tests.fakes.smtp import Mailbox
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
 def pytest_terminal_summary(terminalreporter):
     from tests.frame_schema import checked
 

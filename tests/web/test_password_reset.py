@@ -7,21 +7,14 @@ import pytest
 from providers.factory import ProviderSettings
 from server.config import Settings
 from server.web import create_app
-from tests.fakes.smtp import Mailbox, link_in
+from tests.fakes.smtp import link_in
 from tests.helpers import PASSWORD, SHOTS, chat_open, free_port, in_page, last_reply, send
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def serve_mail(aiohttp_server, tmp_path, mailbox):
+def serve_mail(mailbox, aiohttp_server, tmp_path):
     """Start a server like the other browser tests' (SQLite, cheap hashing, a quick echo) that
     mails `mailbox`, its links pointing at itself; its base URL."""
     async def start(**overrides):
