@@ -181,6 +181,7 @@ EVENTS: dict[str, tuple[dict[str, Schema], dict[str, Schema]]] = {
     "balance.updated": ({"seq": SEQ, "balance": MICRO, "reserved": MICRO, "available": MICRO}, {}),
     "presence.changed": ({"change": {"enum": ["connected", "disconnected"]}, "connection_id": STR},
                          {"device": _ref("device")}),
+    "models.updated": ({}, {}),
     "resync_required": ({"last_seq": {"type": "integer", "minimum": 0}, "epoch": STR}, {}),
     "error": ({"error": _ref("error")}, {}),
 }

@@ -23,6 +23,7 @@ from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
 from .domain.analyzer import Analyzer
+from .domain.catalogue import Catalogue
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
@@ -70,6 +71,7 @@ class Services:
     exports: Exports
     importer: Importer
     titles: Titles
+    catalogue: Catalogue
     account_settings: AccountSettings
     folders: Folders
     shares: Shares
@@ -107,11 +109,13 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
     db = await open_database(settings.database_url, pool_size=pool_size or settings.db_pool_size)
+    catalogue: Catalogue | None = None  # made once the providers are known, below
     try:
         # The registry needs the broker's reply slots and the broker its stops: the callback
         # names `streams` late, and nothing calls it before the broker starts, below.
         broker = make_broker(settings.redis_url if realtime else None, settings.instance_id,
                              on_stop=lambda message_id: streams.stop_here(message_id),
+                             on_catalogue_change=lambda: catalogue and catalogue.changed_elsewhere(),
                              history=settings.event_history,
                              history_bytes=settings.event_history_bytes,
                              history_ttl_s=settings.event_history_ttl_s,
@@ -125,7 +129,9 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
     providers: dict[str, Provider] = {}
     try:
         providers = build_providers(settings.providers)
-        return _wire(settings, db, broker, streams, providers)
+        catalogue = Catalogue(db, broker.events, broker.catalogue, set(providers))
+        await catalogue.load(registry.load(settings.models_file))
+        return _wire(settings, db, broker, streams, providers, catalogue)
     except BaseException:  # a configuration error found while wiring: leave nothing open
         for provider in providers.values():
             await provider.aclose()
@@ -135,8 +141,8 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
 
 
 def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
-          providers: dict[str, Provider]) -> Services:
-    models = registry.load(settings.models_file)
+          providers: dict[str, Provider], catalogue: Catalogue) -> Services:
+    models = catalogue.models  # live: replaced in place when an admin changes the catalogue
     events = broker.events
     ledger = Ledger(db, events)
     limits = Limits(broker.counters, LimitSettings(sends_per_minute=settings.rate_send_per_minute,
@@ -177,7 +183,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
         data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
         folders=Folders(db, events), shares=Shares(db, events),
-        importer=Importer(db, events), titles=titles,
+        importer=Importer(db, events), titles=titles, catalogue=catalogue,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
                              settings.require_email_verification))
 
@@ -218,7 +224,7 @@ def titler(settings: Settings, db: Database, ledger: Ledger, models: dict[str, M
     model = models.get(chosen)
     if model is None or model.provider not in providers:
         raise ConfigError(f"TITLE_MODEL={chosen} is not a configured model")
-    return ModelTitler(db, ledger, model, providers[model.provider])
+    return ModelTitler(db, ledger, models, chosen, providers[model.provider])
 
 
 def file_settings(settings: Settings) -> FileSettings:

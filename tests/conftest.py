@@ -18,7 +18,7 @@ from tests import services
 from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
-APP_TABLES = ("holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
+APP_TABLES = ("holds", "models", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
               "shares", "mail_tokens", "user_profiles", "refresh_tokens", "users")
 
 

@@ -1,6 +1,6 @@
 """The broker's roles, and what their in-process and Redis engines share.
 
-A broker is five things, each with an in-process engine (one instance, nothing to run) and a Redis
+A broker is six things, each with an in-process engine (one instance, nothing to run) and a Redis
 engine (several instances behind a load balancer):
 
 - **events** (`EventLog`): numbers each user's events (`seq`), keeps the recent ones for `resume`
@@ -9,10 +9,12 @@ engine (several instances behind a load balancer):
 - **counters**: fixed-window counts behind the rate limits (the domain's `Counter`);
 - **stops**: asks the instance running a reply to stop it (the domain's `StopSignals`);
 - **slots**: a place per reply in flight, behind the per-user concurrent-replies limit across
-  instances (the domain's `ReplySlots`).
+  instances (the domain's `ReplySlots`);
+- **catalogue**: says on every instance that the model catalogue changed (an admin's edit), so
+  each reloads it (the domain's `CatalogueSignal`).
 
 The domain states the roles it uses as protocols (`server/domain/`); the transport uses the rest
-of `EventLog` (subscribe, replay). `Broker` bundles the five with their shared lifecycle.
+of `EventLog` (subscribe, replay). `Broker` bundles the six with their shared lifecycle.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # the roles as the domain states them; the engines only match
     from server.domain.generation import StopSignals
     from server.domain.limits import Counter
     from server.domain.presence import DeviceRegistry
+    from server.domain.catalogue import CatalogueSignal
     from server.domain.streams import ReplySlots
 
 log = logging.getLogger("chatwire.broker")
@@ -132,6 +135,15 @@ class EventLog(abc.ABC):
         for sub in tuple(self._local.get(user_id, ())):
             sub.deliver(seq, frame)  # encoded once, shared by every socket
 
+    def notify_everyone_here(self, kind: str, fields: dict[str, Any]) -> int:
+        """A passing notice to every socket on this instance (each instance sends its own: a
+        change every user must hear, such as the model catalogue's). How many got it."""
+        frame = self._notice(kind, fields)
+        sockets = [sub for subs in tuple(self._local.values()) for sub in tuple(subs)]
+        for sub in sockets:
+            sub.deliver(NO_SEQ, frame)
+        return len(sockets)
+
     def _close_local(self, user_id: str, code: int, reason: str, keep_session: str | None = None,
                      only_session: str | None = None) -> None:
         for sub in tuple(self._local.get(user_id, ())):
@@ -144,7 +156,7 @@ class EventLog(abc.ABC):
 
 @dataclass(frozen=True)
 class Broker:
-    """The five roles over one engine, started and stopped together.
+    """The six roles over one engine, started and stopped together.
 
     `redis` is the client the Redis roles share (None in process): pinged for readiness, and
     closed after them.
@@ -155,11 +167,12 @@ class Broker:
     counters: Counter
     stops: StopSignals
     slots: ReplySlots
+    catalogue: CatalogueSignal
     redis: Any = None
 
     def _roles(self) -> list[Lifecycle]:
         return [role for role in (self.events, self.stops, self.presence, self.counters,
-                                          self.slots)
+                                  self.slots, self.catalogue)
                 if hasattr(role, "start")]
 
     async def start(self) -> None:

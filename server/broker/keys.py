@@ -4,6 +4,7 @@ from __future__ import annotations
 PREFIX = "chatwire"
 ONLINE = f"{PREFIX}:online"  # users scored by their latest device's expiry
 EPOCH = f"{PREFIX}:epoch"  # names the event history every instance shares
+CATALOGUE = f"{PREFIX}:catalogue"  # the channel that says the model catalogue changed
 
 
 def channel(user_id: str) -> str:

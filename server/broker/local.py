@@ -167,3 +167,20 @@ def stop_here(on_stop: Callable[[str], None], message_id: str) -> None:
         on_stop(message_id)
     except Exception:
         log.exception("stopping %s failed", message_id)
+
+
+class LocalCatalogue:
+    """One instance: a change is this instance's to hear at once."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        self.on_change = on_change
+
+    async def changed(self) -> None:
+        catalogue_changed_here(self.on_change)
+
+
+def catalogue_changed_here(on_change: Callable[[], None]) -> None:
+    try:
+        on_change()
+    except Exception:
+        log.exception("reloading the model catalogue failed")

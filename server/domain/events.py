@@ -21,6 +21,9 @@ class EventSink(Protocol):
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         """A passing notice (presence): to every socket now, with no `seq`, never replayed."""
 
+    def notify_everyone_here(self, kind: str, fields: dict[str, Any]) -> int:
+        """A passing notice to every socket on this instance (each instance sends its own)."""
+
     async def disconnect(self, user_id: str, code: int, reason: str, *,
                          keep_session: str | None = None, only_session: str | None = None) -> None:
         """Close every socket of `user_id`, on every instance (all but `keep_session`'s, or only

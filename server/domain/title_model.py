@@ -45,27 +45,34 @@ def clean_title(answer: str) -> str:
 
 
 class ModelTitler:
-    def __init__(self, db: Database, ledger: Ledger, model: Model, provider: Provider, *,
-                 timeout_s: float = 30.0) -> None:
+    """`models` is the live catalogue: the title model's prices are read at each call (an admin
+    may change them), and a disabled title model means offline titles until it is back."""
+
+    def __init__(self, db: Database, ledger: Ledger, models: dict[str, Model], model_id: str,
+                 provider: Provider, *, timeout_s: float = 30.0) -> None:
         self.db = db
         self.ledger = ledger
-        self.model = model
+        self.models = models
+        self.model_id = model_id
         self.provider = provider
         self.timeout_s = timeout_s
 
-    def request(self, first_message: str, reply: str) -> GenerationRequest:
+    def request(self, model: Model, first_message: str, reply: str) -> GenerationRequest:
         text = f"User: {first_message[:EXCERPT_CHARS]}\n\nAssistant: {reply[:EXCERPT_CHARS // 2]}"
-        return GenerationRequest(model=self.model.upstream, system=PROMPT,
+        return GenerationRequest(model=model.upstream, system=PROMPT,
                                  messages=[ChatMessage("user", text)],
-                                 max_tokens=min(MAX_TOKENS, self.model.max_output_tokens))
+                                 max_tokens=min(MAX_TOKENS, model.max_output_tokens))
 
     async def title(self, user_id: str, chat_id: str, first_message: str, reply: str) -> str:
         """The model's title for the chat, or "" (then the offline one is used)."""
-        request = self.request(first_message, reply)
+        model = self.models.get(self.model_id)
+        if model is None:
+            return ""
+        request = self.request(model, first_message, reply)
         key = f"{SIDE_HOLD}{chat_id}"
         try:
             async with self.db.transaction() as tx:
-                held = await self.ledger.reserve(tx, user_id, key, worst_case(self.model, request))
+                held = await self.ledger.reserve(tx, user_id, key, worst_case(model, request))
         except IntegrityError:  # a title call for this chat is already in flight
             return ""
         if held is None:
@@ -74,12 +81,12 @@ class ModelTitler:
         try:
             usage, answer = await asyncio.wait_for(self._ask(request), self.timeout_s)
         except asyncio.CancelledError:
-            await asyncio.shield(self._settle(user_id, key, usage))
+            await asyncio.shield(self._settle(model, user_id, key, usage))
             raise
         except Exception as exc:  # no title is worth more than the offline one
             log.warning("the title model failed for chat %s: %s: %s", chat_id,
                         type(exc).__name__, exc)
-        await self._settle(user_id, key, usage)
+        await self._settle(model, user_id, key, usage)
         return clean_title(answer)
 
     async def _ask(self, request: GenerationRequest) -> tuple[Usage, str]:
@@ -95,11 +102,11 @@ class ModelTitler:
                     parts.append(item)
         return usage, "".join(parts)
 
-    async def _settle(self, user_id: str, key: str, usage: Usage) -> None:
-        cost = self.model.cost(usage.prompt_tokens, usage.completion_tokens,
+    async def _settle(self, model: Model, user_id: str, key: str, usage: Usage) -> None:
+        cost = model.cost(usage.prompt_tokens, usage.completion_tokens,
                                cached_tokens=usage.cached_tokens,
                                cache_write_tokens=usage.cache_write_tokens)
         async with self.db.transaction() as tx:
             _, account = await self.ledger.settle(tx, user_id, key, cost, linked=False,
-                                                  note=f"chat title ({self.model.id})")
+                                                  note=f"chat title ({model.id})")
         await self.ledger.announce(user_id, account)

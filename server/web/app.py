@@ -15,8 +15,8 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import (account_routes, admin_routes, auth_routes, chat_routes, file_routes, health,
-               mail_routes, openapi, share_routes)
+from . import (account_routes, admin_models_routes, admin_routes, auth_routes, chat_routes,
+               file_routes, health, mail_routes, openapi, share_routes)
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -129,6 +129,7 @@ def create_app(settings: Settings) -> web.Application:
     auth_routes.add_routes(app)
     mail_routes.add_routes(app)
     admin_routes.add_routes(app)
+    admin_models_routes.add_routes(app)
     file_routes.add_routes(app)
     chat_routes.add_routes(app)
     share_routes.add_routes(app)

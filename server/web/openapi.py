@@ -17,6 +17,7 @@ from protocol.wire_schema import ROWS, object_schema
 from server.domain import credentials
 from server.errors import HTTP_STATUS
 
+from .admin_models_routes import EDITABLE, NEW_MODEL
 from .admin_routes import DEPOSIT
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
 from .mail_routes import CONFIRM, RESEND, RESET, VERIFY
@@ -298,6 +299,22 @@ def document() -> Schema:
             params=[_path_id("user_id"),
                     {"name": "Idempotency-Key", "in": "header", "required": False,
                      "schema": {"type": "string", "minLength": 1, "maxLength": 200}}])},
+        "/api/v1/admin/models": {
+            "get": _op("The model catalogue, disabled models too (admin)",
+                       {"200": _json({"type": "object", "required": ["models"], "properties": {
+                           "models": {"type": "array", "items": {"type": "object"}}}},
+                           "every model"), **_errors(401, 403)}, tag="admin", security=BEARER),
+            "post": _op("Add a model for a configured provider (admin); every instance hears",
+                        {"201": _json({"type": "object", "required": ["model"],
+                                       "properties": {"model": {"type": "object"}}}, "added"),
+                         **_errors(400, 401, 403, 409, 413)}, tag="admin", security=BEARER,
+                        body=_body(NEW_MODEL))},
+        "/api/v1/admin/models/{model_id}": {"patch": _op(
+            "Change a model: name, prices, sizes, vision, enabled (admin); every instance hears",
+            {"200": _json({"type": "object", "required": ["model"],
+                           "properties": {"model": {"type": "object"}}}, "changed"),
+             **_errors(400, 401, 403, 404, 413)}, tag="admin", security=BEARER,
+            body=_body(EDITABLE), params=[_path_id("model_id")])},
         "/api/v1/admin/presence": {"get": _op(
             "Users online on every instance, sockets on this one (admin)",
             {"200": _json({"type": "object", "required": ["online_users", "sockets_here"],

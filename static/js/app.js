@@ -332,6 +332,12 @@ class App {
       case "account.updated":
         this.store.set({ user: e.user });
         break;
+      case "models.updated":  // an admin changed the catalogue: read it again
+        this.call("models.list").then(({ models }) => {
+          this.store.set({ models });
+          this.conversation.setModels(models);
+        }).catch(() => null);
+        break;
       case "folder.created": case "folder.updated": case "folder.deleted":
         this.sidebar.load();  // rare, and a deleted folder's chats move with it: read them again
         break;

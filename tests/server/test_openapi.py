@@ -72,7 +72,9 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("GET", "/api/v1/shares/{share_id}"), ("POST", "/api/v1/shares/{share_id}/continue"),
           ("GET", "/s/{share_id}"),
           ("GET", "/api/v1/files/{file_id}"), ("DELETE", "/api/v1/files/{file_id}"),
-          ("POST", "/api/v1/admin/users/{user_id}/deposits"), ("GET", "/api/v1/admin/presence"),
+          ("POST", "/api/v1/admin/users/{user_id}/deposits"),
+          ("GET", "/api/v1/admin/models"), ("POST", "/api/v1/admin/models"),
+          ("PATCH", "/api/v1/admin/models/{model_id}"), ("GET", "/api/v1/admin/presence"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
 WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}
