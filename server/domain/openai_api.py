@@ -24,7 +24,7 @@ MAX_STOPS = 4
 # Parameters accepted only at the value that changes nothing.
 NEUTRAL: dict[str, Any] = {"n": 1, "presence_penalty": 0, "frequency_penalty": 0,
                            "logprobs": False, "store": False, "parallel_tool_calls": True,
-                           "response_format": {"type": "text"}}
+                           "response_format": dict(type="text")}
 KNOWN = {"model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
          "max_completion_tokens", "stop", "user", *NEUTRAL}
 
