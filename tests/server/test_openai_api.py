@@ -4,6 +4,7 @@ and not, billed from the same credits, stored as no chat — and every refusal a
 exception."""
 import asyncio
 import base64
+import io
 
 import openai
 import pytest
@@ -260,3 +261,25 @@ async def test_a_client_that_leaves_mid_reply_is_charged_for_what_was_generated(
     assert 0 < -row["amount"] < full
     assert await server.app[CONTEXT].services.ledger.check() == []
     await asyncio.sleep(0)
+
+
+async def test_malformed_requests_get_openai_shaped_errors(make_client, vendor, connect):
+    server, sock = await keyed(make_client, vendor, connect, max_upload_mb=1)
+    key, _ = await new_key(sock)
+    bearer = {"Authorization": f"Bearer {key}"}
+    resp = await server.post("/v1/chat/completions", data=b"{not json", headers=bearer)
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_json"
+    resp = await server.post("/v1/chat/completions", json=[1, 2], headers=bearer)
+    assert resp.status == 400 and (await resp.json())["error"]["type"] == "invalid_request_error"
+    resp = await server.post("/v1/chat/completions", data=io.BytesIO(b"x" * (2 * 1024 * 1024)),
+                             headers=bearer)
+    assert resp.status == 413
+    resp = await server.post("/v1/chat/completions", json={"model": "echo", "messages": HI})
+    body = await resp.json()
+    assert resp.status == 401 and body["error"]["code"] == "invalid_api_key"
+    resp = await server.get("/v1/models", headers={"Authorization": "Basic abc"})
+    assert resp.status == 401 and set((await resp.json())["error"]) == {"message", "type",
+                                                                        "param", "code"}
+    resp = await server.get("/v1/models/gpt-4o-mini", headers=bearer)
+    assert resp.status == 200 and (await resp.json())["owned_by"] == "openai"
+    assert len(vendor.requests) == 0 and await api_rows(sock) == []
