@@ -118,6 +118,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 pass
         except e.ChatwireError as exc:
             return error_response(exc)
+        finally:
+            await pieces.aclose()  # settled already, unless this handler was cancelled midway
         return web.json_response(completions.as_response(call), dumps=_dumps)
     try:
         first = await anext(pieces, None)
