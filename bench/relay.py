@@ -3,7 +3,9 @@
 In one run, against one fake OpenAI-compatible provider process:
   direct     N clients streaming from the provider themselves (the latency baseline);
   forwarder  N clients through a bare aiohttp SSE→WebSocket forwarder (the CPU floor);
-  chatwire   N clients through Chatwire over WebSocket, persistence on, SQLite and PostgreSQL.
+  chatwire   N clients through Chatwire over WebSocket, persistence on, SQLite and PostgreSQL;
+  *_http     N clients through Chatwire's OpenAI-compatible face (`/v1/chat/completions`, SSE,
+             each with its own API key), billed like the WebSocket, stored as no chat.
 Streams start spread evenly over one reply's duration, so N are in flight at the peak (`--burst`
 starts them all in the same instant). Every path is measured `--rounds` times in alternation and
 the samples pooled, so a drift of the shared machine lands on all of them; the one-stream run sends
@@ -161,6 +163,48 @@ async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0,
     return sample, cpu, frames
 
 
+async def api_key(session: aiohttp.ClientSession, url: str) -> str:
+    """A new account and a personal API key for it (`apikey.create` over its socket)."""
+    token = await register(session, url)
+    async with session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"}) as ws:
+        await ws.receive()  # hello
+        await ws.send_str('{"type":"apikey.create","id":"k","name":"bench"}')
+        while (frame := orjson.loads((await ws.receive()).data))["type"] != "reply":
+            pass
+    return frame["data"]["key"]
+
+
+async def run_chatwire_http(url: str, n: int, pid: int, spread: float = 0.0,
+                            repeat: int = 1) -> tuple[Sample, float, int]:
+    """As `run_direct`, through Chatwire's /v1 with an API key per client; frames = errors."""
+    sample = Sample()
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        keys = [await api_key(session, url) for _ in range(n)]
+        cpu0 = cpu_seconds(pid)
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            started = time.monotonic()
+            arrivals = []
+            async with session.post(f"{url}/v1/chat/completions", json={
+                    "model": "bench", "stream": True, "messages": [{"role": "user", "content": "go"}]
+            }, headers={"Authorization": f"Bearer {keys[i]}"}) as resp:
+                if resp.status != 200:
+                    errors += 1
+                    print("refused:", resp.status, await resp.text(), file=sys.stderr)
+                    return
+                async for line in resp.content:
+                    if line.startswith(b"data: {") and b'"content"' in line:
+                        arrivals.append(time.monotonic())
+                    elif line.startswith(b'data: {"error"'):
+                        errors += 1
+            sample.stream(started, arrivals)
+        await staggered(n, spread, one, repeat)
+        cpu = cpu_seconds(pid) - cpu0
+    return sample, cpu, errors
+
+
 async def measure(n: int, args, spread: float, provider_url: str, forwarder_url: str, forwarder_pid: int,
                   chatwires: dict) -> dict:
     """N streams on every path, `--rounds` times in alternation (direct, forwarder, each Chatwire),
@@ -170,15 +214,20 @@ async def measure(n: int, args, spread: float, provider_url: str, forwarder_url:
     repeat = args.single_repeats if n == 1 else 1
     direct, fwd = Sample(), Sample()
     fwd_cpu = 0.0
-    paths = {name: {"sample": Sample(), "cpu": 0.0, "frames": 0, "ratios": []} for name in chatwires}
+    faces = [(name, name, run_chatwire) for name in chatwires] + [
+        (f"{name}_http", name, run_chatwire_http) for name in chatwires
+        if not name.endswith("_baseline")]
+    paths = {face: {"sample": Sample(), "cpu": 0.0, "frames": 0, "ratios": []}
+             for face, _, _ in faces}
     for _ in range(args.rounds):
         direct.add(await run_direct(provider_url, n, spread, repeat))
         sample, cpu = await run_forwarder(forwarder_url, n, forwarder_pid, spread, repeat)
         fwd.add(sample)
         fwd_cpu += cpu
-        for name, (url, proc) in chatwires.items():
-            sample, cw_cpu, frames = await run_chatwire(url, n, proc.pid, spread, repeat)
-            path = paths[name]
+        for face, name, run in faces:
+            url, proc = chatwires[name]
+            sample, cw_cpu, frames = await run(url, n, proc.pid, spread, repeat)
+            path = paths[face]
             path["sample"].add(sample)
             path["cpu"] += cw_cpu
             path["frames"] += frames
@@ -201,7 +250,9 @@ async def measure(n: int, args, spread: float, provider_url: str, forwarder_url:
             ttft_p50_ratio_to_direct=round(figures["ttft_p50_ms"] / base["ttft_p50_ms"], 3),
             ttft_added_p50_ms=round(figures["ttft_p50_ms"] - base["ttft_p50_ms"], 2),
             ttft_added_p99_ms=round(figures["ttft_p99_ms"] - base["ttft_p99_ms"], 2),
-            frames_per_stream_s=round(path["frames"] / replies / (args.tokens / args.rate), 2))
+            **({"errors": path["frames"]} if name.endswith("_http") else {
+                "frames_per_stream_s": round(path["frames"] / replies / (args.tokens / args.rate),
+                                             2)}))
         run[f"chatwire_{name}"] = figures
     for name, path in paths.items():
         baseline = paths.get(f"{name}_baseline")
@@ -219,7 +270,8 @@ def chatwire_env(database_url: str, provider_url: str, var_dir: Path, port: int)
     return {**SERVER_ENV, "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "PORT": str(port),
             "OPENAI_BASE_URL": f"{provider_url}/v1", "OPENAI_API_KEY": "bench",
             "MODELS_FILE": str(models), "DEFAULT_MODEL": "bench",
-            "MAX_CONCURRENT_GENERATIONS": "1000", "INSTANCE_ID": "bench"}
+            "MAX_CONCURRENT_GENERATIONS": "1000", "INSTANCE_ID": "bench",
+            "RATE_API_KEY_PER_MINUTE": "0"}
 
 
 def pg_schema(base_url: str) -> tuple[str, callable] | None:
@@ -313,8 +365,10 @@ async def main() -> None:
         # Warm every path once (first-request costs: connection pools, lazy imports).
         await run_direct(provider_url, 1, 0)
         await run_forwarder(forwarder_url, 1, forwarder.pid, 0)
-        for url, proc in chatwires.values():
+        for name, (url, proc) in chatwires.items():
             await run_chatwire(url, 1, proc.pid)
+            if not name.endswith("_baseline"):
+                await run_chatwire_http(url, 1, proc.pid)
         spread = 0.0 if args.burst else args.first_token_ms / 1000 + args.tokens / args.rate
         result["arrivals"] = "burst" if args.burst else f"spread evenly over {spread:.2f} s"
         for n in counts:

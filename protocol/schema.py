@@ -145,6 +145,14 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "chat.unshare": {"share_id": Id()},
     "share.list": {},
     "share.continue": {"share_id": Id()},
+    "apikey.create": {"name": Str(100, required=True, min_len=1, strip=True),
+                      "expires_at": Str(40, nullable=True, min_len=1, strip=True),
+                      "models": Field("str_list", nullable=True, max_items=50, max_len=100,
+                                      min_len=1, strip=True),
+                      "monthly_cap": Field("int", nullable=True, min_value=1,
+                                           max_value=10**15)},
+    "apikey.list": {},
+    "apikey.revoke": {"api_key_id": Id()},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

@@ -54,6 +54,10 @@ class AnthropicProvider(Provider):
             "messages": [{"role": m.role, "content": _content(m)} for m in request.messages]}
         if request.system:
             extra["system"] = request.system
+        sampling = request.sampling()
+        if "stop" in sampling:
+            extra["stop_sequences"] = sampling.pop("stop")
+        extra.update(sampling)
         return {"model": request.model, "max_tokens": request.max_tokens, "stream": True,
                 "messages": [], "extra_body": extra}
 

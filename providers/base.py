@@ -46,6 +46,21 @@ class GenerationRequest:
     messages: list[ChatMessage]
     system: str | None = None
     max_tokens: int = 1024
+    # Sampling, as an API caller sets it (`/v1/chat/completions`); None/empty: the vendor's own.
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+
+    def sampling(self) -> dict[str, object]:
+        """The sampling fields that were set, by their OpenAI names."""
+        fields: dict[str, object] = {}
+        if self.temperature is not None:
+            fields["temperature"] = self.temperature
+        if self.top_p is not None:
+            fields["top_p"] = self.top_p
+        if self.stop:
+            fields["stop"] = list(self.stop)
+        return fields
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,10 @@ class GeminiProvider(Provider):
         contents = [types.Content(role="model" if m.role == "assistant" else "user", parts=_parts(m))
                     for m in request.messages]
         config = types.GenerateContentConfig(system_instruction=request.system or None,
-                                             max_output_tokens=request.max_tokens)
+                                             max_output_tokens=request.max_tokens,
+                                             temperature=request.temperature,
+                                             top_p=request.top_p,
+                                             stop_sequences=list(request.stop) or None)
         usage, finish = Usage(), None
         try:
             chunks = await self.client.aio.models.generate_content_stream(

@@ -67,7 +67,7 @@ class OpenAIChatProvider(Provider):
         messages += [{"role": m.role, "content": _content(m)} for m in request.messages]
         return {"model": self.model_prefix + request.model, "messages": messages,
                 "max_tokens": request.max_tokens, "stream": True,
-                "stream_options": {"include_usage": True}}
+                "stream_options": {"include_usage": True}, **request.sampling()}
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         chunks = _Chunks(self.name)

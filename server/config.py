@@ -64,6 +64,7 @@ class Settings:
     rate_uploads_per_hour: int = 100
     rate_auth_per_minute: int = 20
     rate_write_per_minute: int = 120
+    rate_api_key_per_minute: int = 60
     upload_idle_timeout_s: float = 30.0
     header_timeout_s: float = 20.0
     parse_time_limit_s: float = 10.0
@@ -280,6 +281,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         rate_uploads_per_hour=_int(env, "RATE_UPLOADS_PER_HOUR", 100) or 0,
         rate_auth_per_minute=_int(env, "RATE_AUTH_PER_MINUTE", 20) or 0,
         rate_write_per_minute=_int(env, "RATE_WRITE_PER_MINUTE", 120) or 0,
+        rate_api_key_per_minute=_int(env, "RATE_API_KEY_PER_MINUTE", 60) or 0,
         upload_idle_timeout_s=_float(env, "UPLOAD_IDLE_TIMEOUT_S", 30.0),
         header_timeout_s=_float(env, "HEADER_TIMEOUT_S", 20.0),
         parse_time_limit_s=_float(env, "PARSE_TIME_LIMIT_S", 10.0),

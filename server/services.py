@@ -22,6 +22,8 @@ from storage.migrate import apply_migrations
 from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
+from .domain.api_keys import ApiKeys
+from .domain.completions import Completions
 from .domain.analyzer import Analyzer
 from .domain.catalogue import Catalogue
 from .domain.chats import Chats
@@ -78,6 +80,8 @@ class Services:
     account_deletion: AccountDeletion
     data_export: DataExport
     mail_links: MailLinks
+    api_keys: ApiKeys
+    completions: Completions
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -151,7 +155,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                                           writes_per_minute=settings.rate_write_per_minute,
                                           analyses_per_hour=settings.rate_analyze_per_hour,
                                           mail_per_ip_per_hour=settings.rate_mail_per_ip_per_hour,
-                                          mail_per_email_per_hour=settings.rate_mail_per_email_per_hour))
+                                          mail_per_email_per_hour=settings.rate_mail_per_email_per_hour,
+                                          api_key_per_minute=settings.rate_api_key_per_minute))
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
@@ -185,7 +190,9 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         folders=Folders(db, events), shares=Shares(db, events),
         importer=Importer(db, events), titles=titles, catalogue=catalogue,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
-                             settings.require_email_verification))
+                             settings.require_email_verification),
+        api_keys=ApiKeys(db, events, models),
+        completions=Completions(db, ledger, limits, models, providers, streams, stream_settings))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -64,4 +64,5 @@ async def erase(db: Executor, user_id: str, *, tombstone_id: str, balance: int, 
     await db.execute("DELETE FROM user_profiles WHERE user_id = ?", (user_id,))
     await db.execute("DELETE FROM refresh_tokens WHERE user_id = ?", (user_id,))
     await db.execute("DELETE FROM mail_tokens WHERE user_id = ?", (user_id,))
+    await db.execute("DELETE FROM api_keys WHERE user_id = ?", (user_id,))
     await db.execute("DELETE FROM users WHERE id = ?", (user_id,))

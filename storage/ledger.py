@@ -76,11 +76,20 @@ async def record(db: Executor, *, id: str, user_id: str, kind: str, amount: int,
 
 
 async def record_usage(db: Executor, *, id: str, user_id: str, amount: int, balance_after: int,
-                       message_id: str | None, now: str, note: str = "") -> None:
+                       message_id: str | None, now: str, note: str = "",
+                       api_key_id: str | None = None) -> None:
     """A reply's charge: nobody reads it back, so it may travel with the transaction's next write.
-    A charge that is no message's (a chat's title) has no `message_id` and says what it was."""
-    await db.write(INSERT_TX, (id, "usage", amount, balance_after, message_id, None, None, note,
-                               now, user_id))
+    A charge that is no message's (a chat's title, an API call) has no `message_id` and says what
+    it was; an API call's names its key (`api_key_id`: how a key's month is summed)."""
+    if api_key_id is None:
+        await db.write(INSERT_TX, (id, "usage", amount, balance_after, message_id, None, None,
+                                   note, now, user_id))
+        return
+    await db.write(
+        f"INSERT INTO transactions ({TX_SELECT}, user_id, api_key_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id, "usage", amount, balance_after, message_id, None, None, note, now, user_id,
+         api_key_id))
 
 
 async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None:
@@ -89,20 +98,23 @@ async def by_idempotency_key(db: Executor, user_id: str, key: str) -> Row | None
         (user_id, key))
 
 
-# A hold for a call that is no message (a chat's title): its key starts with this, and it is only
-# an orphan once older than any such call can take.
+# A hold for a call that is no message (a chat's title, an API call): its key starts with one of
+# these, and it is only an orphan once older than any such call can take.
 SIDE_HOLD = "title:"
+API_HOLD = "api:"
+SIDE_HOLDS = (SIDE_HOLD, API_HOLD)
 
 
 async def orphan_holds(db: Executor, side_before: str | None = None) -> list[Row]:
     """Holds whose reply is no longer streaming (or gone): left by a crash between two writes.
-    Side holds (`SIDE_HOLD`) only when created before `side_before` (None: all of them)."""
+    Side holds (`SIDE_HOLDS`) only when created before `side_before` (None: all of them)."""
     sql = """SELECT h.message_id FROM holds h LEFT JOIN messages m ON m.id = h.message_id
              WHERE (m.id IS NULL OR m.status <> 'streaming')"""
     if side_before is None:
         return await db.fetchall(sql)
-    return await db.fetchall(sql + " AND (h.message_id NOT LIKE ? OR h.created_at < ?)",
-                             (SIDE_HOLD + "%", side_before))
+    side = " AND ".join("h.message_id NOT LIKE ?" for _ in SIDE_HOLDS)
+    return await db.fetchall(sql + f" AND (({side}) OR h.created_at < ?)",
+                             (*(prefix + "%" for prefix in SIDE_HOLDS), side_before))
 
 
 async def list_page(db: Executor, user_id: str, *, kind: str | None, after: tuple[str, str] | None,

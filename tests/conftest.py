@@ -18,8 +18,9 @@ from tests import services
 from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
-APP_TABLES = ("holds", "models", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
-              "shares", "mail_tokens", "user_profiles", "refresh_tokens", "users")
+APP_TABLES = ("holds", "models", "transactions", "message_files", "files", "messages", "chat_tags",
+              "chats", "folders", "shares", "mail_tokens", "api_keys", "user_profiles",
+              "refresh_tokens", "users")
 
 
 # -- databases ------------------------------------------------------------------------------

@@ -66,13 +66,15 @@ class Ledger:
         return account_view(row) if row is not None else None
 
     async def settle(self, tx: Executor, user_id: str, message_id: str, cost: int, *,
-                     note: str = "", linked: bool = True) -> tuple[int, dict]:
+                     note: str = "", linked: bool = True,
+                     api_key_id: str | None = None) -> tuple[int, dict]:
         """Charge up to `cost` for a finished reply and release the rest of its hold.
 
         Runs once per message: without a hold (already settled) nothing is charged. The charge
         never reaches into what other replies in flight have reserved. A call that is no
         message (`linked=False`: a chat's title) is held under its own key and charged with a
-        `note` instead of a message id. Returns (charged, account after).
+        `note` instead of a message id; an API call's charge names its key (`api_key_id`).
+        Returns (charged, account after).
         """
         hold = await rows.take_hold(tx, message_id)
         if hold is None:
@@ -94,12 +96,12 @@ class Ledger:
             await rows.record_usage(tx, id=new_id(), user_id=user_id, amount=-charge,
                                     balance_after=int(after["balance"]),
                                     message_id=message_id if linked else None, now=utcnow(),
-                                    note=note)
+                                    note=note, api_key_id=api_key_id)
         return charge, account_view(after)
 
     async def release_orphans(self, side_before: str | None = None) -> int:
         """Release holds whose reply ended without settling (a crash between two writes); a
-        title call's only once created before `side_before` (None: every one)."""
+        title or API call's only once created before `side_before` (None: every one)."""
         released = 0
         for orphan in await rows.orphan_holds(self.db, side_before):
             async with self.db.transaction() as tx:

@@ -32,6 +32,7 @@ class LimitSettings:
     analyses_per_hour: int = 30
     mail_per_ip_per_hour: int = 10
     mail_per_email_per_hour: int = 3
+    api_key_per_minute: int = 60
 
 
 class Limits:
@@ -42,6 +43,12 @@ class Limits:
     async def send(self, user_id: str) -> None:
         await self._check("send", user_id, self.settings.sends_per_minute, 60,
                           "messages a minute")
+
+    async def api_key(self, key_id: str) -> None:
+        """A `/v1` call through one API key (besides its user's `send` limit): a leaked or
+        runaway script is held to its own pace (RATE_API_KEY_PER_MINUTE)."""
+        await self._check("api-key", key_id, self.settings.api_key_per_minute, 60,
+                          "requests a minute through this API key")
 
     async def upload(self, user_id: str) -> None:
         await self._check("upload", user_id, self.settings.uploads_per_hour, 3600,

@@ -14,6 +14,7 @@ from storage.base import iso
 
 from .ledger import Ledger
 from .runner import StreamSettings
+from .completions import API_CALL_MAX_S
 from .title_model import SIDE_CALL_MAX_S
 
 log = logging.getLogger("chatwire.generation")
@@ -49,8 +50,10 @@ class Recovery:
 
     @staticmethod
     def _side_before() -> str:
-        """A title call's hold may be another instance's, in flight, until it is this old."""
-        return iso(datetime.now(timezone.utc) - timedelta(seconds=SIDE_CALL_MAX_S))
+        """A title or API call's hold may be another instance's, in flight, until it is this old
+        (an API call is cut at API_CALL_MAX_S)."""
+        oldest = max(SIDE_CALL_MAX_S, API_CALL_MAX_S) + 30
+        return iso(datetime.now(timezone.utc) - timedelta(seconds=oldest))
 
     def _stale_before(self) -> str:
         s = self.stream

@@ -86,7 +86,7 @@ class Runner:
 
     async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
                       deltas: DeltaCoalescer, heard: _Heard) -> StreamEnd:
-        watchdog = _Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
+        watchdog = Watchdog(self.settings.first_token_timeout_s, self.settings.idle_timeout_s)
         started, first = time.monotonic(), True
         try:
             async with aclosing(provider.stream(request)) as stream:
@@ -198,6 +198,11 @@ class _Heard:
 
 
 def _usage(job: Job, request: GenerationRequest, reported: Usage | None, *, ended: bool) -> Usage:
+    return usage_of(job.text, request, reported, ended=ended)
+
+
+def usage_of(text: str, request: GenerationRequest, reported: Usage | None, *,
+             ended: bool) -> Usage:
     """The vendor's figures wherever it gave them; our estimate only for what it never said.
 
     A reply that did not end (stopped, cut) has no final completion count: what the vendor said
@@ -212,7 +217,7 @@ def _usage(job: Job, request: GenerationRequest, reported: Usage | None, *, ende
         estimated.append("prompt_tokens")
     completion = reported.completion_tokens if ended else 0
     if not completion:
-        completion = estimate(job.text)
+        completion = estimate(text)
         estimated.append("completion_tokens")
     return Usage(prompt, completion, cached_tokens=reported.cached_tokens,
                  cache_write_tokens=reported.cache_write_tokens,
@@ -220,7 +225,7 @@ def _usage(job: Job, request: GenerationRequest, reported: Usage | None, *, ende
                  estimated=tuple(estimated))
 
 
-class _Watchdog:
+class Watchdog:
     """Cancels the generation when the provider is silent too long: first token, then between tokens.
 
     Feeding it is one assignment per token; the timer re-arms itself only when it fires, which

@@ -1,14 +1,21 @@
-"""Admin REST: deposits and adjustments to a user's credits, idempotent on `Idempotency-Key`."""
+"""Admin REST: deposits and adjustments to a user's credits, idempotent on `Idempotency-Key`;
+who is online; anyone's API keys, listed and revoked (each revocation logged: there is no audit
+table yet)."""
 from __future__ import annotations
 
 from aiohttp import web
 
-from protocol.errors import BadRequest, Forbidden
+import logging
+
+from protocol.errors import BadRequest, Forbidden, NotFound
 from protocol.schema import Field, Str
+from storage import users
 
 from .auth_routes import json_dumps, read_json
 from .state import CONTEXT
 from .identity import require_identity
+
+log = logging.getLogger("chatwire.admin")
 
 DEPOSIT = {"amount": Field("int", required=True, min_value=-(10**15), max_value=10**15),
            "note": Str(500, nullable=True), "kind": Str(20, nullable=True)}
@@ -44,6 +51,32 @@ async def presence(request: web.Request) -> web.Response:
                               "sockets_here": len(ctx.sockets)}, dumps=json_dumps)
 
 
+async def api_keys(request: web.Request) -> web.Response:
+    """`GET /api/v1/admin/users/{id}/api-keys`: every key of a user, revoked ones too."""
+    identity = await require_identity(request)
+    if not identity.is_admin:
+        raise Forbidden("only an admin can see other people's API keys")
+    services = request.app[CONTEXT].services
+    user_id = request.match_info["user_id"]
+    if await users.get(services.db, user_id) is None:
+        raise NotFound(f"user {user_id} does not exist", user_id=user_id)
+    return web.json_response(await services.api_keys.list_any(user_id), dumps=json_dumps)
+
+
+async def revoke_api_key(request: web.Request) -> web.Response:
+    """`DELETE /api/v1/admin/api-keys/{id}`: revoke anyone's key; it stops working at once."""
+    identity = await require_identity(request, changes_state=True)
+    if not identity.is_admin:
+        raise Forbidden("only an admin can revoke other people's API keys")
+    revoked = await request.app[CONTEXT].services.api_keys.revoke_any(
+        request.match_info["api_key_id"])
+    log.info("admin %s revoked API key %s of user %s", identity.user_id,
+             revoked["api_key"]["id"], revoked["user_id"])
+    return web.json_response({"api_key": revoked["api_key"]}, dumps=json_dumps)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/admin/users/{user_id}/deposits", deposit)
     app.router.add_get("/api/v1/admin/presence", presence)
+    app.router.add_get("/api/v1/admin/users/{user_id}/api-keys", api_keys)
+    app.router.add_delete("/api/v1/admin/api-keys/{api_key_id}", revoke_api_key)

@@ -16,7 +16,7 @@ from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
 from . import (account_routes, admin_models_routes, admin_routes, auth_routes, chat_routes,
-               file_routes, health, mail_routes, openapi, share_routes)
+               file_routes, health, mail_routes, openai_routes, openapi, share_routes)
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -136,6 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     account_routes.add_routes(app)
     health.add_routes(app)
     openapi.add_routes(app)
+    openai_routes.add_routes(app)
     app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", favicon)  # what browsers and tools ask for unprompted

@@ -126,4 +126,7 @@ HANDLERS: dict[str, Handler] = {
     "chat.unshare": _writes(lambda ctx: ctx.services.shares.unshare),
     "share.list": _user(lambda ctx: ctx.services.shares.list),
     "share.continue": _writes(lambda ctx: ctx.services.shares.continue_),
+    "apikey.create": _writes(lambda ctx: ctx.services.api_keys.create),
+    "apikey.list": _user(lambda ctx: ctx.services.api_keys.list),
+    "apikey.revoke": _writes(lambda ctx: ctx.services.api_keys.revoke),
 }

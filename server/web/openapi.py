@@ -21,6 +21,7 @@ from .admin_models_routes import EDITABLE, NEW_MODEL
 from .admin_routes import DEPOSIT
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
 from .mail_routes import CONFIRM, RESEND, RESET, VERIFY
+from .openapi_v1 import SECURITY_SCHEME, paths as v1_paths
 
 Schema = dict[str, Any]
 OPENAPI = web.AppKey("openapi", dict)
@@ -337,12 +338,13 @@ def document() -> Schema:
             "401": {"$ref": "#/components/responses/E401"}}, tag="ops",
             security=[{}, {"metrics": []}])},
     }
+    paths.update(v1_paths(lambda status: {"$ref": f"#/components/responses/E{status}"}))
     responses = {f"E{status}": _json(_ref("Error"), f"{text} ({_codes(status)})")
                  for status, text in ERRORS.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Chatwire REST API", "version": "1",
-                 "description": "Auth, files, chat export and import, and operations. Everything else (chats, messages, "
+                 "description": "Auth, files, chat export and import, operations, and the OpenAI-compatible `/v1` routes (with a personal API key). Everything else (chats, messages, "
                                 "streaming, credits, profile) is on the WebSocket at `/ws`: see "
                                 "docs/PROTOCOL.md and docs/frames.schema.json."},
         "paths": paths,
@@ -354,6 +356,7 @@ def document() -> Schema:
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "chatwire_session",
                            "description": "the web client's session; state changes also need a "
                                           "same-origin Origin header"},
+                "apikey": SECURITY_SCHEME,
                 "metrics": {"type": "http", "scheme": "bearer",
                             "description": "METRICS_TOKEN, when the server sets one"},
             },

@@ -1,6 +1,7 @@
 // The account settings dialog: name and default model, a new password, and the sessions (each
 // log-in, with "this device" marked; any other can be ended from here); "download my data" (a
 // plain link: the cookie authenticates it) and the danger zone that deletes the account.
+import { apiKeysSection } from "./apikeys.js";
 import { h } from "./dom.js";
 import { describe, formatDate, language, t } from "./i18n.js";
 import { dialog } from "./panels.js";
@@ -45,6 +46,7 @@ export async function accountSettings(ctx) {
         } }, t("endSession")))));
   };
   await paintSessions();
+  const keys = await apiKeysSection(ctx);
   const box = dialog(t("accountSettings"),
     h("section", { class: "settings" },
       h("label", {}, t("displayName"), name), h("label", {}, t("defaultModel"), model),
@@ -54,6 +56,7 @@ export async function accountSettings(ctx) {
       h("div", { class: "row" }, h("button", { "data-testid": "change-password", onClick: changePassword },
         t("changePassword")), changed)),
     h("section", { class: "settings" }, h("h3", {}, t("sessions")), sessions),
+    keys,
     h("section", { class: "settings" }, h("h3", {}, t("myData")),
       h("p", { class: "note" }, t("myDataHint")),
       h("div", { class: "row" }, h("a", { class: "button", href: `/api/v1/account/export?lang=${language()}`,

@@ -90,6 +90,14 @@ const CATALOGUE = {
     emailVerified: "Your email is confirmed.", verifyBanner: "Please confirm your email: open the link we mailed you to start sending messages.",
     verifyAgain: "Send again", verifySent: "A new link is on its way.",
     emailUnverified: "Confirm your email first: open the link we mailed you.",
+    // api keys
+    apiKeys: "API keys", apiKeysHint: "For scripts and tools that speak the OpenAI API: base URL {base}, the key as the bearer token. Calls are billed from your credits.",
+    apiKeyName: "Key name", apiKeyExpires: "Expires (optional)", apiKeyCap: "Monthly cap, credits (optional)",
+    apiKeyNoCap: "no cap", apiKeyModels: "Models (optional: all)", apiKeyCreate: "Create a key",
+    apiKeyNew: "Your new API key", apiKeyOnce: "Copy this key now: it will not be shown again.",
+    apiKeyNone: "No API keys yet.", apiKeyAllModels: "all models", apiKeyCapShown: "up to {cap} credits a month",
+    apiKeyExpiresOn: "expires {date}", apiKeyExpired: "expired {date}", apiKeyUsed: "used {date}",
+    apiKeyNeverUsed: "never used", apiKeyRevoke: "Revoke", apiKeyRevokeConfirm: "Revoke the key “{name}”? Programs using it stop working at once.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -181,6 +189,14 @@ const CATALOGUE = {
     emailVerified: "Почта подтверждена.", verifyBanner: "Подтвердите почту: откройте ссылку из письма, чтобы отправлять сообщения.",
     verifyAgain: "Отправить ещё раз", verifySent: "Новая ссылка уже в пути.",
     emailUnverified: "Сначала подтвердите почту: откройте ссылку из письма.",
+    // api keys
+    apiKeys: "API-ключи", apiKeysHint: "Для скриптов и программ, говорящих на OpenAI API: адрес {base}, ключ — как bearer-токен. Вызовы оплачиваются из ваших кредитов.",
+    apiKeyName: "Название ключа", apiKeyExpires: "Действует до (необязательно)", apiKeyCap: "Лимит в месяц, кредиты (необязательно)",
+    apiKeyNoCap: "без лимита", apiKeyModels: "Модели (необязательно: все)", apiKeyCreate: "Создать ключ",
+    apiKeyNew: "Ваш новый API-ключ", apiKeyOnce: "Скопируйте ключ сейчас: больше он показан не будет.",
+    apiKeyNone: "API-ключей пока нет.", apiKeyAllModels: "все модели", apiKeyCapShown: "до {cap} кредитов в месяц",
+    apiKeyExpiresOn: "действует до {date}", apiKeyExpired: "истёк {date}", apiKeyUsed: "использован {date}",
+    apiKeyNeverUsed: "ещё не использовался", apiKeyRevoke: "Отозвать", apiKeyRevokeConfirm: "Отозвать ключ «{name}»? Программы с ним сразу перестанут работать.",
   },
 };
 

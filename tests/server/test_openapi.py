@@ -75,8 +75,11 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("POST", "/api/v1/admin/users/{user_id}/deposits"),
           ("GET", "/api/v1/admin/models"), ("POST", "/api/v1/admin/models"),
           ("PATCH", "/api/v1/admin/models/{model_id}"), ("GET", "/api/v1/admin/presence"),
+          ("GET", "/api/v1/admin/users/{user_id}/api-keys"),
+          ("DELETE", "/api/v1/admin/api-keys/{api_key_id}"),
+          ("GET", "/v1/models"), ("GET", "/v1/models/{model}"), ("POST", "/v1/chat/completions"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
-WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
+WITHOUT_INPUT = {("GET", "/v1/models"), ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}
 # Where the server judges more than a schema can say, schema-valid input may rightly be refused:
 # a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type, an import whose
