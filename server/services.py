@@ -23,6 +23,9 @@ from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
 from .domain.analyzer import Analyzer
+from .domain.billing import Billing, load_packs
+from .domain.billing.base import PaymentProvider
+from .domain.billing.packs import PacksError
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
@@ -76,12 +79,13 @@ class Services:
     account_deletion: AccountDeletion
     data_export: DataExport
     mail_links: MailLinks
+    billing: Billing
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
         storage — each step even if one before it failed: an unclosed database keeps its threads
         alive."""
-        for step in (self.streams.close, self.titles.close, self._close_mailer,
+        for step in (self.streams.close, self.titles.close, self._close_mailer, self.billing.aclose,
                      *(p.aclose for p in self.providers.values()),
                      self._close_parser, self.broker.stop, self.db.close):
             try:
@@ -145,7 +149,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                                           writes_per_minute=settings.rate_write_per_minute,
                                           analyses_per_hour=settings.rate_analyze_per_hour,
                                           mail_per_ip_per_hour=settings.rate_mail_per_ip_per_hour,
-                                          mail_per_email_per_hour=settings.rate_mail_per_email_per_hour))
+                                          mail_per_email_per_hour=settings.rate_mail_per_email_per_hour,
+                                          checkouts_per_minute=settings.rate_checkout_per_minute))
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
@@ -179,7 +184,26 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         folders=Folders(db, events), shares=Shares(db, events),
         importer=Importer(db, events), titles=titles,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
-                             settings.require_email_verification))
+                             settings.require_email_verification),
+        billing=billing(settings, db, ledger, limits))
+
+
+def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:
+    """Credit packs and the payment providers whose keys are set (none: no billing at all)."""
+    try:
+        packs = load_packs(settings.credit_packs)
+    except PacksError as exc:
+        raise ConfigError(str(exc)) from None
+    providers: dict[str, PaymentProvider] = {}
+    if packs and settings.stripe_secret_key and settings.stripe_webhook_secret:
+        from .domain.billing.stripe_pay import StripePay
+        providers["stripe"] = StripePay(settings.stripe_secret_key, settings.stripe_webhook_secret,
+                                        settings.stripe_api_base, settings.stripe_currencies)
+    if packs and settings.yookassa_shop_id and settings.yookassa_secret_key:
+        from .domain.billing.yookassa_pay import YooKassaPay
+        providers["yookassa"] = YooKassaPay(settings.yookassa_shop_id, settings.yookassa_secret_key,
+                                            settings.yookassa_api_base)
+    return Billing(db, ledger, limits, packs, providers, settings.link_base)
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

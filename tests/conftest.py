@@ -18,7 +18,7 @@ from tests import services
 from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
-APP_TABLES = ("holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
+APP_TABLES = ("billing_events", "orders", "holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
               "shares", "mail_tokens", "user_profiles", "refresh_tokens", "users")
 
 
@@ -149,6 +149,34 @@ async def vendor(aiohttp_server: Any) -> Any:
 async def vendored(make_client: Callable[..., Awaitable[Any]], vendor: Any) -> Any:
     """A server instance whose vendors are all the fake one."""
     return await make_client(providers=vendor_providers(vendor.url))
+
+
+# -- payment providers ------------------------------------------------------------------------
+
+@pytest.fixture
+def packs_file(tmp_path: Path) -> Path:
+    from tests.billing import write_packs
+    return write_packs(tmp_path)
+
+
+@pytest.fixture
+async def stripe_api(aiohttp_server: Any) -> Any:
+    """A local server speaking Stripe's API (tests/fakes/stripe.py)."""
+    from tests.fakes.stripe import FakeStripe
+    fake = FakeStripe()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def stripe_billed(make_client: Callable[..., Awaitable[Any]], stripe_api: Any,
+                        packs_file: Path) -> Any:
+    """A server instance selling packs through the fake Stripe, its webhooks pointed back here."""
+    from tests.billing import stripe_settings
+    instance = await make_client(**stripe_settings(stripe_api.url, packs_file))
+    stripe_api.webhook_url = str(instance.make_url("/api/v1/billing/webhooks/stripe"))
+    return instance
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -15,7 +15,7 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import (account_routes, admin_routes, auth_routes, chat_routes, file_routes, health,
+from . import (account_routes, admin_routes, auth_routes, billing_routes, chat_routes, file_routes, health,
                mail_routes, openapi, share_routes)
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
@@ -133,6 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     chat_routes.add_routes(app)
     share_routes.add_routes(app)
     account_routes.add_routes(app)
+    billing_routes.add_routes(app, index)
     health.add_routes(app)
     openapi.add_routes(app)
     app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)

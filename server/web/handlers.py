@@ -126,4 +126,7 @@ HANDLERS: dict[str, Handler] = {
     "chat.unshare": _writes(lambda ctx: ctx.services.shares.unshare),
     "share.list": _user(lambda ctx: ctx.services.shares.list),
     "share.continue": _writes(lambda ctx: ctx.services.shares.continue_),
+    "billing.packs": _user(lambda ctx: ctx.services.billing.list_packs),
+    "billing.checkout": _verified(lambda ctx: ctx.services.billing.checkout),
+    "billing.orders": _user(lambda ctx: ctx.services.billing.orders),
 }
