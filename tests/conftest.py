@@ -179,6 +179,25 @@ async def stripe_billed(make_client: Callable[..., Awaitable[Any]], stripe_api: 
     return instance
 
 
+@pytest.fixture
+async def yookassa_api(aiohttp_server: Any) -> Any:
+    """A local server speaking YooKassa's API (tests/fakes/yookassa.py)."""
+    from tests.fakes.yookassa import FakeYooKassa
+    fake = FakeYooKassa()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def yookassa_billed(make_client: Callable[..., Awaitable[Any]], yookassa_api: Any,
+                          packs_file: Path) -> Any:
+    from tests.billing import yookassa_settings
+    instance = await make_client(**yookassa_settings(yookassa_api.api, packs_file))
+    yookassa_api.webhook_url = str(instance.make_url("/api/v1/billing/webhooks/yookassa"))
+    return instance
+
+
 def pytest_terminal_summary(terminalreporter):
     from tests.frame_schema import checked
 

@@ -68,7 +68,7 @@ class YooKassaPay:
     def _payment(p: Any) -> Payment:
         status = {"succeeded": "paid", "canceled": "failed"}.get(p.status, "pending")
         return Payment(order_id=(p.metadata or {}).get(ORDER_KEY), payment_id=p.id, status=status,
-                       amount=minor_units(p.amount.value), currency=p.amount.currency.lower(),
+                       amount=minor_units(str(p.amount.value)), currency=p.amount.currency.lower(),
                        charge_ref=p.id)
 
     async def lookup(self, order: Mapping[str, Any]) -> Payment | None:
@@ -94,7 +94,7 @@ class YooKassaPay:
                 if refund.status != "succeeded":
                     return Notice(event_id)
                 return Notice(event_id, reversal=Reversal(refund.payment_id,
-                                                          minor_units(refund.amount.value),
+                                                          minor_units(str(refund.amount.value)),
                                                           "refund"))
         except ProviderUnavailable:  # the API is down: 503, and YooKassa retries the notification
             raise RetryLater("could not confirm the notification with YooKassa") from None
