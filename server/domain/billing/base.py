@@ -87,7 +87,7 @@ class PaymentProvider(Protocol):
 
 
 def minor_units(value: str) -> int:
-    """"500.00" → 50000, exactly (YooKassa states amounts as decimals; the SDK as Decimal)."""
+    """'500.00' → 50000, exactly (YooKassa states amounts as decimals; the SDK as Decimal)."""
     whole, _, frac = value.strip().partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 2:
         raise ValueError(f"not an amount: {value!r}")
