@@ -35,6 +35,18 @@ def yookassa_settings(url: str, packs: Path, **extra: Any) -> dict[str, Any]:
                 yookassa_api_base=url, signup_credits=0, **extra)
 
 
+def browser_settings(tmp_path: Path, **overrides: Any) -> Any:
+    """The browser tests' server (as tests/web/conftest.py has it), new accounts with no credits."""
+    from providers.factory import ProviderSettings
+    from server.config import Settings
+    values = dict(database_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="s" * 48,
+                  jwt_secret_key="j" * 48, var_dir=tmp_path / "var", upload_dir=tmp_path / "uploads",
+                  argon2_time_cost=1, argon2_memory_cost=1024,
+                  providers=ProviderSettings(echo_tokens_per_second=40), signup_credits=0,
+                  ws_heartbeat_s=5)
+    return Settings(**{**values, **overrides})
+
+
 def db(instance: Any) -> Any:
     return instance.app[CONTEXT].services.db
 

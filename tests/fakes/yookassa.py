@@ -29,6 +29,7 @@ class FakeYooKassa:
         self.url = ""
         self.webhook_url = ""
         self.down = False
+        self.notify_on_pay = True  # False: the payer pays, the notification waits for the test
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
@@ -125,7 +126,8 @@ class FakeYooKassa:
 
     async def hosted_pay(self, request: web.Request) -> web.Response:
         payment = self.pay(request.match_info["id"])
-        await self.notify("payment.succeeded", payment)
+        if self.notify_on_pay:
+            await self.notify("payment.succeeded", payment)
         raise web.HTTPSeeOther(payment["confirmation"]["return_url"])
 
     # -- notifications --

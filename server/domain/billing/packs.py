@@ -50,7 +50,9 @@ def _pack(item: Any, where: str) -> Pack:
     currency = item.get("currency")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
         raise PacksError(f"pack {pid}: `currency` must be a three-letter code like usd or rub")
-    title = item.get("title") or f"{credits / MICRO:f}".rstrip("0").rstrip(".") + " credits"
+    amount = f"{credits / MICRO:f}"
+    amount = amount.rstrip("0").rstrip(".") if "." in amount else amount
+    title = item.get("title") or f"{amount} credits"
     return Pack(pid, int(credits), price, currency.lower(), str(title)[:100])
 
 
