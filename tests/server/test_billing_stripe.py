@@ -264,3 +264,31 @@ async def test_another_users_order_is_not_found(stripe_billed, connect):
     error = await bea_sock.error("billing.orders", order_id=started["order_id"])
     assert error["code"] == "not_found"
     assert (await bea_sock.ok("billing.orders"))["orders"] == []
+
+
+async def test_an_account_that_may_not_spend_yet_cannot_check_out(make_client, stripe_api,
+                                                                  packs_file, connect):
+    """REQUIRE_EMAIL_VERIFICATION on and the link not followed: `email_unverified`, nothing stored."""
+    from tests.billing import stripe_settings
+    instance = await make_client(**stripe_settings(stripe_api.url, packs_file),
+                                 require_email_verification=True, smtp_url="smtp://127.0.0.1:9",
+                                 mail_from="Chatwire <noreply@example.com>")
+    ann = await register(instance, "ann@example.com")
+    sock = await connect(ann, on=instance)
+    error = await sock.error("billing.checkout", pack_id="starter", provider="stripe")
+    assert error["code"] == "email_unverified"
+    assert await count(instance, "orders") == 0 and stripe_api.sessions == {}
+
+
+async def test_the_providers_secrets_never_reach_the_logs(stripe_billed, stripe_api, connect,
+                                                          caplog):
+    from tests.fakes.stripe import SECRET_KEY, WEBHOOK_SECRET
+    caplog.set_level("DEBUG")
+    ann = await register(stripe_billed, "ann@example.com")
+    sock = await connect(ann, on=stripe_billed)
+    await pay((await checkout(sock))["url"])
+    stripe_api.down = True
+    await sock.error("billing.checkout", pack_id="starter", provider="stripe")
+    await stripe_api.deliver(stripe_api.event("checkout.session.completed", {}), secret="whsec_x")
+    assert "billing: order" in caplog.text  # the log was captured
+    assert SECRET_KEY not in caplog.text and WEBHOOK_SECRET not in caplog.text

@@ -17,6 +17,8 @@ from protocol.errors import ProviderUnavailable
 from .base import ORDER_KEY, BadSignature, Created, Notice, OrderRef, Payment, Reversal
 
 log = logging.getLogger("chatwire.billing")
+# The SDK logs every request's URL at INFO (and bodies at DEBUG): not into our logs.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 
 PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 FAILED_EVENTS = ("checkout.session.expired", "checkout.session.async_payment_failed")
