@@ -70,6 +70,9 @@ async def test_a_forged_notification_credits_nothing(yookassa_billed, yookassa_a
     assert resp.status == 400
     assert (await order_row(yookassa_billed, started["order_id"]))["status"] == "pending"
     assert await ledger_rows(yookassa_billed, ann["user"]["id"]) == []
+    # The forgery used up nothing: the real notification, once paid, credits.
+    paid = yookassa_api.pay(payment["id"])
+    assert (await yookassa_api.notify("payment.succeeded", paid))[1]["outcome"] == "credited"
 
 
 async def test_an_amount_mismatch_is_not_credited_but_flagged(yookassa_billed, yookassa_api,

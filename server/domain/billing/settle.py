@@ -28,6 +28,11 @@ class Settlement:
         """Apply a payment's state to its order; the outcome: credited, failed, flagged, duplicate,
         settled (the order was no longer pending) or pending (nothing to do yet)."""
         assert payment.order_id is not None
+        if payment.status == "pending":
+            # Nothing to do, so nothing recorded: YooKassa's event ids are ours (event:object), and
+            # an early or forged "succeeded" for a payment still pending must not use up the id
+            # its real notification will come with.
+            return self._count(provider, "pending")
         announce = None
         async with self.db.transaction() as tx:
             if event_id and not await rows.record_event(tx, provider, event_id, payment.order_id,
@@ -43,8 +48,6 @@ class Settlement:
             if payment.status == "failed":
                 await rows.mark(tx, order["id"], "failed", now, payment_id=payment.payment_id)
                 return self._count(provider, "failed")
-            if payment.status != "paid":
-                return self._count(provider, "pending")
             if (payment.amount, payment.currency.lower()) != (int(order["amount"]),
                                                               order["currency"]):
                 reason = (f"paid {payment.amount} {payment.currency.lower()}, the order says "
