@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Chatwire's command line: serve (default), migrate, user create / set-password, credits add,
-ledger check."""
+ledger check, payments reconcile."""
 from __future__ import annotations
 
 import argparse
@@ -169,6 +169,32 @@ def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
     return _with_services(settings, work)
 
 
+def _payments_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    """Settle orders pending longer than --older-than minutes by asking their provider, exactly
+    as their webhook would have (for webhooks that never came); safe while webhooks arrive."""
+    if args.older_than < 0:
+        raise SystemExit("--older-than must be 0 or more minutes")
+
+    async def work(services: Services) -> int:
+        billing = services.billing
+        if not billing.enabled:
+            print("billing is not enabled (no CREDIT_PACKS, or no provider's keys)")
+            return 0
+        settled = await billing.reconcile(args.older_than)
+        for order_id, outcome in settled:
+            print(f"order {order_id}: {outcome}")
+        credited = sum(1 for _, outcome in settled if outcome == "credited")
+        print(f"{len(settled)} pending orders older than {args.older_than} min asked about, "
+              f"{credited} credited")
+        for order in await billing.flagged():
+            print(f"FLAGGED order {order['id']} ({order['provider']}, user {order['user_id']}): "
+                  f"{order['flag_reason']}")
+        return 0
+
+    # With Redis the running instances hear of it, and tell the user's sockets at once.
+    return _with_services(settings, work, realtime=bool(settings.redis_url))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="Chatwire: real-time AI chat server.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -208,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
     check = ledger_sub.add_parser("check", help="verify balance = sum of ledger for every user")
     check.set_defaults(func=_ledger_check)
+
+    payments = sub.add_parser("payments", help="credit packs bought through payment providers")
+    payments_sub = payments.add_subparsers(dest="payments_command", metavar="ACTION", required=True)
+    reconcile = payments_sub.add_parser(
+        "reconcile", help="ask the providers about orders still pending and settle them as their "
+        "webhook would (safe while webhooks arrive)")
+    reconcile.add_argument("--older-than", type=int, default=15, metavar="MINUTES",
+                           help="only orders pending longer than this (default 15)")
+    reconcile.set_defaults(func=_payments_reconcile)
     return parser
 
 

@@ -8,7 +8,7 @@ names the key a usage row was charged through, which is how a key's month is sum
 """
 from yoyo import step
 
-__depends__ = {"0010_mail_tokens"}
+__depends__ = {"0011_billing"}
 
 
 def _is_sqlite(conn):

@@ -153,6 +153,10 @@ REQUESTS: dict[str, dict[str, Field]] = {
                                            max_value=10**15)},
     "apikey.list": {},
     "apikey.revoke": {"api_key_id": Id()},
+    "billing.packs": {},
+    "billing.checkout": {"pack_id": Id(), "provider": Str(32, required=True, min_len=1)},
+    "billing.orders": {"order_id": Str(64, nullable=True, min_len=1), "cursor": CURSOR,
+                       "limit": LIMIT},
 }
 
 ENVELOPE_KEYS = frozenset({"type", "id"})

@@ -99,6 +99,16 @@ class Settings:
     require_email_verification: bool = False
     rate_mail_per_ip_per_hour: int = 10
     rate_mail_per_email_per_hour: int = 3
+    # Billing (docs/PAYMENTS.md): a provider is on when its keys are set; no CREDIT_PACKS, no billing.
+    credit_packs: Path | None = None
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_currencies: tuple[str, ...] = ("usd", "eur")
+    yookassa_shop_id: str | None = None
+    yookassa_secret_key: str | None = None
+    yookassa_api_base: str | None = None
+    rate_checkout_per_minute: int = 10
 
     @property
     def mail_enabled(self) -> bool:
@@ -230,6 +240,32 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
                 rate_mail_per_email_per_hour=_int(env, "RATE_MAIL_PER_EMAIL_PER_HOUR", 3) or 0)
 
 
+def _billing(env: Mapping[str, str]) -> dict[str, Any]:
+    """The payment providers' keys, checked together: half a provider's keys refuse to start
+    (a Stripe without its webhook secret would take money it could never verify)."""
+    stripe_key = env.get("STRIPE_SECRET_KEY") or None
+    webhook = env.get("STRIPE_WEBHOOK_SECRET") or None
+    if bool(stripe_key) != bool(webhook):
+        raise ConfigError("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together: set both "
+                          "(the webhook secret is the endpoint's whsec_... signing secret) or neither")
+    shop, secret = env.get("YOOKASSA_SHOP_ID") or None, env.get("YOOKASSA_SECRET_KEY") or None
+    if bool(shop) != bool(secret):
+        raise ConfigError("YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY go together: set both or neither")
+    for name in ("STRIPE_API_BASE", "YOOKASSA_API_BASE"):
+        if env.get(name) and urlsplit(env[name]).scheme not in ("http", "https"):
+            raise ConfigError(f"{name} must be an http:// or https:// address")
+    packs = env.get("CREDIT_PACKS") or None
+    if packs and not Path(packs).is_file():
+        raise ConfigError(f"CREDIT_PACKS={packs} is not a file (a JSON list of packs)")
+    currencies = tuple(c.strip().lower() for c in env.get("STRIPE_CURRENCIES", "usd,eur").split(",")
+                       if c.strip())
+    return dict(credit_packs=Path(packs) if packs else None, stripe_secret_key=stripe_key,
+                stripe_webhook_secret=webhook, stripe_api_base=env.get("STRIPE_API_BASE") or None,
+                stripe_currencies=currencies, yookassa_shop_id=shop, yookassa_secret_key=secret,
+                yookassa_api_base=env.get("YOOKASSA_API_BASE") or None,
+                rate_checkout_per_minute=_int(env, "RATE_CHECKOUT_PER_MINUTE", 10) or 0)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
     env: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
@@ -310,4 +346,5 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         # (PostgreSQL) grants nothing unless it says so.
         signup_credits=_int(env, "SIGNUP_CREDITS", 0 if postgres else 10_000_000) or 0,
         **_mail(env),
+        **_billing(env),
     )

@@ -30,7 +30,12 @@ FROM_HTTP: dict[int, type[e.ChatwireError]] = {
 
 
 def http_status(error: e.ChatwireError) -> int:
-    return HTTP_STATUS.get(type(error), 500)
+    """The status of the error's class, or of the nearest class it refines (a domain's own
+    BadRequest is still a 400)."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500
 
 
 def body(error: e.ChatwireError) -> dict:

@@ -27,3 +27,6 @@ PROVIDER_LATENCY = Histogram("chatwire_provider_stream_seconds",
 ERRORS = Counter("chatwire_errors_total", "Errors answered to clients, by code", ["code", "via"])
 LEDGER = Counter("chatwire_ledger_operations_total", "Ledger operations, by kind", ["kind"])
 RATE_LIMITED = Counter("chatwire_rate_limited_total", "Requests refused by a rate limit", ["limit"])
+BILLING = Counter("chatwire_billing_events_total", "Payment webhooks and reconciles, by provider "
+                  "and outcome (credited, duplicate, flagged, reversed, ignored, ...)",
+                  ["provider", "outcome"])

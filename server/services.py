@@ -26,6 +26,9 @@ from .domain.api_keys import ApiKeys
 from .domain.completions import Completions
 from .domain.analyzer import Analyzer
 from .domain.catalogue import Catalogue
+from .domain.billing import Billing, load_packs
+from .domain.billing.base import PaymentProvider
+from .domain.billing.packs import PacksError
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
@@ -82,12 +85,13 @@ class Services:
     mail_links: MailLinks
     api_keys: ApiKeys
     completions: Completions
+    billing: Billing
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
         storage — each step even if one before it failed: an unclosed database keeps its threads
         alive."""
-        for step in (self.streams.close, self.titles.close, self._close_mailer,
+        for step in (self.streams.close, self.titles.close, self._close_mailer, self.billing.aclose,
                      *(p.aclose for p in self.providers.values()),
                      self._close_parser, self.broker.stop, self.db.close):
             try:
@@ -156,7 +160,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                                           analyses_per_hour=settings.rate_analyze_per_hour,
                                           mail_per_ip_per_hour=settings.rate_mail_per_ip_per_hour,
                                           mail_per_email_per_hour=settings.rate_mail_per_email_per_hour,
-                                          api_key_per_minute=settings.rate_api_key_per_minute))
+                                          api_key_per_minute=settings.rate_api_key_per_minute,
+                                          checkouts_per_minute=settings.rate_checkout_per_minute))
     chats = Chats(db, events)
     profiles = Profiles(db, events, analyzer(settings, models, providers),
                         prompt_budget_tokens=settings.profile_prompt_tokens)
@@ -192,7 +197,26 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
                              settings.require_email_verification),
         api_keys=ApiKeys(db, events, models),
-        completions=Completions(db, ledger, limits, models, providers, streams, stream_settings))
+        completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
+        billing=billing(settings, db, ledger, limits))
+
+
+def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:
+    """Credit packs and the payment providers whose keys are set (none: no billing at all)."""
+    try:
+        packs = load_packs(settings.credit_packs)
+    except PacksError as exc:
+        raise ConfigError(str(exc)) from None
+    providers: dict[str, PaymentProvider] = {}
+    if packs and settings.stripe_secret_key and settings.stripe_webhook_secret:
+        from .domain.billing.stripe_pay import StripePay
+        providers["stripe"] = StripePay(settings.stripe_secret_key, settings.stripe_webhook_secret,
+                                        settings.stripe_api_base, settings.stripe_currencies)
+    if packs and settings.yookassa_shop_id and settings.yookassa_secret_key:
+        from .domain.billing.yookassa_pay import YooKassaPay
+        providers["yookassa"] = YooKassaPay(settings.yookassa_shop_id, settings.yookassa_secret_key,
+                                            settings.yookassa_api_base)
+    return Billing(db, ledger, limits, packs, providers, settings.link_base)
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

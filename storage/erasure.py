@@ -49,6 +49,9 @@ async def erase(db: Executor, user_id: str, *, tombstone_id: str, balance: int, 
     # An operator's deposits to other people name who made them: the tombstone, from now on.
     await db.execute("UPDATE transactions SET created_by = ? WHERE created_by = ?",
                      (tombstone_id, user_id))
+    # Orders are the provider's side of those deposits: a refund after the account is gone still
+    # finds its order, and takes the credits back from the tombstone.
+    await db.execute("UPDATE orders SET user_id = ? WHERE user_id = ?", (tombstone_id, user_id))
     # Holds left by a crash (nothing streams: the caller checked under the lock).
     await db.execute("DELETE FROM holds WHERE user_id = ?", (user_id,))
     await db.execute(

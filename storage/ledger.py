@@ -132,7 +132,8 @@ async def list_page(db: Executor, user_id: str, *, kind: str | None, after: tupl
 
 
 async def mismatches(db: Executor) -> list[Row]:
-    """Users whose balance is not the sum of their ledger, or whose reserved is not their holds."""
+    """Users whose balance is not the sum of their ledger, or whose reserved is not their holds;
+    or below zero with no refund (`reversal`) to explain it, or reserving more than they have."""
     return await db.fetchall(
         """SELECT u.id, u.email, u.balance, u.reserved,
                   COALESCE((SELECT SUM(t.amount) FROM transactions t WHERE t.user_id = u.id), 0)
@@ -144,4 +145,6 @@ async def mismatches(db: Executor) -> list[Row]:
                                         WHERE t.user_id = u.id), 0)
               OR u.reserved <> COALESCE((SELECT SUM(h.amount) FROM holds h
                                          WHERE h.user_id = u.id), 0)
-              OR u.balance < 0 OR u.reserved > u.balance""")
+              OR (u.balance < 0 AND NOT EXISTS (SELECT 1 FROM transactions r
+                                                WHERE r.user_id = u.id AND r.kind = 'reversal'))
+              OR (u.reserved > u.balance AND u.balance >= 0)""")

@@ -18,9 +18,9 @@ from tests import services
 from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
-APP_TABLES = ("holds", "models", "transactions", "message_files", "files", "messages", "chat_tags",
-              "chats", "folders", "shares", "mail_tokens", "api_keys", "user_profiles",
-              "refresh_tokens", "users")
+APP_TABLES = ("billing_events", "orders", "holds", "models", "transactions", "message_files", "files",
+              "messages", "chat_tags", "chats", "folders", "shares", "mail_tokens", "api_keys",
+              "user_profiles", "refresh_tokens", "users")
 
 
 # -- databases ------------------------------------------------------------------------------
@@ -161,6 +161,53 @@ def mailbox() -> Any:
     box = Mailbox().start()
     yield box
     box.stop()
+
+
+# -- payment providers ------------------------------------------------------------------------
+
+@pytest.fixture
+def packs_file(tmp_path: Path) -> Path:
+    from tests.billing import write_packs
+    return write_packs(tmp_path)
+
+
+@pytest.fixture
+async def stripe_api(aiohttp_server: Any) -> Any:
+    """A local server speaking Stripe's API (tests/fakes/stripe.py)."""
+    from tests.fakes.stripe import FakeStripe
+    fake = FakeStripe()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def stripe_billed(make_client: Callable[..., Awaitable[Any]], stripe_api: Any,
+                        packs_file: Path) -> Any:
+    """A server instance selling packs through the fake Stripe, its webhooks pointed back here."""
+    from tests.billing import stripe_settings
+    instance = await make_client(**stripe_settings(stripe_api.url, packs_file))
+    stripe_api.webhook_url = str(instance.make_url("/api/v1/billing/webhooks/stripe"))
+    return instance
+
+
+@pytest.fixture
+async def yookassa_api(aiohttp_server: Any) -> Any:
+    """A local server speaking YooKassa's API (tests/fakes/yookassa.py)."""
+    from tests.fakes.yookassa import FakeYooKassa
+    fake = FakeYooKassa()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def yookassa_billed(make_client: Callable[..., Awaitable[Any]], yookassa_api: Any,
+                          packs_file: Path) -> Any:
+    from tests.billing import yookassa_settings
+    instance = await make_client(**yookassa_settings(yookassa_api.api, packs_file))
+    yookassa_api.webhook_url = str(instance.make_url("/api/v1/billing/webhooks/yookassa"))
+    return instance
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -88,3 +88,37 @@ def test_user_set_password_without_mail(tmp_path):
     with sqlite3.connect(database) as db:
         (stored,) = db.execute("SELECT password_hash FROM users").fetchone()
     assert argon2.verify("another long passphrase", stored)
+
+
+async def test_payments_reconcile_credits_a_paid_order_whose_webhook_was_lost(
+        stripe_billed, stripe_api, packs_file, settings, connect, tmp_path):
+    import asyncio
+
+    from tests.billing import STARTER, ledger_rows
+    from tests.fakes.stripe import SECRET_KEY, WEBHOOK_SECRET
+    from tests.helpers import register
+    ann = await register(stripe_billed, "ann@example.com")
+    sock = await connect(ann, on=stripe_billed)
+    started = await sock.ok("billing.checkout", pack_id="starter", provider="stripe")
+    stripe_api.pay(started["url"].rsplit("/", 1)[1])  # paid at Stripe; the webhook never came
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": "s" * 48,
+           "JWT_SECRET_KEY": "j" * 48, "VAR_DIR": str(tmp_path / "var"),
+           "CREDIT_PACKS": str(packs_file), "STRIPE_SECRET_KEY": SECRET_KEY,
+           "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": stripe_api.url}
+    env.pop("REDIS_URL", None)
+
+    async def reconcile(*extra):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "run.py"), "payments", "reconcile", *extra, cwd=tmp_path,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+    assert "0 pending orders older than 15 min" in await reconcile()
+    out = await reconcile("--older-than", "0")
+    assert f"order {started['order_id']}: credited" in out and "1 credited" in out
+    assert "0 credited" in await reconcile("--older-than", "0")  # nothing twice
+    assert await ledger_rows(stripe_billed, ann["user"]["id"]) == [("deposit", STARTER)]
+    [order] = (await sock.ok("billing.orders"))["orders"]
+    assert order["status"] == "paid"

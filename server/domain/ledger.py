@@ -20,7 +20,7 @@ from storage import ledger as rows
 from . import cursors
 from .events import EventSink
 
-KINDS = ("deposit", "usage", "refund", "adjustment")
+KINDS = ("deposit", "usage", "refund", "adjustment", "reversal")
 
 
 def worst_case(model: Model, request: GenerationRequest) -> int:
@@ -157,7 +157,8 @@ class Ledger:
         account = await rows.lock_account(tx, user_id)
         if account is None:
             raise NotFound(f"user {user_id} does not exist", user_id=user_id)
-        if int(account["balance"]) + amount < int(account["reserved"]):
+        # A deposit is never refused, even one that leaves a refunded balance below zero.
+        if amount < 0 and int(account["balance"]) + amount < int(account["reserved"]):
             raise Conflict("the adjustment would take the balance below zero or below "
                            "what replies in flight have reserved", field="amount")
         after = await rows.move(tx, user_id, balance_delta=amount, reserved_delta=0)
@@ -166,6 +167,21 @@ class Ledger:
                                 idempotency_key=idempotency_key, created_by=created_by,
                                 note=note, now=utcnow())
         return row, account_view(after)
+
+    async def reverse(self, tx: Executor, user_id: str, amount: int, *, note: str,
+                      idempotency_key: str) -> dict[str, int]:
+        """Take back `amount` (> 0) bought credits after a refund or dispute, inside the caller's
+        transaction: a `reversal` row, written even when the credits are spent — the only way a
+        balance goes below zero (and then no reply starts until a top-up covers it)."""
+        metrics.LEDGER.labels("reversal").inc()
+        if await rows.lock_account(tx, user_id) is None:
+            raise NotFound(f"user {user_id} does not exist", user_id=user_id)
+        after = await rows.move(tx, user_id, balance_delta=-amount, reserved_delta=0)
+        await rows.record(tx, id=new_id(), user_id=user_id, kind="reversal", amount=-amount,
+                          balance_after=int(after["balance"]), message_id=None,
+                          idempotency_key=idempotency_key, created_by=None, note=note,
+                          now=utcnow())
+        return account_view(after)
 
     async def _replay(self, user_id: str, earlier: dict[str, Any], amount: int, kind: str,
                       note: str) -> tuple[dict[str, Any], dict[str, int], bool]:

@@ -33,6 +33,7 @@ class LimitSettings:
     mail_per_ip_per_hour: int = 10
     mail_per_email_per_hour: int = 3
     api_key_per_minute: int = 60
+    checkouts_per_minute: int = 10
 
 
 class Limits:
@@ -59,6 +60,11 @@ class Limits:
         account cannot make the server write without bound (300 chats with 19 KB prompts a second)."""
         await self._check("write", user_id, self.settings.writes_per_minute, 60,
                           "changes a minute")
+
+    async def checkout(self, user_id: str) -> None:
+        """`billing.checkout`: each one is an order row and a provider request."""
+        await self._check("checkout", user_id, self.settings.checkouts_per_minute, 60,
+                          "checkouts a minute")
 
     async def analysis(self, user_id: str) -> None:
         """`profile.analyze`: with an analysis model each call is a provider request, so it is

@@ -15,8 +15,8 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import (account_routes, admin_models_routes, admin_routes, auth_routes, chat_routes,
-               file_routes, health, mail_routes, openai_routes, openapi, share_routes)
+from . import (account_routes, admin_models_routes, admin_routes, auth_routes, billing_routes,
+               chat_routes, file_routes, health, mail_routes, openai_routes, openapi, share_routes)
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -134,6 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     chat_routes.add_routes(app)
     share_routes.add_routes(app)
     account_routes.add_routes(app)
+    billing_routes.add_routes(app, index)
     health.add_routes(app)
     openapi.add_routes(app)
     openai_routes.add_routes(app)

@@ -129,4 +129,7 @@ HANDLERS: dict[str, Handler] = {
     "apikey.create": _writes(lambda ctx: ctx.services.api_keys.create),
     "apikey.list": _user(lambda ctx: ctx.services.api_keys.list),
     "apikey.revoke": _writes(lambda ctx: ctx.services.api_keys.revoke),
+    "billing.packs": _user(lambda ctx: ctx.services.billing.list_packs),
+    "billing.checkout": _verified(lambda ctx: ctx.services.billing.checkout),
+    "billing.orders": _user(lambda ctx: ctx.services.billing.orders),
 }

@@ -177,6 +177,36 @@ def _mail_paths(tag: str) -> Schema:
     }
 
 
+def _billing_paths(tag: str) -> Schema:
+    """The payment providers' webhooks (no session: Stripe's signature, or YooKassa's API, is the
+    proof) and the page they send the user back to. Without billing the webhooks are 404."""
+    received = _json({"type": "object", "required": ["received", "outcome"], "properties": {
+        "received": {"const": True}, "outcome": {"type": "string", "enum": [
+            "credited", "duplicate", "settled", "flagged", "failed", "reversed", "ignored",
+            "pending"]}}}, "committed (or nothing of ours): the provider stops retrying")
+    event = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}},
+             "description": "the provider's event, read raw (at most 64 KiB)"}
+    return {
+        "/api/v1/billing/webhooks/stripe": {"post": _op(
+            "Stripe's events (checkout.session.*, charge.refunded, charge.dispute.created), "
+            "verified by the Stripe-Signature header over the raw body; a paid order is credited "
+            "exactly once", {"200": received, **_errors(400, 404, 413, 503)}, tag=tag,
+            body=event, params=[{"name": "Stripe-Signature", "in": "header", "required": True,
+                                 "schema": {"type": "string"}}])},
+        "/api/v1/billing/webhooks/yookassa": {"post": _op(
+            "YooKassa's notifications; the payment or refund named is fetched from YooKassa's "
+            "API and only its answer is trusted", {"200": received, **_errors(400, 404, 413, 503)},
+            tag=tag, body=event)},
+        "/billing/return": {"get": _op(
+            "Where the provider sends the user back: the web client, showing 'payment pending' "
+            "until the webhook credits the order. It credits nothing",
+            {"200": {"description": "the page",
+                     "content": {"text/html": {"schema": {"type": "string"}}}}},
+            tag=tag, params=[{"name": "order", "in": "query", "required": False,
+                              "schema": {"type": "string"}}])},
+    }
+
+
 def document() -> Schema:
     schemas = {**_rows(), "Error": ERROR, "Tokens": TOKENS, "Transaction": TRANSACTION}
     auth = "auth"
@@ -211,6 +241,7 @@ def document() -> Schema:
                           "the user, or null; and what the login screen may offer")},
             tag=auth, security=[{}, *BEARER])},
         **_mail_paths(auth),
+        **_billing_paths("billing"),
         "/api/v1/chats/{chat_id}/export": {"get": _op(
             "Download one chat: its active branch as Markdown, or its whole tree as JSON",
             {"200": {"description": "the chat, as a file", "content": {

@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 import { credits, creditsShort, describe, language, setLanguage, t } from "./i18n.js";
 import { accountSettings } from "./account.js";
 import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
+import { billingInTransactions, resetOffer, returnPage, topUpButton } from "./billing.js";
 import { chooseNewPassword, forgotPassword, mailedLink, verificationBanner, verifyFromLink } from "./recovery.js";
 import { Sidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
@@ -134,7 +135,9 @@ class App {
   async showMain() {
     this.status = h("span", { class: "status connecting", "data-testid": "connection", role: "status" });
     this.balance = h("button", { class: "link balance", "data-testid": "balance",
-      onClick: () => transactions(this.ctx) }, "…");
+      onClick: () => transactions(this.ctx).then((box) => billingInTransactions(this.ctx, box))
+        .catch((error) => this.toast(describe(error))) }, "…");
+    this.topUp = h("span", { hidden: true });  // the "Top up" button, once connected
     this.sidebar = new Sidebar(this.ctx);
     this.conversation = new Conversation(this.ctx);
     this.toasts = h("div", { class: "toasts" });
@@ -164,7 +167,7 @@ class App {
     });
     const header = h("header", { class: "top" }, this.menuButton,
       h("strong", { class: "brand" }, t("appName")), this.status, h("span", { class: "spacer" }),
-      h("span", { class: "balance-label" }, `${t("balance")}: `), this.balance, items, avatar);
+      h("span", { class: "balance-label" }, `${t("balance")}: `), this.balance, this.topUp, items, avatar);
     this.header = header;
     const backdrop = h("div", { class: "backdrop", "data-testid": "backdrop", onClick: () => this.closeDrawer() });
     clear(this.root).append(h("div", { class: "layout" }, header, this.sidebar.el, backdrop,
@@ -182,6 +185,9 @@ class App {
       await this.socket.connect();
     }
     await this.refresh();
+    resetOffer();
+    this.topUp.replaceWith(this.topUp = topUpButton(this.ctx));
+    if (location.pathname === "/billing/return") await returnPage(this.ctx);
   }
 
   // -- the phone drawer: closes on a tap outside, Esc or its own button; focus goes back --

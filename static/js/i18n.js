@@ -98,6 +98,18 @@ const CATALOGUE = {
     apiKeyNone: "No API keys yet.", apiKeyAllModels: "all models", apiKeyCapShown: "up to {cap} credits a month",
     apiKeyExpiresOn: "expires {date}", apiKeyExpired: "expired {date}", apiKeyUsed: "used {date}",
     apiKeyNeverUsed: "never used", apiKeyRevoke: "Revoke", apiKeyRevokeConfirm: "Revoke the key “{name}”? Programs using it stop working at once.",
+    // billing
+    topUp: "Top up", topUpTitle: "Top up your credits", topUpHint: "You pay on the payment provider's page; your card details never reach this server.",
+    packCredits: "{credits} credits", buy: "Buy", payWith: "Pay with {provider}",
+    providerDown: "The payment provider is not answering; nothing was charged. Try again later.",
+    orders: "Purchases", noOrders: "No purchases yet.", provider: "Provider", paid: "Price",
+    creditsWord: "Credits", status: "Status", receipt: "receipt", kind_reversal: "refund of a purchase",
+    order_pending: "pending", order_paid: "credited", order_failed: "failed", order_flagged: "under review",
+    order_reversed: "refunded",
+    paymentTitle: "Payment", payment_pending: "Payment pending… Your credits appear here as soon as the provider confirms it.",
+    payment_paid: "Credited: your balance is topped up.", payment_failed: "The payment did not go through; nothing was charged.",
+    payment_flagged: "The payment is being reviewed by the operator.", payment_reversed: "This payment was refunded.",
+    paymentCancelled: "Payment cancelled: nothing was charged.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -197,6 +209,18 @@ const CATALOGUE = {
     apiKeyNone: "API-ключей пока нет.", apiKeyAllModels: "все модели", apiKeyCapShown: "до {cap} кредитов в месяц",
     apiKeyExpiresOn: "действует до {date}", apiKeyExpired: "истёк {date}", apiKeyUsed: "использован {date}",
     apiKeyNeverUsed: "ещё не использовался", apiKeyRevoke: "Отозвать", apiKeyRevokeConfirm: "Отозвать ключ «{name}»? Программы с ним сразу перестанут работать.",
+    // billing
+    topUp: "Пополнить", topUpTitle: "Пополнение кредитов", topUpHint: "Оплата проходит на странице платёжной системы; данные карты на этот сервер не попадают.",
+    packCredits: "{credits} кредитов", buy: "Купить", payWith: "Оплатить через {provider}",
+    providerDown: "Платёжная система не отвечает; деньги не списаны. Попробуйте позже.",
+    orders: "Покупки", noOrders: "Покупок пока нет.", provider: "Платёжная система", paid: "Цена",
+    creditsWord: "Кредиты", status: "Статус", receipt: "чек", kind_reversal: "возврат покупки",
+    order_pending: "ожидает оплаты", order_paid: "зачислено", order_failed: "не прошла", order_flagged: "на проверке",
+    order_reversed: "возвращено",
+    paymentTitle: "Оплата", payment_pending: "Ожидаем подтверждения оплаты… Кредиты появятся, как только платёжная система его пришлёт.",
+    payment_paid: "Зачислено: баланс пополнен.", payment_failed: "Платёж не прошёл; деньги не списаны.",
+    payment_flagged: "Платёж проверяет оператор.", payment_reversed: "Этот платёж возвращён.",
+    paymentCancelled: "Оплата отменена: деньги не списаны.",
   },
 };
 

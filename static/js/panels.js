@@ -92,7 +92,7 @@ export async function transactions(ctx) {
   };
   more.addEventListener("click", () => page().catch((error) => ctx.toast(error.message)));
   await page();
-  dialog(t("transactions"), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
+  return dialog(t("transactions"), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
     h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("note")),
       h("th", {}, t("amount")), h("th", {}, t("balance")))), body)), h("footer", {}, more));
 }

@@ -48,3 +48,27 @@ def test_a_malformed_number_is_a_clear_error(tmp_path):
 def test_an_unknown_database_scheme_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         load_settings({"DATABASE_URL": "mysql://x", "VAR_DIR": str(tmp_path)}, env_file=None)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"STRIPE_SECRET_KEY": "sk_test_1"}, "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together"),
+    ({"STRIPE_WEBHOOK_SECRET": "whsec_1"}, "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together"),
+    ({"YOOKASSA_SHOP_ID": "1"}, "YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY go together"),
+    ({"CREDIT_PACKS": "/nonexistent/packs.json"}, "is not a file"),
+    ({"STRIPE_API_BASE": "ftp://x"}, "STRIPE_API_BASE must be an http"),
+])
+def test_a_payment_provider_with_half_its_secrets_refuses_to_start(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"VAR_DIR": str(tmp_path), **env}, env_file=None)
+
+
+def test_a_malformed_packs_file_refuses_to_start(tmp_path):
+    import asyncio
+
+    from server import services
+    packs = tmp_path / "packs.json"
+    packs.write_text('[{"id": "x", "credits": 5, "price": 0, "currency": "usd"}]')
+    settings = load_settings({"VAR_DIR": str(tmp_path), "CREDIT_PACKS": str(packs),
+                              "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}, env_file=None)
+    with pytest.raises(ConfigError, match="pack x: `price` must be a positive integer"):
+        asyncio.run(services.build(settings, migrate=True))

@@ -78,19 +78,23 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("GET", "/api/v1/admin/users/{user_id}/api-keys"),
           ("DELETE", "/api/v1/admin/api-keys/{api_key_id}"),
           ("GET", "/v1/models"), ("GET", "/v1/models/{model}"), ("POST", "/v1/chat/completions"),
+          ("POST", "/api/v1/billing/webhooks/stripe"), ("POST", "/api/v1/billing/webhooks/yookassa"),
+          ("GET", "/billing/return"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
-WITHOUT_INPUT = {("GET", "/v1/models"), ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
+WITHOUT_INPUT = {("GET", "/v1/models"), ("GET", "/billing/return"), ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}
 # Where the server judges more than a schema can say, schema-valid input may rightly be refused:
 # a password like "aaaaaaaa" (too easy), a file's bytes that are no accepted type, an import whose
 # tree has a loop or names a node it lacks. A made-up reset or verification token is rightly
-# refused, and this server sends no mail (404).
+# refused, and this server sends no mail (404), nor sells credits (the webhooks are 404).
 JUDGED_BEYOND_SCHEMA = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/files"),
                         ("POST", "/api/v1/chats/import"),
                         ("POST", "/api/v1/auth/password-reset"),
                         ("POST", "/api/v1/auth/password-reset/confirm"),
                         ("POST", "/api/v1/auth/verify-email"),
-                        ("POST", "/api/v1/auth/verify-email/resend")}
+                        ("POST", "/api/v1/auth/verify-email/resend"),
+                        ("POST", "/api/v1/billing/webhooks/stripe"),
+                        ("POST", "/api/v1/billing/webhooks/yookassa")}
 # A multipart part is bytes whatever the schema says its type is: a "negative" `file` (an object, a
 # number) arrives as a valid file, and extra form fields are skipped on purpose.
 BYTES_ON_THE_WIRE = {("POST", "/api/v1/files"), ("POST", "/api/v1/chats/import")}

@@ -33,8 +33,8 @@ async def test_constraints_surface_as_one_integrity_error(db):
     with pytest.raises(IntegrityError):
         await make_user(db)
     user = await make_user(db, "v@example.com")
-    with pytest.raises(IntegrityError):  # CHECK (balance >= 0)
-        await db.execute("UPDATE users SET balance = -1 WHERE id = ?", (user["id"],))
+    with pytest.raises(IntegrityError):  # CHECK (reserved >= 0)
+        await db.execute("UPDATE users SET reserved = -1 WHERE id = ?", (user["id"],))
     with pytest.raises(IntegrityError):  # foreign keys are on
         await db.execute("INSERT INTO chats (id, user_id, created_at, updated_at) VALUES (?,?,?,?)",
                          ("c", "no-such-user", utcnow(), utcnow()))
@@ -129,10 +129,10 @@ async def test_a_deferred_write_that_fails_rolls_back_the_whole_transaction(db):
     with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", ("kept?", user["id"]))
-            await tx.write("UPDATE users SET balance = -1 WHERE id = ?", (user["id"],))  # CHECK fails
+            await tx.write("UPDATE users SET reserved = -1 WHERE id = ?", (user["id"],))  # CHECK fails
     with pytest.raises(IntegrityError):  # failing on the way out with COMMIT, or with the next statement
         async with db.transaction() as tx:
-            await tx.write("UPDATE users SET balance = -1 WHERE id = ?", (user["id"],))
+            await tx.write("UPDATE users SET reserved = -1 WHERE id = ?", (user["id"],))
             await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", ("kept?", user["id"]))
     row = await db.fetchone("SELECT display_name, balance FROM users WHERE id = ?", (user["id"],))
     assert row == {"display_name": "u", "balance": 0}
