@@ -22,6 +22,7 @@ from storage.migrate import apply_migrations
 from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
+from .domain.admin import Admin
 from .domain.analyzer import Analyzer
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
@@ -76,6 +77,7 @@ class Services:
     account_deletion: AccountDeletion
     data_export: DataExport
     mail_links: MailLinks
+    admin: Admin
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -179,7 +181,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         folders=Folders(db, events), shares=Shares(db, events),
         importer=Importer(db, events), titles=titles,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
-                             settings.require_email_verification))
+                             settings.require_email_verification),
+        admin=Admin(db, events, ledger))
 
 
 def auth_settings(settings: Settings) -> AuthSettings:
@@ -193,6 +196,8 @@ def auth_settings(settings: Settings) -> AuthSettings:
         login_max_failures=settings.login_max_failures,
         login_window_s=settings.login_window_s,
         signup_credits=settings.signup_credits,
+        default_daily_cap=settings.default_daily_cap,
+        default_monthly_cap=settings.default_monthly_cap,
     )
 
 

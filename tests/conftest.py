@@ -19,7 +19,7 @@ from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
 APP_TABLES = ("holds", "transactions", "message_files", "files", "messages", "chat_tags", "chats", "folders",
-              "shares", "mail_tokens", "user_profiles", "refresh_tokens", "users")
+              "shares", "mail_tokens", "user_profiles", "refresh_tokens", "users", "audit_log")
 
 
 # -- databases ------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("GET", "/s/{share_id}"),
           ("GET", "/api/v1/files/{file_id}"), ("DELETE", "/api/v1/files/{file_id}"),
           ("POST", "/api/v1/admin/users/{user_id}/deposits"), ("GET", "/api/v1/admin/presence"),
+          ("GET", "/api/v1/admin/users"), ("GET", "/api/v1/admin/users/{user_id}"),
+          ("PATCH", "/api/v1/admin/users/{user_id}"),
+          ("DELETE", "/api/v1/admin/users/{user_id}/sessions"), ("GET", "/api/v1/admin/audit"),
           ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
 WITHOUT_INPUT = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/auth/session"), ("GET", "/api/v1/admin/presence"), ("GET", "/healthz"),
                  ("GET", "/readyz"), ("GET", "/metrics")}

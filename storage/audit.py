@@ -1,0 +1,32 @@
+"""audit_log: what admins did, appended in the transaction of the change. There is no update or
+delete here on purpose: nothing in the product can rewrite the record."""
+from __future__ import annotations
+
+from .base import Executor, Row
+
+COLUMNS = "id, actor_id, actor_email, action, target_id, before, after, address, created_at"
+
+
+async def append(db: Executor, *, id: str, actor_id: str | None, actor_email: str, action: str,
+                 target_id: str | None, before: str | None, after: str | None, address: str,
+                 now: str) -> None:
+    await db.write(f"INSERT INTO audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (id, actor_id, actor_email, action, target_id, before, after, address, now))
+
+
+async def page(db: Executor, *, actor: str | None, action: str | None,
+               after: tuple[str, str] | None, limit: int) -> list[Row]:
+    where, params = [], []
+    if actor:
+        where.append("(actor_id = ? OR actor_email = ?)")
+        params += [actor, actor]
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if after is not None:
+        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+        params += [after[0], after[0], after[1]]
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return await db.fetchall(
+        f"SELECT {COLUMNS} FROM audit_log {clause} ORDER BY created_at DESC, id DESC LIMIT ?",
+        (*params, limit))
