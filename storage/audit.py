@@ -16,17 +16,20 @@ async def append(db: Executor, *, id: str, actor_id: str | None, actor_email: st
 
 async def page(db: Executor, *, actor: str | None, action: str | None,
                after: tuple[str, str] | None, limit: int) -> list[Row]:
+    """Newest first, each with the target's current email (None once the account is gone)."""
     where, params = [], []
     if actor:
-        where.append("(actor_id = ? OR actor_email = ?)")
+        where.append("(a.actor_id = ? OR a.actor_email = ?)")
         params += [actor, actor]
     if action:
-        where.append("action = ?")
+        where.append("a.action = ?")
         params.append(action)
     if after is not None:
-        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+        where.append("(a.created_at < ? OR (a.created_at = ? AND a.id < ?))")
         params += [after[0], after[0], after[1]]
     clause = f"WHERE {' AND '.join(where)}" if where else ""
+    columns = ", ".join(f"a.{c.strip()}" for c in COLUMNS.split(","))
     return await db.fetchall(
-        f"SELECT {COLUMNS} FROM audit_log {clause} ORDER BY created_at DESC, id DESC LIMIT ?",
-        (*params, limit))
+        f"""SELECT {columns}, u.email AS target_email FROM audit_log a
+            LEFT JOIN users u ON u.id = a.target_id {clause}
+            ORDER BY a.created_at DESC, a.id DESC LIMIT ?""", (*params, limit))

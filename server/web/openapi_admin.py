@@ -21,7 +21,7 @@ CAP = {"type": ["object", "null"], "properties": {"cap": INT, "spent": INT, "lef
                                                   "resets_at": STR}}
 ENTRY = {"type": "object", "required": ["id", "action", "created_at"],
          "properties": {"id": STR, "actor_id": NSTR, "actor_email": STR, "action": STR,
-                        "target_id": NSTR, "before": {}, "after": {}, "address": STR,
+                        "target_id": NSTR, "target_email": NSTR, "before": {}, "after": {}, "address": STR,
                         "created_at": STR}}
 
 

@@ -75,6 +75,7 @@ async def test_disable_closes_sockets_and_refuses_log_in_and_refresh(client, ali
     assert [(e["before"]["disabled"], e["after"]["disabled"]) for e in entries] == [
         (True, False), (False, True)]
     assert entries[0]["actor_email"] == "root@example.com" and entries[0]["address"]
+    assert entries[0]["target_email"] == "alice@example.com"
 
 
 async def test_role_sessions_and_the_last_admin(client, alice, connect):
