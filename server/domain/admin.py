@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from protocol import shapes
 from protocol.errors import BadRequest, Conflict, NotFound
 from storage import Database, Executor, utcnow
 from storage import admin_users as rows
@@ -112,6 +113,10 @@ class Admin:
             await audit.record(tx, actor, "user.update", user_id, before, after)
         if after["disabled"] and not before["disabled"]:
             await self.events.disconnect(user_id, CLOSE_DISABLED, "account disabled")
+        elif after["role"] != before["role"]:  # their open tabs show or hide the console
+            user = await users.get(self.db, user_id)
+            if user is not None:
+                await self.events.publish(user_id, "account.updated", {"user": shapes.user(user)})
         return {"id": user_id, **after}
 
     async def _guard(self, tx: Executor, actor: Actor, user_id: str, before: dict[str, Any],

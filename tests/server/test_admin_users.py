@@ -85,7 +85,9 @@ async def test_role_sessions_and_the_last_admin(client, alice, connect):
     for body in ({"disabled": True}, {"role": "user"}):
         status, refused = await patch(client, f"/api/v1/admin/users/{root_id}", admin, body)
         assert status == 409 and refused["error"]["code"] == "conflict", body
+    tab = await connect(alice)
     assert (await patch(client, user_url, admin, {"role": "admin"}))[0] == 200
+    assert (await tab.event("account.updated"))["user"]["role"] == "admin"
     assert (await patch(client, f"/api/v1/admin/users/{root_id}", admin, {"role": "user"}))[0] == 200
     # Alice is the only admin now; root lost the role and with it the console.
     assert (await get(client, "/api/v1/admin/users", admin))[0] == 403
