@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Chatwire's command line: serve (default), migrate, user create / set-password, credits add,
-ledger check, payments reconcile."""
+"""Chatwire's command line: serve (default), migrate, user create / set-password / list /
+set-role / disable / enable, credits add, ledger check, payments reconcile."""
 from __future__ import annotations
 
 import argparse
@@ -98,6 +98,58 @@ def _user_set_password(settings: Settings, args: argparse.Namespace) -> int:
     return _with_services(settings, work, realtime=bool(settings.redis_url))
 
 
+async def _by_email(services: Services, email: str) -> dict:
+    from protocol.errors import NotFound
+    from storage import users
+
+    user = await users.get_by_email(services.db, email.strip().casefold())
+    if user is None:
+        raise NotFound(f"no user {email}")
+    return user
+
+
+def _user_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(services: Services) -> int:
+        page = await services.admin.users(q=args.q, sort=args.sort, limit=args.limit)
+        for u in page["users"]:
+            status = "disabled" if u["disabled"] else "active"
+            print(f"{u['id']}  {u['email']:<32} {u['role']:<5} {status:<8} "
+                  f"balance {u['balance']}  spend(30d) {u['spend']}  "
+                  f"last active {u['last_active_at'] or '-'}")
+        print(f"{len(page['users'])} users" + (" (more: narrow with --q)" if page["next_cursor"]
+                                                else ""))
+        return 0
+
+    return _with_services(settings, work)
+
+
+def _user_change(settings: Settings, email: str, changes: dict, done: str) -> int:
+    """An admin change from the command line: audited with actor "cli"; with Redis, a disabled
+    user's open sockets close (4403) on every instance."""
+    from server.domain.audit import CLI
+
+    async def work(services: Services) -> int:
+        user = await _by_email(services, email)
+        await services.admin.update(CLI, user["id"], changes)
+        print(f"{user['email']}: {done}")
+        return 0
+
+    return _with_services(settings, work, realtime=bool(settings.redis_url))
+
+
+def _user_set_role(settings: Settings, args: argparse.Namespace) -> int:
+    return _user_change(settings, args.email, {"role": args.role}, f"role is now {args.role}")
+
+
+def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    return _user_change(settings, args.email, {"disabled": True},
+                        "disabled (log-in refused; nothing of theirs removed)")
+
+
+def _user_enable(settings: Settings, args: argparse.Namespace) -> int:
+    return _user_change(settings, args.email, {"disabled": False}, "enabled")
+
+
 def _micro_credits(text: str) -> int:
     """'10' or '2.5' credits to micro-credits, exactly (no floats)."""
     try:
@@ -113,8 +165,8 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[int]
                    realtime: bool = False) -> int:
     """Run `work` with the server's own services, on a migrated database.
 
-    Events stay in this process (there are no sockets here to tell): a deposit shows on the
-    user's next `balance.get`.
+    Without `realtime`, events stay in this process (there are no sockets here to tell); with
+    it (Redis set), they go through the broker to every instance's sockets.
     """
     from server import services
 
@@ -140,20 +192,24 @@ def _credits_add(settings: Settings, args: argparse.Namespace) -> int:
 
     amount = _micro_credits(args.amount)
 
+    from server.domain.audit import CLI
+
     async def work(services: Services) -> int:
         user = await users.get_by_email(services.db, args.email.strip().casefold())
         if user is None:
             print(f"error: no user {args.email}", file=sys.stderr)
             return 1
-        row, account, replayed = await services.ledger.credit(
-            user["id"], amount, kind="adjustment" if args.adjustment else "deposit",
-            note=args.note or "", idempotency_key=args.idempotency_key, created_by="cli")
+        row, account, replayed = await services.admin.deposit(
+            CLI, user["id"], amount, kind="adjustment" if args.adjustment else "deposit",
+            note=args.note or "", idempotency_key=args.idempotency_key)
         verb = "already recorded" if replayed else "recorded"
         print(f"{verb}: {row['kind']} of {row['amount']} micro-credits for {user['email']}; "
               f"balance {account['balance']} (available {account['available']})")
         return 0
 
-    return _with_services(settings, work)
+    # With Redis the deposit is published through the broker, and reaches the user's open tabs
+    # (`balance.updated`) on every instance; without it, it shows on their next `balance.get`.
+    return _with_services(settings, work, realtime=bool(settings.redis_url))
 
 
 def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -217,6 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of standard input")
     reset.set_defaults(func=_user_set_password)
+    listing = user_sub.add_parser("list", help="list users (newest first, or --sort)")
+    listing.add_argument("--q", default=None, help="part of an email or name")
+    listing.add_argument("--sort", default="created",
+                         choices=("created", "last_active", "balance", "spend"))
+    listing.add_argument("--limit", type=int, default=100)
+    listing.set_defaults(func=_user_list)
+    role = user_sub.add_parser("set-role", help="make a user an admin, or a plain user again")
+    role.add_argument("email")
+    role.add_argument("role", choices=("user", "admin"))
+    role.set_defaults(func=_user_set_role)
+    disable = user_sub.add_parser("disable", help="disable an account (log-in refused, sockets "
+                                  "closed; nothing removed)")
+    disable.add_argument("email")
+    disable.set_defaults(func=_user_disable)
+    enable = user_sub.add_parser("enable", help="enable a disabled account again")
+    enable.add_argument("email")
+    enable.set_defaults(func=_user_enable)
 
     credits = sub.add_parser("credits", help="manage credits")
     credits_sub = credits.add_subparsers(dest="credits_command", metavar="ACTION", required=True)

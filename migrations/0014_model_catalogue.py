@@ -3,7 +3,7 @@ from providers/models.json (or MODELS_FILE) on the first start, edited through
 /api/v1/admin/models, read back by every instance when the broker says it changed."""
 from yoyo import step
 
-__depends__ = {"0012_api_keys"}
+__depends__ = {"0013_admin_console"}
 
 
 def _is_sqlite(conn):

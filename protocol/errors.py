@@ -90,6 +90,19 @@ class EmailUnverified(ChatwireError):
     code = "email_unverified"
 
 
+class SpendCapReached(ChatwireError):
+    """The reply's worst case would take the user past their daily or monthly spend cap; carries
+    `cap` (which), `limit`, `left` and `resets_at`."""
+
+    code = "spend_cap_reached"
+
+
+class AccountDisabled(ChatwireError):
+    """An admin disabled this account: log-in, refresh and every token are refused until enabled."""
+
+    code = "account_disabled"
+
+
 class Unavailable(ChatwireError):
     """A dependency (database pool, Redis) did not answer in time; the client may retry."""
 

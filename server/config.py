@@ -92,6 +92,9 @@ class Settings:
     stream_coalesce_ms: int = 50
     stream_flush_s: float = 1.0
     signup_credits: int = 0
+    # Spend caps (micro-credits per UTC day / month) given to each new account; None: no cap.
+    default_daily_cap: int | None = None
+    default_monthly_cap: int | None = None
     # Mail (password reset and email verification); no SMTP_URL: the server sends no mail.
     smtp_url: str | None = None
     mail_from: str = ""
@@ -163,6 +166,14 @@ def _number(env: Mapping[str, str], name: str, default: Any, kind: type = int) -
 
 def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     return _number(env, name, default, int)
+
+
+def _cap(env: Mapping[str, str], name: str) -> int | None:
+    """A spend cap in micro-credits; unset or empty: no cap."""
+    value = _int(env, name, None)
+    if value is not None and value < 0:
+        raise ConfigError(f"{name} must be 0 or more micro-credits (unset: no cap)")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -345,6 +356,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         # The embedded default is for trying the product: 10 credits to start. A deployment
         # (PostgreSQL) grants nothing unless it says so.
         signup_credits=_int(env, "SIGNUP_CREDITS", 0 if postgres else 10_000_000) or 0,
+        default_daily_cap=_cap(env, "DEFAULT_DAILY_CAP"),
+        default_monthly_cap=_cap(env, "DEFAULT_MONTHLY_CAP"),
         **_mail(env),
         **_billing(env),
     )

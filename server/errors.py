@@ -10,6 +10,8 @@ HTTP_STATUS: dict[type[e.ChatwireError], int] = {
     e.InsufficientBalance: 402,
     e.Forbidden: 403,
     e.EmailUnverified: 403,
+    e.AccountDisabled: 403,
+    e.SpendCapReached: 402,
     e.NotFound: 404,
     e.Conflict: 409,
     e.TooLarge: 413,

@@ -22,6 +22,7 @@ from storage.migrate import apply_migrations
 from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
+from .domain.admin import Admin
 from .domain.api_keys import ApiKeys
 from .domain.completions import Completions
 from .domain.analyzer import Analyzer
@@ -86,6 +87,7 @@ class Services:
     api_keys: ApiKeys
     completions: Completions
     billing: Billing
+    admin: Admin
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -198,7 +200,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                              settings.require_email_verification),
         api_keys=ApiKeys(db, events, models),
         completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
-        billing=billing(settings, db, ledger, limits))
+        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger))
 
 
 def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:
@@ -230,6 +232,8 @@ def auth_settings(settings: Settings) -> AuthSettings:
         login_max_failures=settings.login_max_failures,
         login_window_s=settings.login_window_s,
         signup_credits=settings.signup_credits,
+        default_daily_cap=settings.default_daily_cap,
+        default_monthly_cap=settings.default_monthly_cap,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .base import Executor, Row
 
 USER_COLUMNS = ("id, email, display_name, default_model, role, balance, reserved, created_at, "
-                "updated_at, email_verified_at")
+                "updated_at, email_verified_at, disabled_at, daily_cap, monthly_cap")
 
 
 async def insert(db: Executor, *, id: str, email: str, email_key: str, password_hash: str,

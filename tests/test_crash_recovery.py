@@ -40,7 +40,8 @@ async def test_a_reply_killed_mid_stream_is_interrupted_on_restart(database_url,
                 account = await call(ws, "balance.get", "4")
                 usage = await call(ws, "transactions.list", "5", kind="usage")
         # nothing charged for the interrupted reply, and its reservation released
-        assert account == {"balance": 10_000_000, "reserved": 0, "available": 10_000_000}
+        assert account == {"balance": 10_000_000, "reserved": 0, "available": 10_000_000,
+                           "caps": {"daily": None, "monthly": None}}
         assert usage["transactions"] == []
         reply = history["messages"][-1]
         assert reply["id"] == sent["assistant_message"]["id"]

@@ -122,3 +122,46 @@ async def test_payments_reconcile_credits_a_paid_order_whose_webhook_was_lost(
     assert await ledger_rows(stripe_billed, ann["user"]["id"]) == [("deposit", STARTER)]
     [order] = (await sock.ok("billing.orders"))["orders"]
     assert order["status"] == "paid"
+
+
+def test_user_list_set_role_disable_enable(tmp_path):
+    for email in ("root@example.com", "ann@example.com"):
+        assert run(["user", "create", email, "--password-stdin"], tmp_path,
+                   stdin="a long passphrase here\n").returncode == 0
+    promoted = run(["user", "set-role", "root@example.com", "admin"], tmp_path)
+    assert promoted.returncode == 0 and "role is now admin" in promoted.stdout
+    last = run(["user", "set-role", "root@example.com", "user"], tmp_path)
+    assert last.returncode == 1 and "last admin" in last.stderr
+    assert run(["user", "disable", "ann@example.com"], tmp_path).returncode == 0
+    listed = run(["user", "list", "--q", "ann"], tmp_path)
+    assert "ann@example.com" in listed.stdout and "disabled" in listed.stdout
+    assert "root@example.com" not in listed.stdout and "1 users" in listed.stdout
+    assert run(["user", "enable", "ann@example.com"], tmp_path).returncode == 0
+    assert "active" in run(["user", "list", "--q", "ann"], tmp_path).stdout
+    assert run(["user", "disable", "nobody@example.com"], tmp_path).returncode == 1
+    assert run(["credits", "add", "ann@example.com", "1", "--adjustment"],
+               tmp_path).returncode == 1  # an adjustment needs a note
+
+
+async def test_credits_add_reaches_open_tabs_through_redis(make_client, database_url, redis_url,
+                                                           tmp_path):
+    import asyncio
+
+    from tests.helpers import open_socket, register
+
+    server = await make_client(redis_url=redis_url)
+    ann = await register(server, "ann@example.com")
+    tab = await open_socket(server, ann)
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "s" * 48,
+           "JWT_SECRET_KEY": "j" * 48}
+    added = await asyncio.to_thread(run_with, ["credits", "add", "ann@example.com", "2"],
+                                    tmp_path, env)
+    assert added.returncode == 0, added.stderr
+    event = await tab.event("balance.updated")
+    assert event["balance"] == ann["user"]["balance"] + 2_000_000
+
+
+def run_with(args, tmp_path, extra):
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), **extra}
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)

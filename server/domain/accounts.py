@@ -19,9 +19,9 @@ import jwt
 from passlib.hash import argon2
 
 from protocol import shapes
-from protocol.errors import Conflict, NotFound, Unauthorized
+from protocol.errors import AccountDisabled, Conflict, NotFound, Unauthorized
 from storage import Database, IntegrityError, new_id, utcnow
-from storage import refresh_tokens, users
+from storage import admin_users, refresh_tokens, users
 from storage.base import iso
 
 from . import credentials
@@ -46,6 +46,8 @@ class AuthSettings:
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
     signup_credits: int = 0  # micro-credits granted to each new account, as a ledger deposit
+    default_daily_cap: int | None = None  # spend caps each new account starts with
+    default_monthly_cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,15 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+DISABLED = "this account is disabled; ask an administrator"
+
+
+def refuse_disabled(user: dict[str, Any]) -> None:
+    """`account_disabled` for an account an admin disabled (log-in, refresh, every token)."""
+    if user.get("disabled_at") is not None:
+        raise AccountDisabled(DISABLED)
 
 
 def _token_hash(token: str) -> str:
@@ -118,6 +129,11 @@ class Accounts:
                 row = await users.insert(tx, id=new_id(), email=email, email_key=email_key,
                                          password_hash=hashed, display_name=name, role=role, now=now,
                                          verified=verified)
+                if self.settings.default_daily_cap is not None or \
+                        self.settings.default_monthly_cap is not None:
+                    await admin_users.set_default_caps(tx, row["id"],
+                                                       self.settings.default_daily_cap,
+                                                       self.settings.default_monthly_cap)
                 if self.settings.signup_credits > 0:
                     _, account = await self.ledger.apply(
                         tx, row["id"], self.settings.signup_credits, kind="deposit",
@@ -147,6 +163,7 @@ class Accounts:
             raise Unauthorized(LOGIN_FAILED)  # the attempt is already counted
         await self._throttle.succeeded(key)
         assert row is not None
+        refuse_disabled(row)
         if self._hasher.needs_update(row["password_hash"]):
             await users.set_password_hash(self.db, row["id"], await self._hash(password), utcnow())
         return await self._start_session(shapes.user(row), user_agent)
@@ -208,6 +225,7 @@ class Accounts:
         user = await users.get(self.db, row["user_id"])
         if user is None:
             raise Unauthorized("refresh token is invalid or expired")
+        refuse_disabled(user)
         identity = Identity(user["id"], row["family_id"], user["role"])
         successor_id = new_id()
         try:
@@ -269,6 +287,7 @@ class Accounts:
         user = await users.get_in_live_session(self.db, user_id, session_id, utcnow())
         if user is None:
             raise Unauthorized("this session has ended; log in again")
+        refuse_disabled(user)
         # Interned: an identity lives as long as its socket, and a user's sockets (often of one
         # session) then share one copy of the ids instead of one each.
         return Identity(sys.intern(user_id), sys.intern(session_id), user["role"]), shapes.user(user)

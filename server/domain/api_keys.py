@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from protocol.errors import BadRequest, Conflict, NotFound, Unauthorized
+from protocol.errors import AccountDisabled, BadRequest, Conflict, NotFound, Unauthorized
 from providers.registry import Model
 from storage import Database, new_id, utcnow
 from storage import api_keys as key_rows
 from storage import ledger as ledger_rows
+from storage import users as user_rows
 from storage.base import iso
 
+from . import audit
 from .events import EventSink
 
 KEY_PREFIX = "cwk-"
@@ -83,6 +85,7 @@ class ApiKeys:
                      models: list[str] | None = None,
                      monthly_cap: int | None = None) -> dict[str, Any]:
         """A new key: `{key, api_key}`. The key is in this answer only."""
+        await self._enabled(user_id)
         expiry = _expiry(expires_at)
         if models is not None:
             if not models:
@@ -125,12 +128,22 @@ class ApiKeys:
         rows = await key_rows.list_for(self.db, user_id, revoked=True)
         return {"api_keys": [key_rows.public(r) for r in rows], "next_cursor": None}
 
-    async def revoke_any(self, api_key_id: str) -> dict[str, Any]:
-        row = await key_rows.revoke(self.db, api_key_id, utcnow())
-        if row is None:
-            raise NotFound(f"API key {api_key_id} does not exist or is already revoked",
-                           api_key_id=api_key_id)
+    async def revoke_any(self, api_key_id: str, actor: audit.Actor) -> dict[str, Any]:
+        """An admin revokes anyone's key; the audit log has it, in the same transaction."""
+        async with self.db.transaction() as tx:
+            row = await key_rows.revoke(tx, api_key_id, utcnow())
+            if row is None:
+                raise NotFound(f"API key {api_key_id} does not exist or is already revoked",
+                               api_key_id=api_key_id)
+            public = key_rows.public(row)
+            await audit.record(tx, actor, "apikey.revoke", row["user_id"],
+                               {**public, "revoked_at": None}, public)
         return await self._revoked(row)
+
+    async def _enabled(self, user_id: str) -> None:
+        user = await user_rows.get(self.db, user_id)
+        if user is not None and user.get("disabled_at"):
+            raise AccountDisabled("this account is disabled; its API keys do not work")
 
     async def _revoked(self, row: dict[str, Any]) -> dict[str, Any]:
         api_key = key_rows.public(row)
@@ -147,6 +160,7 @@ class ApiKeys:
         row = await key_rows.live_by_hash(self.db, key_hash(key), iso(now))
         if row is None:
             raise Unauthorized("invalid API key: it is unknown, revoked or expired")
+        await self._enabled(row["user_id"])
         await key_rows.touch(self.db, row["id"], iso(now),
                              iso(now - timedelta(seconds=TOUCH_EVERY_S)))
         models = tuple(row["models"]) if row["models"] is not None else None

@@ -20,6 +20,7 @@ from providers.registry import Model
 from storage import Database, IntegrityError, utcnow
 from storage import catalogue as rows
 
+from . import audit
 from .events import EventSink
 
 log = logging.getLogger("chatwire.catalogue")
@@ -81,7 +82,7 @@ class Catalogue:
         return {"models": [{**row, "available": row["provider"] in self.providers}
                            for row in await rows.list_all(self.db)]}
 
-    async def create(self, fields: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, fields: dict[str, Any], actor: audit.Actor) -> dict[str, Any]:
         if fields["provider"] not in self.providers:
             raise BadRequest(f"provider {fields['provider']!r} is not configured on this server",
                              field="provider")
@@ -93,12 +94,14 @@ class Catalogue:
                 await rows.insert(tx, model, enabled=enabled,
                                   position=await rows.next_position(tx), now=utcnow())
                 row = await rows.get(tx, model.id)
+                await audit.record(tx, actor, "model.create", None, None, _audited(row))
         except IntegrityError:
             raise Conflict(f"a model named {model.id!r} exists already", field="id") from None
         await self._changed()
         return {"model": row}
 
-    async def update(self, model_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, model_id: str, changes: dict[str, Any],
+                     actor: audit.Actor) -> dict[str, Any]:
         if not changes:
             raise BadRequest("give at least one field to change")
         async with self.db.transaction() as tx:
@@ -109,6 +112,7 @@ class Catalogue:
             _check_sizes(after["context_window"], after["max_output_tokens"])
             await rows.update(tx, model_id, changes, utcnow())
             row = await rows.get(tx, model_id)
+            await audit.record(tx, actor, "model.update", None, _audited(before), _audited(row))
         await self._changed()
         return {"model": row, "before": before}
 
@@ -122,6 +126,12 @@ class Catalogue:
             self.changed_elsewhere()
         await self.reload()
         await self.settled()
+
+
+def _audited(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A model as the audit log keeps it (its fields, not its timestamps)."""
+    return None if row is None else {k: v for k, v in row.items()
+                                     if k not in ("created_at", "updated_at")}
 
 
 def _check_sizes(context_window: int, max_output_tokens: int) -> None:

@@ -7,7 +7,7 @@ below zero, and never below what other replies in flight have reserved.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from protocol.errors import BadRequest, Conflict, NotFound
 from providers.base import GenerationRequest
@@ -17,10 +17,13 @@ from server import metrics
 from storage import Database, Executor, IntegrityError, new_id, utcnow
 from storage import ledger as rows
 
-from . import cursors
+from . import caps, cursors
 from .events import EventSink
 
 KINDS = ("deposit", "usage", "refund", "adjustment", "reversal")
+
+# Called inside a deposit's transaction: (tx, ledger row, account before, account after).
+Audit = Callable[[Executor, dict[str, Any], dict[str, int], dict[str, int]], Awaitable[None]]
 
 
 def worst_case(model: Model, request: GenerationRequest) -> int:
@@ -46,6 +49,12 @@ class Ledger:
             raise NotFound("no such user")
         return account_view(row)
 
+    async def account(self, user_id: str) -> dict[str, Any]:
+        """`balance.get`: the balance, and the user's spend caps with what is left of each."""
+        view: dict[str, Any] = dict(await self.balance(user_id))
+        view["caps"] = await caps.status(self.db, user_id)
+        return view
+
     async def transactions(self, user_id: str, *, kind: str | None = None, cursor: str | None = None,
                            limit: int = 50) -> dict[str, Any]:
         if kind is not None and kind not in KINDS:
@@ -60,7 +69,9 @@ class Ledger:
     # -- replies: reserve, then settle once --
 
     async def reserve(self, tx: Executor, user_id: str, message_id: str, amount: int) -> dict | None:
-        """Inside the caller's transaction; None when the available balance does not cover it."""
+        """Inside the caller's transaction; None when the available balance does not cover it,
+        `spend_cap_reached` (raised: the transaction rolls back) when it would pass a cap."""
+        await caps.check(tx, user_id, amount)
         row = await rows.reserve(tx, user_id, message_id, amount, utcnow())
         metrics.LEDGER.labels("reserve" if row is not None else "reserve_refused").inc()
         return account_view(row) if row is not None else None
@@ -117,12 +128,13 @@ class Ledger:
     # -- deposits and corrections --
 
     async def credit(self, user_id: str, amount: int, *, kind: str = "deposit", note: str = "",
-                     idempotency_key: str | None = None,
-                     created_by: str | None = None) -> tuple[dict[str, Any], dict[str, int], bool]:
-        """A deposit (amount > 0) or an adjustment (either sign), idempotent on the key.
+                     idempotency_key: str | None = None, created_by: str | None = None,
+                     audit: Audit | None = None) -> tuple[dict[str, Any], dict[str, int], bool]:
+        """A deposit (amount > 0) or an adjustment (either sign, with a note), idempotent on the key.
 
         Returns (ledger row, account after, replayed). The same key with the same amount, kind and
         note returns the first result and writes nothing; with anything else, `conflict`.
+        `audit(tx, row, account_before, account_after)` runs in the deposit's transaction.
         """
         if kind not in ("deposit", "adjustment"):
             raise BadRequest("kind must be deposit or adjustment", field="kind")
@@ -130,6 +142,8 @@ class Ledger:
             raise BadRequest("a deposit must be a positive amount", field="amount")
         if amount == 0:
             raise BadRequest("an adjustment must change the balance", field="amount")
+        if kind == "adjustment" and not note.strip():
+            raise BadRequest("an adjustment needs a note saying why", field="note")
         if idempotency_key:
             earlier = await rows.by_idempotency_key(self.db, user_id, idempotency_key)
             if earlier is not None:
@@ -138,6 +152,10 @@ class Ledger:
             async with self.db.transaction() as tx:
                 row, view = await self.apply(tx, user_id, amount, kind=kind, note=note,
                                              idempotency_key=idempotency_key, created_by=created_by)
+                if audit is not None:
+                    before = {**view, "balance": view["balance"] - amount,
+                              "available": view["available"] - amount}
+                    await audit(tx, row, before, view)
         except IntegrityError:  # the same key committed first on another connection
             earlier = await rows.by_idempotency_key(self.db, user_id, idempotency_key or "")
             if earlier is None:

@@ -16,6 +16,7 @@ import logging
 import re
 from contextlib import aclosing
 
+from protocol.errors import SpendCapReached
 from providers.base import ChatMessage, GenerationRequest, Provider, StreamEnd, Usage
 from providers.registry import Model
 from storage import Database, IntegrityError
@@ -74,6 +75,8 @@ class ModelTitler:
             async with self.db.transaction() as tx:
                 held = await self.ledger.reserve(tx, user_id, key, worst_case(model, request))
         except IntegrityError:  # a title call for this chat is already in flight
+            return ""
+        except SpendCapReached:  # a cap is reached: the offline title, free
             return ""
         if held is None:
             return ""  # the balance cannot cover it: the offline title, free

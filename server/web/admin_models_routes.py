@@ -7,11 +7,10 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from protocol.errors import Forbidden
 from protocol.schema import Bool, Field, Str
 
+from .admin_routes import _admin
 from .auth_routes import json_dumps, read_json
-from .identity import require_identity
 from .state import CONTEXT
 
 PRICE = dict(min_value=0, max_value=10**12)  # micro-credits per 1M tokens
@@ -36,12 +35,6 @@ NEW_MODEL = {
 }
 
 
-async def _admin(request: web.Request, *, changes_state: bool = False) -> None:
-    identity = await require_identity(request, changes_state=changes_state)
-    if not identity.is_admin:
-        raise Forbidden("only an admin can manage models")
-
-
 async def list_models(request: web.Request) -> web.Response:
     await _admin(request)
     return web.json_response(await request.app[CONTEXT].services.catalogue.list_all(),
@@ -49,17 +42,17 @@ async def list_models(request: web.Request) -> web.Response:
 
 
 async def add_model(request: web.Request) -> web.Response:
-    await _admin(request, changes_state=True)
+    actor = await _admin(request, changes_state=True)
     body = await read_json(request, "model", NEW_MODEL)
-    created = await request.app[CONTEXT].services.catalogue.create(body)
+    created = await request.app[CONTEXT].services.catalogue.create(body, actor)
     return web.json_response(created, status=201, dumps=json_dumps)
 
 
 async def change_model(request: web.Request) -> web.Response:
-    await _admin(request, changes_state=True)
+    actor = await _admin(request, changes_state=True)
     body = await read_json(request, "model", EDITABLE)
     changed = await request.app[CONTEXT].services.catalogue.update(request.match_info["model_id"],
-                                                                   body)
+                                                                   body, actor)
     return web.json_response({"model": changed["model"]}, dumps=json_dumps)
 
 

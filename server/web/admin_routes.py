@@ -1,82 +1,120 @@
-"""Admin REST: deposits and adjustments to a user's credits, idempotent on `Idempotency-Key`;
-who is online; anyone's API keys, listed and revoked (each revocation logged: there is no audit
-table yet)."""
+"""Admin REST under /api/v1/admin/: users (list, one, change, end sessions), credits (deposits
+and adjustments, idempotent on `Idempotency-Key`), the audit log and who is online.
+
+Every call is authorised here, on every request: the caller's role is read with their session
+(never trusted from a token), and a non-admin gets `forbidden` before anything is read or written.
+"""
 from __future__ import annotations
 
 from aiohttp import web
 
-import logging
+from protocol.errors import BadRequest, Forbidden
+from protocol.schema import Bool, Field, Str, validate
 
-from protocol.errors import BadRequest, Forbidden, NotFound
-from protocol.schema import Field, Str
-from storage import users
+from server.domain.audit import Actor
 
 from .auth_routes import json_dumps, read_json
-from .state import CONTEXT
+from .forwarded import client_address
 from .identity import require_identity
+from .state import CONTEXT
 
-log = logging.getLogger("chatwire.admin")
-
-DEPOSIT = {"amount": Field("int", required=True, min_value=-(10**15), max_value=10**15),
+MAX_AMOUNT = 10**15  # a billion credits: anything larger is a typo
+DEPOSIT = {"amount": Field("int", required=True, min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT),
            "note": Str(500, nullable=True), "kind": Str(20, nullable=True)}
+CAP = Field("int", nullable=True, min_value=0, max_value=MAX_AMOUNT)
+PATCH = {"role": Str(20), "disabled": Bool(), "daily_cap": CAP, "monthly_cap": CAP}
+LIST = {"q": Str(200, nullable=True), "sort": Str(20, nullable=True),
+        "cursor": Str(200, nullable=True), "days": Str(3, nullable=True)}
+AUDIT = {"cursor": Str(200, nullable=True), "actor": Str(320, nullable=True),
+         "action": Str(40, nullable=True)}
+
+
+async def _admin(request: web.Request, *, changes_state: bool = False) -> Actor:
+    identity = await require_identity(request, changes_state=changes_state)
+    if not identity.is_admin:
+        raise Forbidden("only an admin can do this")
+    user = await request.app[CONTEXT].services.accounts.me(identity)
+    return Actor(identity.user_id, user["email"], client_address(request))
+
+
+def _query(request: web.Request, name: str, spec: dict[str, Field]) -> dict:
+    return validate(name, spec, dict(request.query), ignore=frozenset())
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=json_dumps)
+
+
+async def users(request: web.Request) -> web.Response:
+    """`GET /api/v1/admin/users?q=&sort=created|last_active|balance|spend&days=&cursor=`."""
+    await _admin(request)
+    query = _query(request, "users", LIST)
+    days = query.get("days") or "30"
+    if not days.isdigit():
+        raise BadRequest("days must be a whole number of days, 1 to 400", field="days")
+    return _json(await request.app[CONTEXT].services.admin.users(
+        q=query.get("q"), sort=query.get("sort") or "created", days=int(days),
+        cursor=query.get("cursor")))
+
+
+async def user(request: web.Request) -> web.Response:
+    await _admin(request)
+    return _json(await request.app[CONTEXT].services.admin.user(request.match_info["user_id"]))
+
+
+async def update(request: web.Request) -> web.Response:
+    """`PATCH /api/v1/admin/users/{id}` {role?, disabled?, daily_cap?, monthly_cap?}."""
+    actor = await _admin(request, changes_state=True)
+    body = await read_json(request, "user", PATCH)
+    return _json(await request.app[CONTEXT].services.admin.update(
+        actor, request.match_info["user_id"], body))
+
+
+async def revoke_sessions(request: web.Request) -> web.Response:
+    """`DELETE /api/v1/admin/users/{id}/sessions`: every session of the user ends."""
+    actor = await _admin(request, changes_state=True)
+    return _json(await request.app[CONTEXT].services.admin.revoke_sessions(
+        actor, request.match_info["user_id"]))
 
 
 async def deposit(request: web.Request) -> web.Response:
     """`POST /api/v1/admin/users/{id}/deposits` {"amount": micro-credits, "note"?, "kind"?}.
 
     The same Idempotency-Key with the same body answers the first result (200) and writes
-    nothing; with a different body, 409 `conflict`.
+    nothing; with a different body, 409 `conflict`. An adjustment needs a note.
     """
-    identity = await require_identity(request, changes_state=True)
-    if not identity.is_admin:
-        raise Forbidden("only an admin can change credits")
+    actor = await _admin(request, changes_state=True)
     body = await read_json(request, "deposit", DEPOSIT)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest("Idempotency-Key must be 1 to 200 characters")
-    row, account, replayed = await request.app[CONTEXT].services.ledger.credit(
-        request.match_info["user_id"], body["amount"], kind=body.get("kind") or "deposit",
-        note=body.get("note") or "", idempotency_key=key, created_by=identity.user_id)
-    return web.json_response({"transaction": row, **account}, status=200 if replayed else 201,
-                             dumps=json_dumps)
+    row, account, replayed = await request.app[CONTEXT].services.admin.deposit(
+        actor, request.match_info["user_id"], body["amount"], kind=body.get("kind") or "deposit",
+        note=body.get("note") or "", idempotency_key=key)
+    return _json({"transaction": row, **account}, status=200 if replayed else 201)
+
+
+async def audit(request: web.Request) -> web.Response:
+    """`GET /api/v1/admin/audit?cursor=&actor=&action=`: newest first."""
+    await _admin(request)
+    query = _query(request, "audit", AUDIT)
+    return _json(await request.app[CONTEXT].services.admin.audit(
+        cursor=query.get("cursor"), actor=query.get("actor"), action=query.get("action")))
 
 
 async def presence(request: web.Request) -> web.Response:
     """`GET /api/v1/admin/presence`: users online across every instance, sockets on this one."""
-    identity = await require_identity(request)
-    if not identity.is_admin:
-        raise Forbidden("only an admin can see who is online")
+    await _admin(request)
     ctx = request.app[CONTEXT]
-    return web.json_response({"online_users": await ctx.services.presence.online_users(),
-                              "sockets_here": len(ctx.sockets)}, dumps=json_dumps)
-
-
-async def api_keys(request: web.Request) -> web.Response:
-    """`GET /api/v1/admin/users/{id}/api-keys`: every key of a user, revoked ones too."""
-    identity = await require_identity(request)
-    if not identity.is_admin:
-        raise Forbidden("only an admin can see other people's API keys")
-    services = request.app[CONTEXT].services
-    user_id = request.match_info["user_id"]
-    if await users.get(services.db, user_id) is None:
-        raise NotFound(f"user {user_id} does not exist", user_id=user_id)
-    return web.json_response(await services.api_keys.list_any(user_id), dumps=json_dumps)
-
-
-async def revoke_api_key(request: web.Request) -> web.Response:
-    """`DELETE /api/v1/admin/api-keys/{id}`: revoke anyone's key; it stops working at once."""
-    identity = await require_identity(request, changes_state=True)
-    if not identity.is_admin:
-        raise Forbidden("only an admin can revoke other people's API keys")
-    revoked = await request.app[CONTEXT].services.api_keys.revoke_any(
-        request.match_info["api_key_id"])
-    log.info("admin %s revoked API key %s of user %s", identity.user_id,
-             revoked["api_key"]["id"], revoked["user_id"])
-    return web.json_response({"api_key": revoked["api_key"]}, dumps=json_dumps)
+    return _json({"online_users": await ctx.services.presence.online_users(),
+                  "sockets_here": len(ctx.sockets)})
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/admin/users", users)
+    app.router.add_get("/api/v1/admin/users/{user_id}", user)
+    app.router.add_patch("/api/v1/admin/users/{user_id}", update)
+    app.router.add_delete("/api/v1/admin/users/{user_id}/sessions", revoke_sessions)
     app.router.add_post("/api/v1/admin/users/{user_id}/deposits", deposit)
+    app.router.add_get("/api/v1/admin/audit", audit)
     app.router.add_get("/api/v1/admin/presence", presence)
-    app.router.add_get("/api/v1/admin/users/{user_id}/api-keys", api_keys)
-    app.router.add_delete("/api/v1/admin/api-keys/{api_key_id}", revoke_api_key)

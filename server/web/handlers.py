@@ -105,7 +105,7 @@ HANDLERS: dict[str, Handler] = {
     "message.edit": _verified(lambda ctx: ctx.services.generations.edit),
     "message.switch": _writes(lambda ctx: ctx.services.messages.switch),
     "models.list": models_list,
-    "balance.get": _user(lambda ctx: ctx.services.ledger.balance),
+    "balance.get": _user(lambda ctx: ctx.services.ledger.account),
     "transactions.list": _user(lambda ctx: ctx.services.ledger.transactions),
     "profile.get": _user(lambda ctx: ctx.services.profiles.get),
     "profile.update": _writes(lambda ctx: ctx.services.profiles.update),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
-from protocol.errors import Unauthorized
+from protocol.errors import AccountDisabled, Unauthorized
 from server.domain.accounts import Identity
 
 from .state import CONTEXT
@@ -48,7 +48,7 @@ async def cookie_identity(request: web.Request, *, require_origin: bool) -> Iden
     try:
         return await request.app[CONTEXT].services.accounts.authenticate_session(
             session.get(SESSION_USER), session.get(SESSION_ID))
-    except Unauthorized:
+    except (Unauthorized, AccountDisabled):  # a disabled account's cookie signs the browser out
         session.invalidate()
         return None
 

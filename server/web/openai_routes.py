@@ -30,9 +30,12 @@ from .state import CONTEXT, SETTINGS
 TYPES = {"unauthorized": "invalid_request_error", "forbidden": "invalid_request_error",
          "not_found": "invalid_request_error", "bad_request": "invalid_request_error",
          "too_large": "invalid_request_error", "conflict": "invalid_request_error",
-         "insufficient_balance": "insufficient_quota", "rate_limited": "requests"}
+         "insufficient_balance": "insufficient_quota", "rate_limited": "requests",
+         "account_disabled": "invalid_request_error", "spend_cap_reached": "insufficient_quota"}
 CODES = {"unauthorized": "invalid_api_key", "insufficient_balance": "insufficient_quota",
-         "rate_limited": "rate_limit_exceeded"}
+         "rate_limited": "rate_limit_exceeded", "spend_cap_reached": "insufficient_quota"}
+# Out of credits and over a spend cap alike: 429, so the SDKs raise their quota error.
+QUOTA = (e.InsufficientBalance, e.SpendCapReached)
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
                "X-Accel-Buffering": "no"}
 DONE = b"data: [DONE]\n\n"
@@ -49,11 +52,11 @@ def error_body(error: e.ChatwireError) -> dict[str, Any]:
 
 def error_response(error: e.ChatwireError) -> web.Response:
     metrics.ERRORS.labels(error.code, "v1").inc()
-    status = 429 if isinstance(error, e.InsufficientBalance) else errors.http_status(error)
+    status = 429 if isinstance(error, QUOTA) else errors.http_status(error)
     response = web.json_response(error_body(error), status=status, dumps=_dumps)
     if isinstance(error, e.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, e.InsufficientBalance):
+    if isinstance(error, QUOTA):
         response.headers["x-should-retry"] = "false"  # the SDKs' cue: waiting will not help
     if isinstance(error, e.Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"

@@ -6,6 +6,7 @@ Swagger UI is vendored under `static/vendor/swagger-ui/` and works offline.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,7 @@ from protocol.wire_schema import ROWS, object_schema
 from server.domain import credentials
 from server.errors import HTTP_STATUS
 
-from .admin_models_routes import EDITABLE, NEW_MODEL
-from .admin_routes import DEPOSIT
+from . import openapi_admin
 from .auth_routes import LOGIN, LOGOUT, REFRESH, REGISTER
 from .mail_routes import CONFIRM, RESEND, RESET, VERIFY
 from .openapi_v1 import SECURITY_SCHEME, paths as v1_paths
@@ -318,41 +318,6 @@ def document() -> Schema:
                                                         "deleted": {"const": True}}}, "deleted"),
                            **_errors(401, 403, 404)},
                           tag="files", security=BEARER, params=[_path_id("file_id")])},
-        "/api/v1/admin/users/{user_id}/deposits": {"post": _op(
-            "Deposit (or adjust) a user's credits, idempotent on Idempotency-Key (admin)",
-            {"200": _json({"type": "object", "required": ["transaction", *ACCOUNT],
-                           "properties": {"transaction": _ref("Transaction"), **ACCOUNT}},
-                          "the same key and body again: the first result, nothing written"),
-             "201": _json({"type": "object", "required": ["transaction", *ACCOUNT],
-                           "properties": {"transaction": _ref("Transaction"), **ACCOUNT}},
-                          "written"),
-             **_errors(400, 401, 403, 404, 409, 413)},
-            tag="admin", security=BEARER, body=_body(DEPOSIT),
-            params=[_path_id("user_id"),
-                    {"name": "Idempotency-Key", "in": "header", "required": False,
-                     "schema": {"type": "string", "minLength": 1, "maxLength": 200}}])},
-        "/api/v1/admin/models": {
-            "get": _op("The model catalogue, disabled models too (admin)",
-                       {"200": _json({"type": "object", "required": ["models"], "properties": {
-                           "models": {"type": "array", "items": {"type": "object"}}}},
-                           "every model"), **_errors(401, 403)}, tag="admin", security=BEARER),
-            "post": _op("Add a model for a configured provider (admin); every instance hears",
-                        {"201": _json({"type": "object", "required": ["model"],
-                                       "properties": {"model": {"type": "object"}}}, "added"),
-                         **_errors(400, 401, 403, 409, 413)}, tag="admin", security=BEARER,
-                        body=_body(NEW_MODEL))},
-        "/api/v1/admin/models/{model_id}": {"patch": _op(
-            "Change a model: name, prices, sizes, vision, enabled (admin); every instance hears",
-            {"200": _json({"type": "object", "required": ["model"],
-                           "properties": {"model": {"type": "object"}}}, "changed"),
-             **_errors(400, 401, 403, 404, 413)}, tag="admin", security=BEARER,
-            body=_body(EDITABLE), params=[_path_id("model_id")])},
-        "/api/v1/admin/presence": {"get": _op(
-            "Users online on every instance, sockets on this one (admin)",
-            {"200": _json({"type": "object", "required": ["online_users", "sockets_here"],
-                           "properties": {"online_users": {"type": "integer"},
-                                          "sockets_here": {"type": "integer"}}}, "counts"),
-             **_errors(401, 403)}, tag="admin", security=BEARER)},
         "/healthz": {"get": _op("Liveness", {"200": _json(
             {"type": "object", "properties": {"status": {"const": "ok"}}}, "alive")}, tag="ops")},
         "/readyz": {"get": _op("Readiness: database and broker answer, not shutting down", {
@@ -370,6 +335,7 @@ def document() -> Schema:
             security=[{}, {"metrics": []}])},
     }
     paths.update(v1_paths(lambda status: {"$ref": f"#/components/responses/E{status}"}))
+    paths.update(openapi_admin.admin_paths(sys.modules[__name__]))
     responses = {f"E{status}": _json(_ref("Error"), f"{text} ({_codes(status)})")
                  for status, text in ERRORS.items()}
     return {

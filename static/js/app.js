@@ -8,6 +8,7 @@ import { analyze, profileEditor, shortcuts, transactions } from "./panels.js";
 import { billingInTransactions, resetOffer, returnPage, topUpButton } from "./billing.js";
 import { chooseNewPassword, forgotPassword, mailedLink, verificationBanner, verifyFromLink } from "./recovery.js";
 import { Sidebar } from "./sidebar.js";
+import { adminButton } from "./admin.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
 
@@ -95,6 +96,7 @@ class App {
     // Nothing of the last account stays in the page (a shared computer, another sign-in).
     this.store.set({ user: null, chatId: null, drafting: false, chat: null, messages: [], chats: [],
       account: null });
+    for (const open of document.querySelectorAll("dialog.panel")) open.close();  // theirs, too
     const error = h("p", { class: "error", role: "alert" });
     const email = h("input", { type: "email", required: true, autocomplete: "email", placeholder: t("email"),
       "aria-label": t("email"), "data-testid": "email" });
@@ -149,6 +151,7 @@ class App {
     h("button", { class: "link", "data-testid": "profile", onClick: () => profileEditor(this.ctx) }, t("profile")),
     h("button", { class: "link", "data-testid": "settings", onClick: () => accountSettings(this.ctx)
       .catch((error) => this.toast(describe(error))) }, t("accountSettings")),
+    adminButton(this.ctx),
     this._prefs(),
     h("button", { class: "link", "data-testid": "logout", onClick: () => this.logout() }, t("logout")));
     const avatar = h("button", { class: "avatar account-toggle", "aria-label": t("account"),
@@ -180,7 +183,7 @@ class App {
         onEvent: (event) => this.event(event),
         onState: (state) => this.connection(state),
         onResync: () => this.refresh(),
-        onLoggedOut: () => this.showAuth("login"),
+        onLoggedOut: (code) => this.showAuth("login", code === 4403 ? t("accountDisabled") : undefined),
       });
       await this.socket.connect();
     }

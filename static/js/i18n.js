@@ -110,6 +110,29 @@ const CATALOGUE = {
     payment_paid: "Credited: your balance is topped up.", payment_failed: "The payment did not go through; nothing was charged.",
     payment_flagged: "The payment is being reviewed by the operator.", payment_reversed: "This payment was refunded.",
     paymentCancelled: "Payment cancelled: nothing was charged.",
+    // admin
+    admin: "Admin", adminUsers: "Users", adminAudit: "Audit log", adminSearch: "Search by email or name…",
+    sortCreated: "Newest sign-ups", sortLastActive: "Last active", sortBalance: "Balance", sortSpend: "Spend (30 days)",
+    role: "Role", roleUser: "User", roleAdmin: "Admin", statusCol: "Status", active: "Active", disabled: "Disabled",
+    lastActive: "Last active", spend30: "Spend, 30 days", signedUp: "Signed up", never: "never",
+    backToUsers: "← All users", disableAccount: "Disable account", enableAccount: "Enable account",
+    confirmDisable: "Disable {email}? Their tabs close and they cannot log in until enabled; nothing is removed.",
+    sessions: "Sessions", endAllSessions: "End all sessions", noSessions: "No live sessions",
+    started: "Started", lastUsed: "Last used", device: "Device",
+    depositTitle: "Add or adjust credits", depositKind: "Kind", creditsAmount: "Amount, credits",
+    noteRequired: "Note (required for an adjustment)", depositDo: "Apply", depositDone: "Recorded: {amount} credits for {email}.",
+    noteNeeded: "An adjustment needs a note saying why.", amountInvalid: "Enter an amount in credits, e.g. 10 or -2.5.",
+    caps: "Spend caps", dailyCap: "Daily cap, credits", monthlyCap: "Monthly cap, credits", noCap: "no cap",
+    saveCaps: "Save caps", capsSaved: "Caps saved.", roleSaved: "Role changed.",
+    capLine: "{name}: {left} of {cap} left, resets {resets}", capDaily: "Daily cap", capMonthly: "Monthly cap",
+    spendToday: "Spent today", replies30: "Replies, 30 days", ledger: "Ledger",
+    actor: "Actor", action: "Action", target: "Target", change: "Change", address: "Address",
+    allActions: "All actions", filterActor: "Actor email…",
+    action_user_update: "Account changed", action_user_sessions_revoke: "Sessions ended",
+    action_credits_deposit: "Deposit", action_credits_adjustment: "Adjustment",
+    accountDisabled: "This account has been disabled by an administrator.",
+    capReached: "Your {cap} spend cap is reached: {left} credits left of it, it resets {resets}.",
+    daily: "daily", monthly: "monthly",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -221,6 +244,29 @@ const CATALOGUE = {
     payment_paid: "Зачислено: баланс пополнен.", payment_failed: "Платёж не прошёл; деньги не списаны.",
     payment_flagged: "Платёж проверяет оператор.", payment_reversed: "Этот платёж возвращён.",
     paymentCancelled: "Оплата отменена: деньги не списаны.",
+    // admin
+    admin: "Админка", adminUsers: "Пользователи", adminAudit: "Журнал действий", adminSearch: "Поиск по почте или имени…",
+    sortCreated: "Новые регистрации", sortLastActive: "Недавняя активность", sortBalance: "Баланс", sortSpend: "Расход (30 дней)",
+    role: "Роль", roleUser: "Пользователь", roleAdmin: "Администратор", statusCol: "Статус", active: "Активен", disabled: "Отключён",
+    lastActive: "Активность", spend30: "Расход за 30 дней", signedUp: "Регистрация", never: "никогда",
+    backToUsers: "← Все пользователи", disableAccount: "Отключить аккаунт", enableAccount: "Включить аккаунт",
+    confirmDisable: "Отключить {email}? Вкладки закроются, войти будет нельзя, пока аккаунт не включат; ничего не удаляется.",
+    sessions: "Сеансы", endAllSessions: "Завершить все сеансы", noSessions: "Активных сеансов нет",
+    started: "Начат", lastUsed: "Последний раз", device: "Устройство",
+    depositTitle: "Пополнить или скорректировать", depositKind: "Тип", creditsAmount: "Сумма, кредиты",
+    noteRequired: "Примечание (обязательно для корректировки)", depositDo: "Провести", depositDone: "Проведено: {amount} кредитов для {email}.",
+    noteNeeded: "Для корректировки нужно примечание с причиной.", amountInvalid: "Введите сумму в кредитах, например 10 или -2,5.",
+    caps: "Лимиты расхода", dailyCap: "Лимит в день, кредиты", monthlyCap: "Лимит в месяц, кредиты", noCap: "без лимита",
+    saveCaps: "Сохранить лимиты", capsSaved: "Лимиты сохранены.", roleSaved: "Роль изменена.",
+    capLine: "{name}: осталось {left} из {cap}, обновится {resets}", capDaily: "Лимит в день", capMonthly: "Лимит в месяц",
+    spendToday: "Потрачено сегодня", replies30: "Ответов за 30 дней", ledger: "Операции",
+    actor: "Кто", action: "Действие", target: "Над кем", change: "Изменение", address: "Адрес",
+    allActions: "Все действия", filterActor: "Почта администратора…",
+    action_user_update: "Изменён аккаунт", action_user_sessions_revoke: "Завершены сеансы",
+    action_credits_deposit: "Пополнение", action_credits_adjustment: "Корректировка",
+    accountDisabled: "Этот аккаунт отключён администратором.",
+    capReached: "Достигнут {cap} лимит расхода: осталось {left} кредитов, он обновится {resets}.",
+    daily: "дневной", monthly: "месячный",
   },
 };
 
@@ -263,6 +309,10 @@ export function describe(error) {
   }
   if (error.code === "conflict" && /still streaming/.test(error.message)) return t("busy");
   if (error.code === "email_unverified") return t("emailUnverified");
+  if (error.code === "account_disabled") return t("accountDisabled");
+  if (error.code === "spend_cap_reached" && error.resets_at) {
+    return t("capReached", { cap: t(error.cap), left: credits(error.left), resets: formatDate(error.resets_at) });
+  }
   return error.message;
 }
 

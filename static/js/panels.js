@@ -92,9 +92,19 @@ export async function transactions(ctx) {
   };
   more.addEventListener("click", () => page().catch((error) => ctx.toast(error.message)));
   await page();
-  return dialog(t("transactions"), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
+  return dialog(t("transactions"), await capsLine(ctx), h("div", { class: "table-scroll" }, h("table", { class: "transactions" },
     h("thead", {}, h("tr", {}, h("th", {}, t("date")), h("th", {}, t("kind")), h("th", {}, t("note")),
       h("th", {}, t("amount")), h("th", {}, t("balance")))), body)), h("footer", {}, more));
+}
+
+// The user's spend caps and what is left of each (nothing when none is set).
+async function capsLine(ctx) {
+  const { caps } = await ctx.call("balance.get");
+  const shown = [["daily", "capDaily"], ["monthly", "capMonthly"]].filter(([name]) => caps?.[name]);
+  if (!shown.length) return null;
+  return h("ul", { class: "caps", "data-testid": "caps" }, shown.map(([name, label]) => h("li", {},
+    t("capLine", { name: t(label), left: credits(caps[name].left), cap: credits(caps[name].cap),
+      resets: formatDate(caps[name].resets_at) }))));
 }
 
 export function shortcuts() {

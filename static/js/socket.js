@@ -112,9 +112,9 @@ export class Socket {
       reject(Object.assign(new Error("connection lost"), { code: "unavailable" }));
     }
     this.pending.clear();
-    if (event.code === 4401) {
+    if (event.code === 4401 || event.code === 4403) {  // 4403: an admin disabled the account
       this._state("offline");
-      this.onLoggedOut();
+      this.onLoggedOut(event.code);
       return;
     }
     if (this.closedByUs) {

@@ -7,6 +7,8 @@ from providers.factory import ProviderSettings
 from server.web.state import CONTEXT
 from tests.helpers import deltas_of, deposit, make_admin, register, reply_events, vendor_providers
 
+NO_CAPS = {"caps": {"daily": None, "monthly": None}}  # balance.get with no spend cap set
+
 
 async def ledger_ok(instance):
     assert await instance.app[CONTEXT].services.ledger.check() == []
@@ -15,7 +17,7 @@ async def ledger_ok(instance):
 async def test_a_new_user_starts_with_the_welcome_grant_in_the_ledger(client, alice, connect):
     sock = await connect(alice)
     assert await sock.ok("balance.get") == {"balance": 100_000_000, "reserved": 0,
-                                            "available": 100_000_000}
+                                            "available": 100_000_000, **NO_CAPS}
     history = await sock.ok("transactions.list")
     assert [(t["kind"], t["amount"], t["balance_after"], t["note"]) for t in history["transactions"]] \
         == [("deposit", 100_000_000, 100_000_000, "welcome credits")]
@@ -107,7 +109,7 @@ async def test_a_provider_failure_charges_nothing_and_releases_the_hold(vendored
     events = await reply_events(sock, sent["assistant_message"]["id"])
     assert events[-1]["type"] == "message.error"
     assert await sock.ok("balance.get") == {"balance": 100_000_000, "reserved": 0,
-                                            "available": 100_000_000}
+                                            "available": 100_000_000, **NO_CAPS}
     assert (await sock.ok("transactions.list", kind="usage"))["transactions"] == []
     await ledger_ok(vendored)
 
@@ -125,7 +127,7 @@ async def test_stop_charges_exactly_what_was_generated(make_client, connect):
     assert 0 < stopped["cost"] == price
     account = await sock.ok("balance.get")
     assert account == {"balance": 100_000_000 - price, "reserved": 0,
-                       "available": 100_000_000 - price}
+                       "available": 100_000_000 - price, **NO_CAPS}
     await ledger_ok(instance)
 
 
@@ -158,7 +160,8 @@ async def test_the_admin_route_refuses_what_it_should(client, alice, bob):
         status, body = await deposit(client, admin, bob["user"]["id"], bad)
         assert status == 400 and body["error"]["code"] == "bad_request", (bad, body)
     status, body = await deposit(client, admin, bob["user"]["id"],
-                                 {"amount": -200_000_000, "kind": "adjustment"})
+                                 {"amount": -200_000_000, "kind": "adjustment",
+                                  "note": "too much"})
     assert status == 409
     status, body = await deposit(client, admin, bob["user"]["id"],
                                  {"amount": -1_000_000, "kind": "adjustment", "note": "refund fix"})

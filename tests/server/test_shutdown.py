@@ -92,7 +92,8 @@ async def test_a_reply_still_running_at_the_deadline_ends_interrupted_and_costs_
             async with session.ws_connect(f"{base}/ws", headers=headers) as ws:
                 account = await call(ws, "balance.get", "3")
                 history = await call(ws, "message.list", "4", chat_id=chat["id"])
-        assert account == {"balance": 10_000_000, "reserved": 0, "available": 10_000_000}
+        assert account == {"balance": 10_000_000, "reserved": 0, "available": 10_000_000,
+                           "caps": {"daily": None, "monthly": None}}
         reply = history["messages"][-1]
         assert reply["status"] == "interrupted" and text.startswith(reply["content"])
         assert reply["content"] == ended[0]["message"]["content"]
