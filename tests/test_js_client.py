@@ -47,7 +47,7 @@ def test_the_js_client_passes_its_tests_against_a_real_server(websocket):
     assert len(TESTS) >= 2, TESTS
     env = {**os.environ, "CHATWIRE_PYTHON": sys.executable,
            "CHATWIRE_TEST_WEBSOCKET": websocket}
-    run = subprocess.run([binary, *flags, "--test", *TESTS], cwd=PACKAGE, env=env,
+    run = subprocess.run([binary, *flags, "--test", "--test-reporter=tap", *TESTS], cwd=PACKAGE, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "# fail 0" in run.stdout and "# pass 0" not in run.stdout, run.stdout[-2000:]

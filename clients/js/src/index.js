@@ -87,6 +87,7 @@ export class ChatwireClient {
     this._attempt = 0;  // bumped by close(): an open that was waiting for its token gives up
     this._live = false;  // this socket has said hello
     this._timer = null;
+    this._opening = false;  // waiting for the token provider
     this._closedByUs = false;
     this._ready = null;
     for (const [name, key] of [["event", "onEvent"], ["state", "onState"], ["resync", "onResync"],
@@ -106,12 +107,12 @@ export class ChatwireClient {
   /** Opens the socket; resolves with the first hello. Rejects only when signed out (4401). */
   connect() {
     this._closedByUs = false;
-    if (!this._ready) {
+    if (!this._ready || (this._ready.settled && !this._live)) {  // a first connect, or after close()
       let resolve, reject;
       const promise = new Promise((yes, no) => { resolve = yes; reject = no; });
       this._ready = { promise, resolve, reject, settled: false };
     }
-    if (!this.ws && !this._timer) this._open();
+    if (!this.ws && !this._timer && !this._opening) this._open();
     return this._ready.promise;
   }
 
@@ -169,11 +170,14 @@ export class ChatwireClient {
     this._setState(reconnect ? "reconnecting" : "connecting");
     let token = this.token;
     if (this.tokenProvider) {
+      this._opening = true;
       try {
         token = await this.tokenProvider({ expired: this._refused > 0, reconnect });
       } catch {
         if (attempt === this._attempt) this._later();
         return;
+      } finally {
+        this._opening = false;
       }
       if (attempt !== this._attempt) return;  // closed meanwhile
       if (token == null) return this._signedOut();
