@@ -13,6 +13,7 @@ export const VERSION = "0.1.0";
 const OPEN = 1;  // WebSocket.OPEN, without needing the class
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_GAP = 4000;  // ours: a seq skipped, resume on a new socket
+const GAP_WAIT = 2000;  // ms a socket with a gap waits for the replies still owed on it
 
 /** An error reply, or the client's own failure (`unavailable`, `timeout`, `too_large`). */
 export class ChatwireError extends Error {
@@ -86,6 +87,7 @@ export class ChatwireClient {
     this._refused = 0;  // 4401s since the last hello
     this._attempt = 0;  // bumped by close(): an open that was waiting for its token gives up
     this._live = false;  // this socket has said hello
+    this._gap = null;  // set when a seq skipped: the socket is closing once its replies are in
     this._timer = null;
     this._opening = false;  // waiting for the token provider
     this._closedByUs = false;
@@ -144,8 +146,8 @@ export class ChatwireClient {
       }
       const entry = { id, type, frame, resolve, reject, timeout, timer: null,
         queue: queue ?? params.client_msg_id != null };
-      if (this._live) this._write(entry);
-      else if (entry.queue && !this._closedByUs) this._queue.push(entry);
+      if (this._live && !this._gap) this._write(entry);
+      else if ((entry.queue || this._gap) && !this._closedByUs) this._queue.push(entry);  // unsent: safe
       else reject(unavailable("not connected"));
     });
   }
@@ -222,8 +224,10 @@ export class ChatwireClient {
     }
     if (typeof frame.seq === "number" && this.lastSeq !== null) {
       if (frame.seq <= this.lastSeq) return undefined;  // already handled
+      if (this._gap) return undefined;  // the new socket replays it, in order
       if (frame.seq > this.lastSeq + 1) {  // a gap: resume on a new socket, in order
-        this.ws.close(CLOSE_GAP, "gap");
+        this._gap = setTimeout(() => this._closeGap(), GAP_WAIT);
+        if (!this._pending.size) this._closeGap();
         return undefined;
       }
     }
@@ -258,12 +262,22 @@ export class ChatwireClient {
     clearTimeout(entry.timer);
     if (frame.ok) entry.resolve(frame.data);
     else entry.reject(new ChatwireError(frame.error));
+    if (this._gap && !this._pending.size) this._closeGap();
+  }
+
+  // After a gap the replies owed on this socket are waited for (an event may come just before
+  // its request's reply), then it closes and the next one resumes from the last seq handled.
+  _closeGap() {
+    clearTimeout(this._gap);
+    this.ws?.close(CLOSE_GAP, "gap");
   }
 
   _closed(ws, event) {
     if (ws !== this.ws) return;
     this.ws = null;
     this._live = false;
+    clearTimeout(this._gap);
+    this._gap = null;
     const again = [];
     for (const entry of this._pending.values()) {
       clearTimeout(entry.timer);

@@ -62,6 +62,24 @@ describe("chatwire-client", () => {
     c.close();
   });
 
+  test("an event lost on the way (a seq skipped) is fetched on a new socket: every seq once, in order", async () => {
+    const { access_token: token } = await register(server.base);
+    const c = client(token);
+    const events = record(c);
+    const hellos = [];
+    c.on("hello", (h) => hellos.push(h.connection_id));
+    await c.connect();
+    proxy.loseNext((text) => text.includes('"type":"chat.created"') && text.includes("lost"));
+    await c.request("chat.create", { title: "lost" });
+    await c.request("chat.create", { title: "after" });  // its event shows the gap
+    await until(() => events.filter((e) => e.type === "chat.created").length === 2, "both events");
+    assert.deepEqual(events.filter((e) => e.type === "chat.created").map((e) => e.chat.title), ["lost", "after"]);
+    const seqs = events.map((e) => e.seq);
+    assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i));
+    assert.equal(hellos.length, 2, "a second socket resumed");
+    c.close();
+  });
+
   test("a message sent while offline waits in the queue and is stored once", async () => {
     const { access_token: token } = await register(server.base);
     const c = client(token);

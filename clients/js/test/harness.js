@@ -78,6 +78,7 @@ export async function startProxy(port) {
   const pairs = new Set();
   let refusing = false;
   let frozen = false;
+  let lose = null;  // a test of server text frames: the next one it accepts is not delivered
   const server = net.createServer((client) => {
     if (refusing) return client.destroy();
     const upstream = net.connect(port, "127.0.0.1");
@@ -86,8 +87,12 @@ export async function startProxy(port) {
     const end = () => { client.destroy(); upstream.destroy(); pairs.delete(pair); };
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
+    const down = serverFrames((frame, text) => {
+      if (lose && text !== null && lose(text)) { lose = null; return; }
+      client.write(frame);
+    });
     client.on("data", (chunk) => frozen || upstream.write(chunk));
-    upstream.on("data", (chunk) => frozen || client.write(chunk));
+    upstream.on("data", (chunk) => frozen || down(chunk));
   });
   await new Promise((done) => server.listen(0, "127.0.0.1", done));
   const proxyPort = server.address().port;
@@ -99,10 +104,41 @@ export async function startProxy(port) {
     /** New connections refused (offline) until `accept()`. */
     refuse() { refusing = true; },
     accept() { refusing = false; },
+    /** The next server text frame `test(text)` accepts is lost on the way (a message gone
+     * between instances). */
+    loseNext(test) { lose = test; },
     /** Bytes are swallowed both ways (a stalled network) until `thaw()`. */
     freeze() { frozen = true; },
     thaw() { frozen = false; },
     close() { this.drop(); return new Promise((done) => server.close(done)); },
+  };
+}
+
+/** Cuts the server's side of a connection into its HTTP head and WebSocket frames (the
+ * server's are never masked), handing each on whole: `deliver(bytes, text | null)`. */
+function serverFrames(deliver) {
+  let buffer = Buffer.alloc(0);
+  let head = true;
+  return (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    if (head) {
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      deliver(buffer.subarray(0, end + 4), null);
+      buffer = buffer.subarray(end + 4);
+      head = false;
+    }
+    while (buffer.length >= 2) {
+      let length = buffer[1] & 0x7f;
+      let offset = 2;
+      if (length === 126) [length, offset] = buffer.length >= 4 ? [buffer.readUInt16BE(2), 4] : [Infinity, 0];
+      else if (length === 127) [length, offset] = buffer.length >= 10 ? [Number(buffer.readBigUInt64BE(2)), 10] : [Infinity, 0];
+      if (buffer.length < offset + length) return;
+      const frame = buffer.subarray(0, offset + length);
+      const text = (buffer[0] & 0x0f) === 0x1 ? frame.subarray(offset).toString() : null;
+      buffer = buffer.subarray(offset + length);
+      deliver(frame, text);
+    }
   };
 }
 
