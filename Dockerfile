@@ -27,6 +27,7 @@ COPY storage ./storage
 COPY providers ./providers
 COPY migrations ./migrations
 COPY static ./static
+COPY clients/js/src ./clients/js/src
 USER chatwire
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \

@@ -34,6 +34,8 @@ from .ws import websocket
 log = logging.getLogger("chatwire")
 
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
+# chatwire-client, the JavaScript library the web client is built on, served as it is published.
+CLIENT_DIR = STATIC_DIR.parent / "clients" / "js" / "src"
 SESSION_COOKIE = "chatwire_session"
 
 
@@ -142,5 +144,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get(WS_PATH, websocket, name=WS_ROUTE)
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", favicon)  # what browsers and tools ask for unprompted
+    app.router.add_static("/static/chatwire-client/", CLIENT_DIR)  # before /static/: its prefix
     app.router.add_static("/static/", STATIC_DIR)
     return app

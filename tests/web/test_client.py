@@ -160,7 +160,7 @@ async def test_files_attach_with_progress_and_refused_files_say_why(page, tmp_pa
     notes.write_text("# Список\n- молоко\n")
     fake = tmp_path / "cat.png"
     fake.write_text("<html><script>alert(1)</script></html>")
-    await page.locator('input[type="file"]').set_input_files([str(notes), str(fake)])
+    await page.locator(".composer input[type=\"file\"]").set_input_files([str(notes), str(fake)])
     await page.wait_for_selector('[data-testid="attachments"] .chip[data-file-id]')
     refused = page.locator('[data-testid="attachments"] .chip.error')
     await refused.wait_for()
