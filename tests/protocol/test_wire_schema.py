@@ -30,7 +30,7 @@ def test_every_request_and_every_event_the_server_sends_has_a_definition():
     assert [t for t in REQUESTS if f"request.{t}" not in defs] == []
     sent = set()
     for path in (ROOT / "server").rglob("*.py"):
-        if path.name in ("openapi.py", "openapi_v1.py"):  # JSON Schema's "type": "string", not events
+        if path.name.startswith("openapi"):  # JSON Schema's "type": "string", not events
             continue
         sent |= set(EVENTS_IN_CODE.findall(path.read_text()))
     sent -= {"reply", *REQUESTS}

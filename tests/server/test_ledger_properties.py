@@ -44,7 +44,7 @@ async def scenario(database_url, ops):
                 balance += amount
             elif op == "adjust":
                 try:
-                    await ledger.credit(uid, amount, kind="adjustment")
+                    await ledger.credit(uid, amount, kind="adjustment", note="property test")
                     balance += amount
                 except Conflict:
                     assert balance + amount < reserved  # refused only when it would cut into holds
