@@ -30,6 +30,7 @@ from .domain.catalogue import Catalogue
 from .domain.billing import Billing, load_packs
 from .domain.billing.base import PaymentProvider
 from .domain.billing.packs import PacksError
+from .domain.billing.review import OrderReview
 from .domain.chats import Chats
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
@@ -88,6 +89,7 @@ class Services:
     completions: Completions
     billing: Billing
     admin: Admin
+    order_review: OrderReview
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -200,7 +202,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                              settings.require_email_verification),
         api_keys=ApiKeys(db, events, models),
         completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
-        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger))
+        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger),
+        order_review=OrderReview(db, ledger))
 
 
 def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:

@@ -33,3 +33,14 @@ async def page(db: Executor, *, actor: str | None, action: str | None,
         f"""SELECT {columns}, u.email AS target_email FROM audit_log a
             LEFT JOIN users u ON u.id = a.target_id {clause}
             ORDER BY a.created_at DESC, a.id DESC LIMIT ?""", (*params, limit))
+
+
+async def of_targets(db: Executor, actions: tuple[str, ...], target_ids: list[str]) -> list[Row]:
+    """The records of `actions` done to any of `target_ids` (the console reads an order's
+    resolution from them), oldest first."""
+    if not target_ids or not actions:
+        return []
+    marks = ", ".join("?" for _ in actions), ", ".join("?" for _ in target_ids)
+    return await db.fetchall(
+        f"""SELECT {COLUMNS} FROM audit_log WHERE action IN ({marks[0]})
+            AND target_id IN ({marks[1]}) ORDER BY created_at, id""", (*actions, *target_ids))

@@ -91,3 +91,36 @@ async def record_event(db: Executor, provider: str, event_id: str, order_id: str
            VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING event_id""",
         (provider, event_id, order_id, now))
     return row is not None
+
+
+# -- the operator's console --
+
+STATUSES = ("pending", "paid", "failed", "flagged", "reversed")
+
+
+async def admin_page(db: Executor, *, status: str | None, after: tuple[str, str] | None,
+                     limit: int) -> list[Row]:
+    """Everyone's orders, newest first, each with its owner's email."""
+    where, params = [], []
+    if status:
+        where.append("o.status = ?")
+        params.append(status)
+    if after is not None:
+        where.append("(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
+        params += [after[0], after[0], after[1]]
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    columns = ", ".join(f"o.{c}" for c in COLUMNS)
+    return await db.fetchall(
+        f"""SELECT {columns}, u.email AS email FROM orders o JOIN users u ON u.id = o.user_id
+            {clause} ORDER BY o.created_at DESC, o.id DESC LIMIT ?""", (*params, limit))
+
+
+async def admin_get(db: Executor, order_id: str) -> Row | None:
+    columns = ", ".join(f"o.{c}" for c in COLUMNS)
+    return await db.fetchone(
+        f"""SELECT {columns}, u.email AS email FROM orders o JOIN users u ON u.id = o.user_id
+            WHERE o.id = ?""", (order_id,))
+
+
+async def count_flagged(db: Executor) -> int:
+    return int(await db.fetchval("SELECT COUNT(*) AS n FROM orders WHERE status = 'flagged'"))

@@ -10,6 +10,7 @@ from typing import Any
 from server.domain.audit import ACTIONS
 
 from .admin_models_routes import EDITABLE, NEW_MODEL
+from .admin_orders_routes import RESOLVE
 from .admin_routes import DEPOSIT, PATCH
 
 Schema = dict[str, Any]
@@ -26,6 +27,20 @@ ENTRY = {"type": "object", "required": ["id", "action", "created_at"],
          "properties": {"id": STR, "actor_id": NSTR, "actor_email": STR, "action": STR,
                         "target_id": NSTR, "target_email": NSTR, "before": {}, "after": {}, "address": STR,
                         "created_at": STR}}
+
+
+MONEY = {"type": ["object", "null"], "properties": {"amount": INT, "currency": STR},
+         "description": "minor units (cents, kopecks) and the currency"}
+ORDER = {"type": "object", "required": ["id", "email", "provider", "status", "amount", "currency"],
+         "properties": {"id": STR, "user_id": STR, "email": STR, "provider": STR, "pack_id": STR,
+                        "amount": INT, "currency": STR, "credits": INT,
+                        "status": {"enum": ["pending", "paid", "failed", "flagged", "reversed"]},
+                        "payment_id": NSTR, "charge_ref": NSTR, "receipt_url": NSTR,
+                        "flag_reason": NSTR, "expected": MONEY, "received": MONEY,
+                        "resolution": {"type": ["object", "null"], "properties": {
+                            "action": {"enum": ["credit", "dismiss"]}, "note": STR, "by": STR,
+                            "at": STR}},
+                        "created_at": STR, "updated_at": STR}}
 
 
 def _q(name: str, schema: Schema, description: str) -> Schema:
@@ -119,4 +134,35 @@ def admin_paths(h: Any) -> dict[str, Schema]:
             {"200": json({"type": "object", "required": ["online_users", "sockets_here"],
                           "properties": {"online_users": INT, "sockets_here": INT}}, "counts"),
              **errors(401, 403)}, tag="admin", security=bearer)},
+        **order_paths(h),
+    }
+
+
+def order_paths(h: Any) -> dict[str, Schema]:
+    """/api/v1/admin/orders: every order, and a flagged one resolved (admin_orders_routes.py)."""
+    op, errors, json, body, path_id = h._op, h._errors, h._json, h._body, h._path_id
+    resolve = body(RESOLVE)
+    resolve["content"]["application/json"]["schema"]["properties"]["action"] = {
+        "enum": ["credit", "dismiss"]}
+    return {
+        "/api/v1/admin/orders": {"get": op(
+            "Every order, newest first, with its user's email, the provider's payment id and, for "
+            "a flagged one, what was expected and what the provider reported; `flagged` counts "
+            "the orders waiting for an operator (admin)",
+            {"200": json({"type": "object", "required": ["orders", "flagged", "next_cursor"],
+                          "properties": {"orders": {"type": "array", "items": ORDER},
+                                         "flagged": INT, "next_cursor": NSTR}}, "a page"),
+             **errors(400, 401, 403)}, tag="admin", security=h.BEARER,
+            params=[_q("status", {"enum": ["pending", "paid", "failed", "flagged", "reversed"]},
+                       "only orders in this state"),
+                    _q("cursor", {"type": "string", "maxLength": 200},
+                       "the next_cursor of the previous page")])},
+        "/api/v1/admin/orders/{order_id}/resolve": {"post": op(
+            "Resolve a flagged order with a note: `credit` deposits its pack once (the key a "
+            "webhook would use, so none credits it again), `dismiss` closes it as failed with "
+            "nothing credited; audit-logged. Not flagged: conflict (admin)",
+            {"200": json({"type": "object", "required": ["order"],
+                          "properties": {"order": ORDER}}, "the order after"),
+             **errors(400, 401, 403, 404, 409, 413)}, tag="admin", security=h.BEARER,
+            body=resolve, params=[path_id("order_id")])},
     }

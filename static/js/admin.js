@@ -6,6 +6,7 @@ import { clear, h } from "./dom.js";
 import { credits, formatDate, t } from "./i18n.js";
 import { dialog } from "./panels.js";
 import { userPage } from "./admin-users.js";
+import { flaggedBadge, ordersList, watchFlagged } from "./admin-orders.js";
 
 // A call to an admin route; `key` goes as Idempotency-Key (one per action: a retry or a double
 // click of the same action is one deposit).
@@ -29,6 +30,7 @@ export function adminButton(ctx) {
   const show = (user) => { button.hidden = user?.role !== "admin"; };
   show(ctx.store.state.user);
   ctx.store.on("user", show);
+  watchFlagged(ctx, button, adminCall);
   return button;
 }
 
@@ -37,14 +39,16 @@ export function openAdmin(ctx) {
   const tabs = {
     users: h("button", { role: "tab", "data-testid": "admin-tab-users", onClick: () => show("users") }, t("adminUsers")),
     audit: h("button", { role: "tab", "data-testid": "admin-tab-audit", onClick: () => show("audit") }, t("adminAudit")),
+    orders: h("button", { role: "tab", "data-testid": "admin-tab-orders", onClick: () => show("orders") },
+      t("adminOrders"), " ", flaggedBadge("orders-alert")),
   };
   const view = { ctx, body, call: adminCall, openUser: (id) => userPage(view, id).catch(fail), back: () => show("users"), toast: ctx.toast };
   const fail = (error) => ctx.toast(error.message);
   const show = (name) => {
     for (const [key, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(key === name));
-    (name === "users" ? usersList(view) : auditLog(view)).catch(fail);
+    ({ users: usersList, audit: auditLog, orders: ordersList }[name])(view).catch(fail);
   };
-  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, tabs.users, tabs.audit), body);
+  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, tabs.users, tabs.audit, tabs.orders), body);
   box.classList.add("admin");
   box.dataset.testid = "admin-console";
   show("users");
@@ -106,7 +110,8 @@ const show = (key, value) => (value === null || value === undefined ? t("noCap")
 async function auditLog(view) {
   const action = h("select", { "aria-label": t("action"), "data-testid": "audit-action" },
     h("option", { value: "" }, t("allActions")),
-    ["user.update", "user.sessions_revoke", "credits.deposit", "credits.adjustment"].map((a) =>
+    ["user.update", "user.sessions_revoke", "credits.deposit", "credits.adjustment", "order.credit",
+      "order.dismiss"].map((a) =>
       h("option", { value: a }, t(`action_${a.replace(".", "_")}`))));
   const actor = h("input", { type: "search", placeholder: t("filterActor"), "aria-label": t("filterActor") });
   const rows = h("tbody", {});

@@ -133,6 +133,16 @@ const CATALOGUE = {
     accountDisabled: "This account has been disabled by an administrator.",
     capReached: "Your {cap} spend cap is reached: {left} credits left of it, it resets {resets}.",
     daily: "daily", monthly: "monthly",
+    // admin orders
+    adminOrders: "Orders", allOrders: "All orders", noOrders: "No orders here.", orderCredits: "Credits",
+    paymentId: "Payment id", flaggedAlert: "{count} flagged payments need a decision",
+    ostatus_flagged: "Flagged", ostatus_pending: "Pending", ostatus_paid: "Paid", ostatus_failed: "Failed",
+    ostatus_reversed: "Refunded", mismatchLine: "Expected {expected}, the provider reported {received}",
+    resolveNote: "Note: why (required)", resolveNoteNeeded: "Write a note saying why first.",
+    resolveCredit: "Credit {credits} credits", resolveDismiss: "Dismiss",
+    resolvedCredit: "Credited by {by}, {at}", resolvedDismiss: "Dismissed by {by}, {at}",
+    resolvedCreditDone: "Credited {credits} credits to {email}.", resolvedDismissDone: "Dismissed: nothing was credited to {email}.",
+    action_order_credit: "Flagged order credited", action_order_dismiss: "Flagged order dismissed",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -267,6 +277,16 @@ const CATALOGUE = {
     accountDisabled: "Этот аккаунт отключён администратором.",
     capReached: "Достигнут {cap} лимит расхода: осталось {left} кредитов, он обновится {resets}.",
     daily: "дневной", monthly: "месячный",
+    // admin orders
+    adminOrders: "Заказы", allOrders: "Все заказы", noOrders: "Заказов нет.", orderCredits: "Кредиты",
+    paymentId: "Id платежа", flaggedAlert: "Платежей на проверке: {count} — нужно решение",
+    ostatus_flagged: "На проверке", ostatus_pending: "Ожидает", ostatus_paid: "Оплачен", ostatus_failed: "Не прошёл",
+    ostatus_reversed: "Возвращён", mismatchLine: "Ожидалось {expected}, платёжная система сообщила {received}",
+    resolveNote: "Примечание: почему (обязательно)", resolveNoteNeeded: "Сначала напишите примечание с причиной.",
+    resolveCredit: "Зачислить {credits} кредитов", resolveDismiss: "Отклонить",
+    resolvedCredit: "Зачислено: {by}, {at}", resolvedDismiss: "Отклонено: {by}, {at}",
+    resolvedCreditDone: "Зачислено {credits} кредитов для {email}.", resolvedDismissDone: "Отклонено: {email} ничего не зачислено.",
+    action_order_credit: "Зачислен заказ на проверке", action_order_dismiss: "Отклонён заказ на проверке",
   },
 };
 

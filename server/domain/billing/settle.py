@@ -8,6 +8,8 @@ twice. A webhook and `run.py payments reconcile` both come through here, and may
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any, Mapping
 
 from server import metrics
 from storage import Database, utcnow
@@ -17,6 +19,24 @@ from ..ledger import Ledger
 from .base import Payment, RetryLater, Reversal
 
 log = logging.getLogger("chatwire.billing")
+_MISMATCH = re.compile(r"paid (\d+) (\S*), the order says ")
+
+
+def deposit_key(provider: str, payment_id: str) -> str:
+    """The ledger key of a payment's deposit: one per payment, whoever credits it (a webhook,
+    reconcile, or an admin resolving a flagged order)."""
+    return f"{provider}:{payment_id}"
+
+
+def mismatch(amount: int, currency: str, order: Mapping[str, Any]) -> str:
+    """A flagged order's reason, as stored (`received` reads it back for the console)."""
+    return f"paid {amount} {currency}, the order says {order['amount']} {order['currency']}"
+
+
+def received(reason: str) -> dict[str, Any] | None:
+    """What the provider reported for a flagged order: {amount, currency}, from its reason."""
+    found = _MISMATCH.match(reason or "")
+    return {"amount": int(found[1]), "currency": found[2]} if found else None
 
 
 class Settlement:
@@ -50,8 +70,7 @@ class Settlement:
                 return self._count(provider, "failed")
             if (payment.amount, payment.currency.lower()) != (int(order["amount"]),
                                                               order["currency"]):
-                reason = (f"paid {payment.amount} {payment.currency.lower()}, the order says "
-                          f"{order['amount']} {order['currency']}")
+                reason = mismatch(payment.amount, payment.currency.lower(), order)
                 await rows.mark(tx, order["id"], "flagged", now, payment_id=payment.payment_id,
                                 charge_ref=payment.charge_ref, flag_reason=reason)
                 log.error("billing: order %s NOT credited, flagged for the operator: %s",
@@ -60,7 +79,7 @@ class Settlement:
             _, announce = await self.ledger.apply(
                 tx, order["user_id"], int(order["credits"]), kind="deposit",
                 note=f"{provider} order {order['id']}",
-                idempotency_key=f"{provider}:{payment.payment_id}", created_by=None)
+                idempotency_key=deposit_key(provider, payment.payment_id), created_by=None)
             await rows.mark(tx, order["id"], "paid", now, payment_id=payment.payment_id,
                             charge_ref=payment.charge_ref, receipt_url=payment.receipt_url)
         await self.ledger.announce(order["user_id"], announce)
