@@ -23,6 +23,7 @@ from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
 from .domain.admin import Admin
+from .domain.usage import UsageReport
 from .domain.api_keys import ApiKeys
 from .domain.completions import Completions
 from .domain.analyzer import Analyzer
@@ -88,6 +89,7 @@ class Services:
     completions: Completions
     billing: Billing
     admin: Admin
+    usage: UsageReport
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -200,7 +202,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                              settings.require_email_verification),
         api_keys=ApiKeys(db, events, models),
         completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
-        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger))
+        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger),
+        usage=UsageReport(db))
 
 
 def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:

@@ -6,6 +6,7 @@ import { clear, h } from "./dom.js";
 import { credits, formatDate, t } from "./i18n.js";
 import { dialog } from "./panels.js";
 import { userPage } from "./admin-users.js";
+import { usageView } from "./admin-usage.js";
 
 // A call to an admin route; `key` goes as Idempotency-Key (one per action: a retry or a double
 // click of the same action is one deposit).
@@ -37,14 +38,15 @@ export function openAdmin(ctx) {
   const tabs = {
     users: h("button", { role: "tab", "data-testid": "admin-tab-users", onClick: () => show("users") }, t("adminUsers")),
     audit: h("button", { role: "tab", "data-testid": "admin-tab-audit", onClick: () => show("audit") }, t("adminAudit")),
+    usage: h("button", { role: "tab", "data-testid": "admin-tab-usage", onClick: () => show("usage") }, t("adminUsage")),
   };
   const view = { ctx, body, call: adminCall, openUser: (id) => userPage(view, id).catch(fail), back: () => show("users"), toast: ctx.toast };
   const fail = (error) => ctx.toast(error.message);
   const show = (name) => {
     for (const [key, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(key === name));
-    (name === "users" ? usersList(view) : auditLog(view)).catch(fail);
+    ({ users: usersList, audit: auditLog, usage: usageView }[name])(view).catch(fail);
   };
-  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, tabs.users, tabs.audit), body);
+  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, ...Object.values(tabs)), body);
   box.classList.add("admin");
   box.dataset.testid = "admin-console";
   show("users");

@@ -133,6 +133,15 @@ const CATALOGUE = {
     accountDisabled: "This account has been disabled by an administrator.",
     capReached: "Your {cap} spend cap is reached: {left} credits left of it, it resets {resets}.",
     daily: "daily", monthly: "monthly",
+    // usage analytics
+    adminUsage: "Usage", usagePeriod: "Period", usage7: "Last 7 days", usage30: "Last 30 days", usage90: "Last 90 days",
+    usageCustom: "Custom…", usageFrom: "From", usageTo: "To", usageCsv: "Download CSV", usageNone: "Nothing in this period.",
+    usageCost: "Cost", usageReplies: "Replies", usageTokens: "Tokens", usageActive: "Active users",
+    usagePrompt: "Prompt tokens", usageCompletion: "Completion tokens", usageDay: "Day", usageModel: "Model",
+    usageProvider: "Provider", usageByDay: "By day", usageByModel: "By model", usageTopUsers: "Top users by spend",
+    usageByProvider: "By provider", usageComplete: "Complete", usageStopped: "Stopped", usageError: "Errors",
+    usageInterrupted: "Interrupted", usageErrorRate: "Error rate", usageTtft50: "First token p50",
+    usageTtft95: "First token p95", usageMs: "ms", usageOther: "other (titles, API)",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -267,6 +276,15 @@ const CATALOGUE = {
     accountDisabled: "Этот аккаунт отключён администратором.",
     capReached: "Достигнут {cap} лимит расхода: осталось {left} кредитов, он обновится {resets}.",
     daily: "дневной", monthly: "месячный",
+    // usage analytics
+    adminUsage: "Расход", usagePeriod: "Период", usage7: "Последние 7 дней", usage30: "Последние 30 дней",
+    usage90: "Последние 90 дней", usageCustom: "Другой…", usageFrom: "С", usageTo: "По", usageCsv: "Скачать CSV",
+    usageNone: "За этот период ничего нет.", usageCost: "Стоимость", usageReplies: "Ответы", usageTokens: "Токены",
+    usageActive: "Активные пользователи", usagePrompt: "Токены запроса", usageCompletion: "Токены ответа",
+    usageDay: "День", usageModel: "Модель", usageProvider: "Провайдер", usageByDay: "По дням", usageByModel: "По моделям",
+    usageTopUsers: "Больше всего потратили", usageByProvider: "По провайдерам", usageComplete: "Готово",
+    usageStopped: "Остановлено", usageError: "Ошибки", usageInterrupted: "Прервано", usageErrorRate: "Доля ошибок",
+    usageTtft50: "Первый токен p50", usageTtft95: "Первый токен p95", usageMs: "мс", usageOther: "прочее (названия, API)",
   },
 };
 
