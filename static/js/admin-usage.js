@@ -5,7 +5,7 @@
 // same route (`&format=csv`), so the file is the server's figures, not the page's.
 import uPlot from "/static/vendor/uplot.esm.js";
 import { clear, h } from "./dom.js";
-import { credits, creditsShort, formatNumber, t } from "./i18n.js";
+import { credits, formatNumber, t } from "./i18n.js";
 
 const GROUPS = ["day", "model", "user", "provider"];
 
@@ -32,10 +32,12 @@ function chart(target, { x, series, labels, bars }) {
   const width = Math.max(280, target.clientWidth || 480);
   const opts = {
     width, height: 220, legend: { show: true },
-    scales: { x: labels ? { time: false, range: [-0.5, Math.max(0.5, x.length - 0.5)] } : { time: true } },
+    // Half a step of room each side, so the first and last bars are whole.
+    scales: { x: labels ? { time: false, range: [-0.5, Math.max(0.5, x.length - 0.5)] }
+      : { time: true, range: (_, min, max) => [min - 43_200, max + 43_200] } },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     axes: [labels ? { ...axis, values: (_, ticks) => ticks.map((v) => labels[v] ?? ""), splits: () => x } : axis,
-      { ...axis, size: 60 }],
+      { ...axis, size: 84, values: (_, ticks) => ticks.map((v) => series[0].format(v)) }],
     series: [{ label: labels ? t("usageModel") : t("usageDay"),
       value: labels ? (_, v) => labels[v] ?? "" : (_, v) => (v == null ? "" : isoDay(new Date(v * 1000))) },
     ...series.map((s, i) => ({ label: s.label, stroke: stroke[i % 3], width: 2,
@@ -59,7 +61,7 @@ function table(report, columns, testid, query) {
     ...columns.map(([key, , format]) => h("td", { class: format === text ? "" : "num" }, format(row[key], row)))));
   return h("div", { class: "usage-table" },
     h("div", { class: "table-scroll" }, h("table", { class: "transactions admin-table", "data-testid": testid },
-      h("thead", {}, h("tr", {}, ...columns.map(([, label]) => h("th", {}, t(label))))),
+      h("thead", {}, h("tr", {}, ...columns.map(([, label, format]) => h("th", { class: format === text ? "" : "num" }, t(label))))),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, t("usageNone")))))),
     h("footer", {}, link));
 }
@@ -92,6 +94,8 @@ export async function usageView(view) {
     const custom = period.value === "custom";
     from.hidden = to.hidden = !custom;
     const query = custom ? { from: from.value, to: to.value } : lastDays(Number(period.value));
+    const days = (Date.parse(query.to) - Date.parse(query.from)) / 86_400_000 + 1;
+    if (!(days >= 1 && days <= 400)) { view.toast(t("usageBadRange")); return; }  // the server's rule, said in the page's language
     if (!custom) { from.value = query.from; to.value = query.to; }
     const reports = Object.fromEntries(await Promise.all(GROUPS.map(async (group) =>
       [group, await view.call("GET", `/usage?${new URLSearchParams({ ...query, group_by: group })}`)])));
@@ -131,12 +135,12 @@ function render(content, { day, model, user, provider }, query) {
       ["interrupted", "usageInterrupted", num], ["error_rate", "usageErrorRate", percent],
       ["ttft_p50_ms", "usageTtft50", ms], ["ttft_p95_ms", "usageTtft95", ms]], "usage-table-provider", query)));
   // Drawn once in the document, so each chart knows its width.
-  chart(daily, { x, bars: true, series: [{ label: t("usageCost"), values: day.rows.map((r) => r.cost / 1_000_000), format: (v) => creditsShort(v * 1_000_000) }] });
+  chart(daily, { x, bars: true, series: [{ label: t("usageCost"), values: day.rows.map((r) => r.cost / 1_000_000), format: (v) => credits(Math.round(v * 1_000_000)) }] });
   chart(tokens, { x, series: [
     { label: t("usagePrompt"), values: day.rows.map((r) => r.prompt_tokens), format: num },
     { label: t("usageCompletion"), values: day.rows.map((r) => r.completion_tokens), format: num }] });
   chart(people, { x, series: [{ label: t("usageActive"), values: day.rows.map((r) => r.active_users), format: num }] });
   const shown = model.rows.slice(0, 12);
   chart(models, { x: shown.map((_, i) => i), labels: shown.map((r) => text(r.model)), bars: true,
-    series: [{ label: t("usageCost"), values: shown.map((r) => r.cost / 1_000_000), format: (v) => creditsShort(v * 1_000_000) }] });
+    series: [{ label: t("usageCost"), values: shown.map((r) => r.cost / 1_000_000), format: (v) => credits(Math.round(v * 1_000_000)) }] });
 }

@@ -142,6 +142,7 @@ const CATALOGUE = {
     usageByProvider: "By provider", usageComplete: "Complete", usageStopped: "Stopped", usageError: "Errors",
     usageInterrupted: "Interrupted", usageErrorRate: "Error rate", usageTtft50: "First token p50",
     usageTtft95: "First token p95", usageMs: "ms", usageOther: "other (titles, API)",
+    usageBadRange: "Pick a period of 1 to 400 days, the first day before the last.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -285,6 +286,7 @@ const CATALOGUE = {
     usageTopUsers: "Больше всего потратили", usageByProvider: "По провайдерам", usageComplete: "Готово",
     usageStopped: "Остановлено", usageError: "Ошибки", usageInterrupted: "Прервано", usageErrorRate: "Доля ошибок",
     usageTtft50: "Первый токен p50", usageTtft95: "Первый токен p95", usageMs: "мс", usageOther: "прочее (названия, API)",
+    usageBadRange: "Выберите период от 1 до 400 дней, первый день раньше последнего.",
   },
 };
 
