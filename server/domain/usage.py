@@ -55,6 +55,11 @@ def period(since: str | None, until: str | None, today: date | None = None) -> t
     return first, last
 
 
+def _start(day: date) -> str:
+    """The first instant of a UTC day, as stored."""
+    return iso(datetime.combine(day, time(), timezone.utc))
+
+
 def percentile(histogram: list[tuple[int, int]], fraction: float) -> int | None:
     """The nearest-rank percentile of (value, count) pairs sorted by value."""
     total = sum(n for _, n in histogram)
@@ -78,62 +83,82 @@ class UsageReport:
         if group not in GROUPS:
             raise BadRequest(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
         first, last = period(since, until)
-        start = iso(datetime.combine(first, time(), timezone.utc))
-        end = iso(datetime.combine(last + timedelta(days=1), time(), timezone.utc))
-        table = await getattr(self, f"_by_{group}")(start, end, first, last)
+        spans = await self._spans(first, last)
+        table = await getattr(self, f"_by_{group}")(*spans, first, last)
         # The period's whole spend, from the ledger (a "user" table holds the top users only).
-        totals = {"cost": sum(int(r["cost"]) for r in await rows.spend_by_model(
-            self.db, start, end)), "replies": sum(r["replies"] for r in table)}
+        totals = {"cost": sum(int(r["cost"]) for r in await rows.spend_by_model(self.db, *spans)),
+                  "replies": sum(r["replies"] for r in table)}
         if group in ("model", "day"):
             totals["prompt_tokens"] = sum(r["prompt_tokens"] for r in table)
             totals["completion_tokens"] = sum(r["completion_tokens"] for r in table)
-        totals["active_users"] = await rows.active_users(self.db, start, end)
+        totals["active_users"] = await rows.active_users(self.db, *spans)
         return {"from": first.isoformat(), "to": last.isoformat(), "group_by": group,
                 "columns": list(COLUMNS[group]), "rows": table, "totals": totals}
 
-    async def _by_model(self, start: str, end: str, *_: date) -> list[dict[str, Any]]:
+    async def _spans(self, first: date, last: date) -> tuple[rows.Span, rows.Span]:
+        """(closed days, live timestamps) of the period: each day before today is rolled up the
+        first time a report covers it, unless a reply begun that day is still streaming (then
+        it and the days after it are read live)."""
+        today = datetime.now(timezone.utc).date()
+        done = set(await rows.closed_days(self.db, first.isoformat(), last.isoformat()))
+        live = first
+        while live <= last and live < today:
+            day = live.isoformat()
+            if day not in done:
+                start, end = _start(live), _start(live + timedelta(days=1))
+                if await rows.streaming_in(self.db, start, end):
+                    break
+                async with self.db.transaction() as tx:
+                    await rows.close_day(tx, day, start, end)
+            live += timedelta(days=1)
+        return ((first.isoformat(), live.isoformat()),
+                (_start(min(live, last + timedelta(days=1))), _start(last + timedelta(days=1))))
+
+    async def _by_model(self, closed: rows.Span, live: rows.Span, *_: date) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for r in await rows.replies_by_model(self.db, start, end):
+        for r in await rows.replies_by_model(self.db, closed, live):
             found[r["model"]] = {"model": r["model"], "replies": int(r["replies"]),
                                  "prompt_tokens": int(r["prompt_tokens"] or 0),
                                  "completion_tokens": int(r["completion_tokens"] or 0), "cost": 0}
-        for r in await rows.spend_by_model(self.db, start, end):
+        for r in await rows.spend_by_model(self.db, closed, live):
             found.setdefault(r["model"], {"model": r["model"], "replies": 0, "prompt_tokens": 0,
                                           "completion_tokens": 0, "cost": 0})
             found[r["model"]]["cost"] = int(r["cost"])
         return sorted(found.values(), key=lambda r: (-r["cost"], r["model"]))
 
-    async def _by_day(self, start: str, end: str, first: date, last: date) -> list[dict[str, Any]]:
+    async def _by_day(self, closed: rows.Span, live: rows.Span, first: date,
+                      last: date) -> list[dict[str, Any]]:
         days = {(first + timedelta(days=i)).isoformat(): {
             "day": (first + timedelta(days=i)).isoformat(), "replies": 0, "prompt_tokens": 0,
             "completion_tokens": 0, "active_users": 0, "cost": 0}
             for i in range((last - first).days + 1)}
-        for r in await rows.replies_by_day(self.db, start, end):
+        for r in await rows.replies_by_day(self.db, closed, live):
             days[r["day"]].update(replies=int(r["replies"]),
                                   prompt_tokens=int(r["prompt_tokens"] or 0),
                                   completion_tokens=int(r["completion_tokens"] or 0),
                                   active_users=int(r["active_users"]))
-        for r in await rows.spend_by_day(self.db, start, end):
+        for r in await rows.spend_by_day(self.db, closed, live):
             days[r["day"]]["cost"] = int(r["cost"])
         return list(days.values())
 
-    async def _by_user(self, start: str, end: str, *_: date) -> list[dict[str, Any]]:
-        top = await rows.top_spenders(self.db, start, end, TOP_USERS)
+    async def _by_user(self, closed: rows.Span, live: rows.Span, *_: date) -> list[dict[str, Any]]:
+        top = await rows.top_spenders(self.db, closed, live, TOP_USERS)
         replies = {r["user_id"]: int(r["replies"]) for r in await rows.replies_of(
-            self.db, start, end, [r["user_id"] for r in top])}
+            self.db, closed, live, [r["user_id"] for r in top])}
         return [{"user_id": r["user_id"], "email": r["email"],
                  "replies": replies.get(r["user_id"], 0), "charges": int(r["charges"]),
                  "cost": int(r["cost"])} for r in top]
 
-    async def _by_provider(self, start: str, end: str, *_: date) -> list[dict[str, Any]]:
+    async def _by_provider(self, closed: rows.Span, live: rows.Span,
+                           *_: date) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for r in await rows.statuses_by_provider(self.db, start, end):
+        for r in await rows.statuses_by_provider(self.db, closed, live):
             entry = found.setdefault(r["provider"], {"provider": r["provider"], "replies": 0,
                                                      **{s: 0 for s in STATUSES}})
             entry[r["status"]] = int(r["replies"])
             entry["replies"] += int(r["replies"])
         waits: dict[str, list[tuple[int, int]]] = {}
-        for r in await rows.first_token_histogram(self.db, start, end):
+        for r in await rows.first_token_histogram(self.db, closed, live):
             waits.setdefault(r["provider"], []).append((int(r["ms"]), int(r["n"])))
         for name, entry in found.items():
             histogram = sorted(waits.get(name, []))

@@ -4,10 +4,11 @@ users' own `transactions.list` shows, to the micro-credit; tokens, statuses and 
 token per provider; the CSV; bad periods refused; a non-admin refused. Both engines."""
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from server.domain.usage import percentile
 from server.web.state import CONTEXT
+from storage.base import iso
 from tests.helpers import make_admin, register, reply_events
 
 USAGE = "/api/v1/admin/usage"
@@ -92,10 +93,63 @@ async def test_every_table_sums_to_the_ledger(vendored, vendor, connect):
     assert await db.fetchval("SELECT COUNT(*) AS n FROM messages WHERE role = 'assistant' "
                              "AND first_token_ms >= 0") == 4
 
+    # Three days later those days are closed: read from the rollup (written on the first report
+    # covering them) and still the ledger's figures, with today's new reply read live beside.
+    await backdate(db, days=3)
+    again = await reply(a, echo["id"], "three days on")
+    span = {"from": (date.today() - timedelta(days=5)).isoformat(), "to": today}
+    for _ in range(2):  # the first call writes the rollup, the second only reads it
+        later = {g: await report(vendored, admin, group_by=g, **span) for g in by}
+        ledger = await spent(a) + await spent(b)
+        for group in ("model", "day", "user"):
+            assert sum(r["cost"] for r in later[group]["rows"]) == ledger, group
+            assert later[group]["totals"]["cost"] == ledger, group
+        days = {r["day"]: r for r in later["day"]["rows"]}
+        assert days[(date.today() - timedelta(days=3)).isoformat()]["replies"] == 5
+        assert days[today]["replies"] == 1 and days[today]["cost"] == again["cost"]
+        assert later["day"]["totals"]["active_users"] == 2
+        assert {r["model"]: r["replies"] for r in later["model"]["rows"]}["echo"] == 3
+        assert {r["provider"]: r for r in later["provider"]["rows"]}["anthropic"]["error"] == 1
+        assert {r["email"]: r["replies"] for r in later["user"]["rows"]}["alice@example.com"] == 4
+    closed = [r["day"] for r in await db.fetchall("SELECT day FROM usage_days_done ORDER BY day")]
+    assert closed == [(date.today() - timedelta(days=n)).isoformat() for n in (5, 4, 3, 2, 1)]
+
     # Another period holds none of it; the day table still lists each day of it, empty.
-    week_ago = (date.today() - timedelta(days=7)).isoformat()
+    week_ago = (date.today() - timedelta(days=9)).isoformat()
     before = await report(vendored, admin, group_by="day", **{"from": week_ago, "to": week_ago})
     assert before["totals"]["cost"] == 0 and before["rows"][0]["replies"] == 0
+
+
+async def backdate(db, days):
+    """Every message and ledger row as if written `days` earlier."""
+    for table in ("messages", "transactions"):
+        for row in await db.fetchall(f"SELECT id, created_at FROM {table}"):
+            when = row["created_at"]
+            if isinstance(when, str):
+                when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            await db.execute(f"UPDATE {table} SET created_at = ? WHERE id = ?",
+                             (iso(when - timedelta(days=days)), row["id"]))
+
+
+async def test_a_day_with_a_reply_still_streaming_is_not_closed(client, alice, connect):
+    admin = await make_admin(client)
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", model="echo")
+    await reply(sock, chat["id"])
+    db = client.app[CONTEXT].services.db
+    await backdate(db, days=2)
+    await db.execute("UPDATE messages SET status = 'streaming' WHERE role = 'assistant'")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    span = {"from": (date.today() - timedelta(days=3)).isoformat(), "to": yesterday}
+    first = await report(client, admin, group_by="provider", **span)
+    assert first["rows"][0]["streaming"] == 1
+    assert [r["day"] for r in await db.fetchall("SELECT day FROM usage_days_done")] == [
+        (date.today() - timedelta(days=3)).isoformat()]  # the day before it only
+    await db.execute("UPDATE messages SET status = 'complete' WHERE role = 'assistant'")
+    second = await report(client, admin, group_by="provider", **span)
+    assert second["rows"][0]["complete"] == 1 and second["rows"][0]["streaming"] == 0
+    assert len(await db.fetchall("SELECT day FROM usage_days_done")) == 3
+    assert second["totals"]["cost"] == await spent(sock)
 
 
 async def test_the_csv_is_the_table(client, alice, connect):
@@ -111,7 +165,8 @@ async def test_the_csv_is_the_table(client, alice, connect):
     rows = list(csv.reader(io.StringIO(await resp.text())))
     assert rows[0] == ["user_id", "email", "replies", "charges", "cost"]
     assert rows[1] == [str(json_report["rows"][0][c]) for c in rows[0]]
-    assert rows[1][1] == "alice@example.com" and int(rows[1][4]) == await spent(sock)
+    assert rows[1][1] == "alice@example.com", (rows, json_report)
+    assert int(rows[1][4]) == await spent(sock)
 
 
 async def test_bad_periods_and_parameters_are_refused(client, alice):
