@@ -23,6 +23,7 @@ from .broker import Broker, make_broker
 from .config import ConfigError, Settings
 from .domain.accounts import Accounts, AuthSettings
 from .domain.admin import Admin
+from .domain.usage import UsageReport
 from .domain.api_keys import ApiKeys
 from .domain.completions import Completions
 from .domain.analyzer import Analyzer
@@ -90,6 +91,7 @@ class Services:
     billing: Billing
     admin: Admin
     order_review: OrderReview
+    usage: UsageReport
 
     async def close(self) -> None:
         """Stop what is streaming, let mails in flight go, then close providers, broker and
@@ -203,7 +205,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         api_keys=ApiKeys(db, events, models),
         completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
         billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger),
-        order_review=OrderReview(db, ledger))
+        order_review=OrderReview(db, ledger), usage=UsageReport(db))
 
 
 def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:

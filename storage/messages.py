@@ -145,14 +145,15 @@ async def save_progress(db: Executor, texts: list[tuple[str, str]], now: str) ->
 
 async def finish(db: Executor, message_id: str, *, status: str, content: str,
                  tokens: Mapping[str, int], cost: int, error_code: str | None,
-                 now: str) -> Row | None:
+                 now: str, first_token_ms: int | None = None) -> Row | None:
     """The one final write; None if the row had already left `streaming`. `tokens` has each of
-    TOKENS."""
+    TOKENS; `first_token_ms`: how long the provider took to its first token (None: it sent none)."""
     return await db.fetchone(
         f"""UPDATE messages SET status = ?, content = ?, {", ".join(f"{t} = ?" for t in TOKENS)},
-                                cost = ?, error_code = ?, updated_at = ?
+                                cost = ?, error_code = ?, updated_at = ?, first_token_ms = ?
             WHERE id = ? AND status = 'streaming' RETURNING {SELECT}""",
-        (status, content, *(tokens[t] for t in TOKENS), cost, error_code, now, message_id))
+        (status, content, *(tokens[t] for t in TOKENS), cost, error_code, now, first_token_ms,
+         message_id))
 
 
 async def interrupt_orphans(db: Executor, *, instance: str | None, stale_before: str | None) -> list[Row]:

@@ -20,7 +20,9 @@ from tests.helpers import open_socket, register, vendor_providers
 
 APP_TABLES = ("billing_events", "orders", "holds", "models", "transactions", "message_files", "files",
               "messages", "chat_tags", "chats", "folders", "shares", "mail_tokens", "api_keys",
-              "user_profiles", "refresh_tokens", "users", "audit_log")
+              "user_profiles", "refresh_tokens", "users", "audit_log",
+              "usage_days_done", "usage_model_days", "usage_spend_days", "usage_user_days",
+              "usage_wait_days")
 
 
 # -- databases ------------------------------------------------------------------------------

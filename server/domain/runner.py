@@ -82,7 +82,8 @@ class Runner:
             metrics.STREAMING.dec()
         await _announced(job, through_cancel=True)
         deltas.flush()
-        return await self._finish(job, status, request, end.usage if end else heard.usage, error)
+        return await self._finish(job, status, request, end.usage if end else heard.usage, error,
+                                  heard.first_token_ms)
 
     async def _stream(self, job: Job, provider: Provider, request: GenerationRequest,
                       deltas: DeltaCoalescer, heard: _Heard) -> StreamEnd:
@@ -97,7 +98,9 @@ class Runner:
                     watchdog.fed()
                     if first:
                         first = False
-                        metrics.TTFT.labels(provider.name).observe(time.monotonic() - started)
+                        waited = time.monotonic() - started
+                        metrics.TTFT.labels(provider.name).observe(waited)
+                        heard.first_token_ms = round(waited * 1000)  # stored: the console's p50/p95
                         await _announced(job)
                     if isinstance(item, StreamEnd):
                         metrics.PROVIDER_LATENCY.labels(provider.name).observe(time.monotonic() - started)
@@ -116,7 +119,8 @@ class Runner:
         raise ProviderUnavailable(f"{provider.name} ended the stream without finishing")
 
     async def _finish(self, job: Job, status: str, request: GenerationRequest,
-                      reported: Usage | None, error: ChatwireError | None) -> dict[str, Any]:
+                      reported: Usage | None, error: ChatwireError | None,
+                      first_token_ms: int | None = None) -> dict[str, Any]:
         """The one final write: the row's end state and the charge, in one transaction.
 
         Complete and stopped replies are charged for their tokens; errors and interruptions for
@@ -132,7 +136,8 @@ class Runner:
             charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
             row = await message_rows.finish(
                 tx, job.message_id, status=status, content=job.text, tokens=usage.breakdown(),
-                cost=charged, error_code=error.code if error else None, now=now)
+                cost=charged, error_code=error.code if error else None, now=now,
+                first_token_ms=first_token_ms)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
         if row is None:  # finalised elsewhere (recovery), or its chat was purged
@@ -189,12 +194,14 @@ async def _announced(job: Job, *, through_cancel: bool = False) -> None:
 
 
 class _Heard:
-    """The vendor's latest counts during a stream (`Usage` items), for a reply that never ends."""
+    """The vendor's latest counts during a stream (`Usage` items), for a reply that never ends;
+    and when its first token came (ms after the request; None until one does)."""
 
-    __slots__ = ("usage",)
+    __slots__ = ("usage", "first_token_ms")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
+        self.first_token_ms: int | None = None
 
 
 def _usage(job: Job, request: GenerationRequest, reported: Usage | None, *, ended: bool) -> Usage:

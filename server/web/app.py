@@ -15,7 +15,7 @@ from server.config import Settings
 from server.domain.recovery import Recovery
 from server.malloc import trim_periodically
 
-from . import (account_routes, admin_keys_routes, admin_models_routes, admin_routes, auth_routes, billing_routes,
+from . import (account_routes, admin_keys_routes, admin_models_routes, admin_routes, admin_usage_routes, auth_routes, billing_routes,
                chat_routes, file_routes, health, mail_routes, openai_routes, openapi, share_routes)
 from . import admin_orders_routes
 from .state import CONTEXT, SETTINGS, Context
@@ -132,6 +132,7 @@ def create_app(settings: Settings) -> web.Application:
     auth_routes.add_routes(app)
     mail_routes.add_routes(app)
     admin_routes.add_routes(app)
+    admin_usage_routes.add_routes(app)
     admin_models_routes.add_routes(app)
     admin_keys_routes.add_routes(app)
     admin_orders_routes.add_routes(app)

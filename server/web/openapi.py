@@ -336,6 +336,7 @@ def document() -> Schema:
     }
     paths.update(v1_paths(lambda status: {"$ref": f"#/components/responses/E{status}"}))
     paths.update(openapi_admin.admin_paths(sys.modules[__name__]))
+    paths.update(openapi_admin.usage_paths(sys.modules[__name__]))
     responses = {f"E{status}": _json(_ref("Error"), f"{text} ({_codes(status)})")
                  for status, text in ERRORS.items()}
     return {

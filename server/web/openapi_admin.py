@@ -166,3 +166,38 @@ def order_paths(h: Any) -> dict[str, Schema]:
              **errors(400, 401, 403, 404, 409, 413)}, tag="admin", security=h.BEARER,
             body=resolve, params=[path_id("order_id")])},
     }
+
+
+# usage analytics
+USAGE_ROW = {"type": "object", "description": "the columns named in `columns`, by group_by",
+             "properties": {"model": STR, "day": STR, "user_id": STR, "email": STR,
+                            "provider": STR, "replies": INT, "prompt_tokens": INT,
+                            "completion_tokens": INT, "active_users": INT, "charges": INT,
+                            "cost": INT, "error_rate": {"type": "number"},
+                            "ttft_p50_ms": NINT, "ttft_p95_ms": NINT}}
+USAGE = {"type": "object", "required": ["from", "to", "group_by", "columns", "rows", "totals"],
+         "properties": {"from": STR, "to": STR, "group_by": STR,
+                        "columns": {"type": "array", "items": STR},
+                        "rows": {"type": "array", "items": USAGE_ROW},
+                        "totals": {"type": "object", "properties": {
+                            "cost": INT, "replies": INT, "prompt_tokens": INT,
+                            "completion_tokens": INT, "active_users": INT}}}}
+
+
+def usage_paths(h: Any) -> dict[str, Schema]:
+    """`GET /api/v1/admin/usage`: the console's analytics, JSON or CSV."""
+    day = {"type": "string", "format": "date", "maxLength": 10}
+    return {"/api/v1/admin/usage": {"get": h._op(
+        "Usage for whole UTC days from..to (at most 400; default the last 30): cost (from the "
+        "ledger, micro-credits), tokens and replies by model or day (with active users), the "
+        "top 50 users by spend, replies by provider and status with the error rate and time to "
+        "first token p50/p95; `format=csv`: the table as CSV (admin)",
+        {"200": {"description": "the report", "content": {
+            "application/json": {"schema": USAGE},
+            "text/csv": {"schema": {"type": "string"}}}},
+         **h._errors(400, 401, 403)}, tag="admin", security=h.BEARER,
+        params=[_q("from", day, "the first day, YYYY-MM-DD (UTC)"),
+                _q("to", day, "the last day, inclusive (default today)"),
+                _q("group_by", {"enum": ["model", "day", "user", "provider"]},
+                   "the table's rows (default day)"),
+                _q("format", {"enum": ["json", "csv"]}, "csv: the table as a download")])}}

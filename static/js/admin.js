@@ -7,6 +7,7 @@ import { credits, formatDate, t } from "./i18n.js";
 import { dialog } from "./panels.js";
 import { userPage } from "./admin-users.js";
 import { flaggedBadge, ordersList, watchFlagged } from "./admin-orders.js";
+import { usageView } from "./admin-usage.js";
 
 // A call to an admin route; `key` goes as Idempotency-Key (one per action: a retry or a double
 // click of the same action is one deposit).
@@ -41,14 +42,15 @@ export function openAdmin(ctx) {
     audit: h("button", { role: "tab", "data-testid": "admin-tab-audit", onClick: () => show("audit") }, t("adminAudit")),
     orders: h("button", { role: "tab", "data-testid": "admin-tab-orders", onClick: () => show("orders") },
       t("adminOrders"), " ", flaggedBadge("orders-alert")),
+    usage: h("button", { role: "tab", "data-testid": "admin-tab-usage", onClick: () => show("usage") }, t("adminUsage")),
   };
   const view = { ctx, body, call: adminCall, openUser: (id) => userPage(view, id).catch(fail), back: () => show("users"), toast: ctx.toast };
   const fail = (error) => ctx.toast(error.message);
   const show = (name) => {
     for (const [key, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(key === name));
-    ({ users: usersList, audit: auditLog, orders: ordersList }[name])(view).catch(fail);
+    ({ users: usersList, audit: auditLog, orders: ordersList, usage: usageView }[name])(view).catch(fail);
   };
-  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, tabs.users, tabs.audit, tabs.orders), body);
+  const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, ...Object.values(tabs)), body);
   box.classList.add("admin");
   box.dataset.testid = "admin-console";
   show("users");

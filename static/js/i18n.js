@@ -143,6 +143,16 @@ const CATALOGUE = {
     resolvedCredit: "Credited by {by}, {at}", resolvedDismiss: "Dismissed by {by}, {at}",
     resolvedCreditDone: "Credited {credits} credits to {email}.", resolvedDismissDone: "Dismissed: nothing was credited to {email}.",
     action_order_credit: "Flagged order credited", action_order_dismiss: "Flagged order dismissed",
+    // usage analytics
+    adminUsage: "Usage", usagePeriod: "Period", usage7: "Last 7 days", usage30: "Last 30 days", usage90: "Last 90 days",
+    usageCustom: "Custom…", usageFrom: "From", usageTo: "To", usageCsv: "Download CSV", usageNone: "Nothing in this period.",
+    usageCost: "Cost", usageReplies: "Replies", usageTokens: "Tokens", usageActive: "Active users",
+    usagePrompt: "Prompt tokens", usageCompletion: "Completion tokens", usageDay: "Day", usageModel: "Model",
+    usageProvider: "Provider", usageByDay: "By day", usageByModel: "By model", usageTopUsers: "Top users by spend",
+    usageByProvider: "By provider", usageComplete: "Complete", usageStopped: "Stopped", usageError: "Errors",
+    usageInterrupted: "Interrupted", usageErrorRate: "Error rate", usageTtft50: "First token p50",
+    usageTtft95: "First token p95", usageMs: "ms", usageOther: "other (titles, API)",
+    usageBadRange: "Pick a period of 1 to 400 days, the first day before the last.",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -287,6 +297,16 @@ const CATALOGUE = {
     resolvedCredit: "Зачислено: {by}, {at}", resolvedDismiss: "Отклонено: {by}, {at}",
     resolvedCreditDone: "Зачислено {credits} кредитов для {email}.", resolvedDismissDone: "Отклонено: {email} ничего не зачислено.",
     action_order_credit: "Зачислен заказ на проверке", action_order_dismiss: "Отклонён заказ на проверке",
+    // usage analytics
+    adminUsage: "Расход", usagePeriod: "Период", usage7: "Последние 7 дней", usage30: "Последние 30 дней",
+    usage90: "Последние 90 дней", usageCustom: "Другой…", usageFrom: "С", usageTo: "По", usageCsv: "Скачать CSV",
+    usageNone: "За этот период ничего нет.", usageCost: "Стоимость", usageReplies: "Ответы", usageTokens: "Токены",
+    usageActive: "Активные пользователи", usagePrompt: "Токены запроса", usageCompletion: "Токены ответа",
+    usageDay: "День", usageModel: "Модель", usageProvider: "Провайдер", usageByDay: "По дням", usageByModel: "По моделям",
+    usageTopUsers: "Больше всего потратили", usageByProvider: "По провайдерам", usageComplete: "Готово",
+    usageStopped: "Остановлено", usageError: "Ошибки", usageInterrupted: "Прервано", usageErrorRate: "Доля ошибок",
+    usageTtft50: "Первый токен p50", usageTtft95: "Первый токен p95", usageMs: "мс", usageOther: "прочее (названия, API)",
+    usageBadRange: "Выберите период от 1 до 400 дней, первый день раньше последнего.",
   },
 };
 

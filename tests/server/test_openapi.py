@@ -79,7 +79,7 @@ ROUTES = [("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
           ("PATCH", "/api/v1/admin/users/{user_id}"),
           ("DELETE", "/api/v1/admin/users/{user_id}/sessions"), ("GET", "/api/v1/admin/audit"),
           ("GET", "/api/v1/admin/users/{user_id}/api-keys"),
-          ("DELETE", "/api/v1/admin/api-keys/{api_key_id}"),
+          ("DELETE", "/api/v1/admin/api-keys/{api_key_id}"), ("GET", "/api/v1/admin/usage"),
           ("GET", "/api/v1/admin/orders"), ("POST", "/api/v1/admin/orders/{order_id}/resolve"),
           ("GET", "/v1/models"), ("GET", "/v1/models/{model}"), ("POST", "/v1/chat/completions"),
           ("POST", "/api/v1/billing/webhooks/stripe"), ("POST", "/api/v1/billing/webhooks/yookassa"),
@@ -98,7 +98,8 @@ JUDGED_BEYOND_SCHEMA = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/fil
                         ("POST", "/api/v1/auth/verify-email"),
                         ("POST", "/api/v1/auth/verify-email/resend"),
                         ("POST", "/api/v1/billing/webhooks/stripe"),
-                        ("POST", "/api/v1/billing/webhooks/yookassa")}
+                        ("POST", "/api/v1/billing/webhooks/yookassa"),
+                        ("GET", "/api/v1/admin/usage")}  # a reversed or too long period: 400
 # A multipart part is bytes whatever the schema says its type is: a "negative" `file` (an object, a
 # number) arrives as a valid file, and extra form fields are skipped on purpose.
 BYTES_ON_THE_WIRE = {("POST", "/api/v1/files"), ("POST", "/api/v1/chats/import")}

@@ -1,0 +1,198 @@
+"""The operator's usage figures for a period, from the ledger and the message rows.
+
+Money comes from `transactions` only (kinds `usage` and `refund`, as every spend figure in the
+product), so each sum matches what `transactions.list` shows to the micro-credit; tokens,
+statuses and time to first token come from the assistant rows of `messages`.
+
+A period is read in two parts (migration 0015): the closed days — before today, nothing of theirs
+still streaming, so their rows are final — from the `usage_*_days` rollups, written once per day
+by `close_day` from those same rows; and the rest, `[live_from, until)`, from the rows themselves
+(covering partial indexes). Every read takes `closed = (first_day, live_day)`, days as
+'YYYY-MM-DD' (empty when equal), and `live = (start, end)` timestamps, and adds both in SQL.
+"""
+from __future__ import annotations
+
+from .base import Executor, Row
+
+SPEND = "t.kind IN ('usage', 'refund') AND t.created_at >= ? AND t.created_at < ?"
+REPLIES = "m.role = 'assistant' AND m.created_at >= ? AND m.created_at < ?"
+CLOSED = "day >= ? AND day < ?"
+PROVIDER = "COALESCE(c.provider, '')"
+MODEL = "COALESCE(m.model, '')"
+# First-token waits are kept per millisecond below 100 ms, per 10 ms below 1 s, per 100 ms below
+# 10 s and per second above: percentiles to a tenth of the wait or better, and a rollup of at most
+# ~330 rows per provider and day however many replies it had.
+_MS = "m.first_token_ms"
+WAIT = (f"CASE WHEN {_MS} < 100 THEN {_MS} WHEN {_MS} < 1000 THEN {_MS} - {_MS} % 10 "
+        f"WHEN {_MS} < 10000 THEN {_MS} - {_MS} % 100 ELSE {_MS} - {_MS} % 1000 END")
+
+Span = tuple[str, str]
+
+
+def _day(db: Executor, column: str) -> str:
+    """The UTC date of a timestamp column as YYYY-MM-DD, on either engine."""
+    if db.dialect == "sqlite":
+        return f"substr({column}, 1, 10)"
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+async def spend_by_model(db: Executor, closed: Span, live: Span) -> list[Row]:
+    """Charged less refunded per model of the reply charged; '' for charges that are no
+    message's (a chat's title, an API call)."""
+    return await db.fetchall(
+        f"""SELECT model, SUM(cost) AS cost FROM (
+                SELECT model, cost FROM usage_spend_days WHERE {CLOSED}
+                UNION ALL
+                SELECT {MODEL} AS model, -SUM(t.amount) AS cost
+                FROM transactions t LEFT JOIN messages m ON m.id = t.message_id
+                WHERE {SPEND} GROUP BY {MODEL}) s GROUP BY model""", (*closed, *live))
+
+
+async def replies_by_model(db: Executor, closed: Span, live: Span) -> list[Row]:
+    return await db.fetchall(
+        f"""SELECT model, SUM(replies) AS replies, SUM(p) AS prompt_tokens,
+                   SUM(c) AS completion_tokens FROM (
+                SELECT model, replies, prompt_tokens AS p, completion_tokens AS c
+                FROM usage_model_days WHERE {CLOSED}
+                UNION ALL
+                SELECT {MODEL}, COUNT(*), SUM(m.prompt_tokens), SUM(m.completion_tokens)
+                FROM messages m WHERE {REPLIES} GROUP BY {MODEL}) s GROUP BY model""",
+        (*closed, *live))
+
+
+async def spend_by_day(db: Executor, closed: Span, live: Span) -> list[Row]:
+    day = _day(db, "t.created_at")
+    return await db.fetchall(
+        f"""SELECT day, SUM(cost) AS cost FROM usage_spend_days WHERE {CLOSED} GROUP BY day
+            UNION ALL
+            SELECT {day}, -SUM(t.amount) FROM transactions t WHERE {SPEND} GROUP BY {day}""",
+        (*closed, *live))
+
+
+async def replies_by_day(db: Executor, closed: Span, live: Span) -> list[Row]:
+    """Replies, tokens and active users (users with a reply that day) per UTC day."""
+    day = _day(db, "m.created_at")
+    return await db.fetchall(
+        f"""SELECT d.day, SUM(d.replies) AS replies, SUM(d.prompt_tokens) AS prompt_tokens,
+                   SUM(d.completion_tokens) AS completion_tokens,
+                   (SELECT COUNT(*) FROM usage_user_days u WHERE u.day = d.day AND u.replies > 0)
+                       AS active_users
+            FROM usage_model_days d WHERE d.day >= ? AND d.day < ? GROUP BY d.day
+            UNION ALL
+            SELECT {day}, COUNT(*), SUM(m.prompt_tokens), SUM(m.completion_tokens),
+                   COUNT(DISTINCT m.user_id)
+            FROM messages m WHERE {REPLIES} GROUP BY {day}""", (*closed, *live))
+
+
+async def active_users(db: Executor, closed: Span, live: Span) -> int:
+    return int(await db.fetchval(
+        f"""SELECT COUNT(*) AS n FROM (
+                SELECT user_id FROM usage_user_days WHERE {CLOSED} AND replies > 0
+                UNION
+                SELECT m.user_id FROM messages m WHERE {REPLIES}) s""",
+        (*closed, *live)) or 0)
+
+
+async def top_spenders(db: Executor, closed: Span, live: Span, limit: int) -> list[Row]:
+    """The users who spent most in the period (ties: by id), with their email."""
+    return await db.fetchall(
+        f"""SELECT g.user_id, COALESCE(u.email, '') AS email, g.cost, g.charges FROM (
+                SELECT user_id, SUM(cost) AS cost, SUM(charges) AS charges FROM (
+                    SELECT user_id, cost, charges FROM usage_user_days
+                    WHERE {CLOSED} AND charges > 0
+                    UNION ALL
+                    SELECT t.user_id, -SUM(t.amount), COUNT(*) FROM transactions t
+                    WHERE {SPEND} GROUP BY t.user_id) s GROUP BY user_id) g
+            LEFT JOIN users u ON u.id = g.user_id
+            ORDER BY g.cost DESC, g.user_id LIMIT ?""", (*closed, *live, limit))
+
+
+async def replies_of(db: Executor, closed: Span, live: Span, user_ids: list[str]) -> list[Row]:
+    if not user_ids:
+        return []
+    marks = ", ".join("?" for _ in user_ids)
+    return await db.fetchall(
+        f"""SELECT user_id, SUM(replies) AS replies FROM (
+                SELECT user_id, replies FROM usage_user_days
+                WHERE {CLOSED} AND user_id IN ({marks})
+                UNION ALL
+                SELECT m.user_id, COUNT(*) FROM messages m
+                WHERE {REPLIES} AND m.user_id IN ({marks}) GROUP BY m.user_id) s
+            GROUP BY user_id""", (*closed, *user_ids, *live, *user_ids))
+
+
+async def statuses_by_provider(db: Executor, closed: Span, live: Span) -> list[Row]:
+    """Replies per provider (the model's, in the catalogue; '' if it is no longer there) and
+    status."""
+    return await db.fetchall(
+        f"""SELECT provider, status, SUM(replies) AS replies FROM (
+                SELECT provider, status, replies FROM usage_model_days WHERE {CLOSED}
+                UNION ALL
+                SELECT {PROVIDER}, m.status, COUNT(*)
+                FROM messages m LEFT JOIN models c ON c.id = m.model
+                WHERE {REPLIES} GROUP BY {PROVIDER}, m.status) s GROUP BY provider, status""",
+        (*closed, *live))
+
+
+async def first_token_histogram(db: Executor, closed: Span, live: Span) -> list[Row]:
+    """How many replies of each provider waited how long (`WAIT`'s steps) for their first
+    token: percentiles without sending every row."""
+    return await db.fetchall(
+        f"""SELECT provider, ms, SUM(n) AS n FROM (
+                SELECT provider, ms, n FROM usage_wait_days WHERE {CLOSED}
+                UNION ALL
+                SELECT {PROVIDER}, {WAIT}, COUNT(*)
+                FROM messages m LEFT JOIN models c ON c.id = m.model
+                WHERE {REPLIES} AND m.first_token_ms IS NOT NULL
+                GROUP BY {PROVIDER}, {WAIT}) s GROUP BY provider, ms""", (*closed, *live))
+
+
+# -- the rollups ------------------------------------------------------------------------------
+
+async def closed_days(db: Executor, first: str, last: str) -> list[str]:
+    rows = await db.fetchall("SELECT day FROM usage_days_done WHERE day >= ? AND day <= ?",
+                             (first, last))
+    return [r["day"] for r in rows]
+
+
+async def streaming_in(db: Executor, start: str, end: str) -> bool:
+    """Whether a reply begun in [start, end) is still streaming (its day cannot close yet)."""
+    return await db.fetchone(
+        """SELECT 1 AS x FROM messages WHERE status = 'streaming' AND role = 'assistant'
+           AND created_at >= ? AND created_at < ? LIMIT 1""", (start, end)) is not None
+
+
+async def close_day(db: Executor, day: str, start: str, end: str) -> bool:
+    """Write a closed day's rollup rows (in the caller's transaction); False, and nothing
+    written, if it was already written (by another report at the same time, say)."""
+    if not await db.execute("INSERT INTO usage_days_done (day) VALUES (?) ON CONFLICT (day) DO NOTHING",
+                            (day,)):
+        return False
+    span = (start, end)
+    await db.execute(
+        f"""INSERT INTO usage_model_days (day, model, provider, status, replies, prompt_tokens,
+                                          completion_tokens)
+            SELECT ?, {MODEL}, {PROVIDER}, m.status, COUNT(*), COALESCE(SUM(m.prompt_tokens), 0),
+                   COALESCE(SUM(m.completion_tokens), 0)
+            FROM messages m LEFT JOIN models c ON c.id = m.model
+            WHERE {REPLIES} GROUP BY {MODEL}, {PROVIDER}, m.status""", (day, *span))
+    await db.execute(
+        f"""INSERT INTO usage_spend_days (day, model, cost)
+            SELECT ?, {MODEL}, -SUM(t.amount) FROM transactions t
+            LEFT JOIN messages m ON m.id = t.message_id WHERE {SPEND} GROUP BY {MODEL}""",
+        (day, *span))
+    await db.execute(
+        f"""INSERT INTO usage_user_days (day, user_id, charges, cost)
+            SELECT ?, t.user_id, COUNT(*), -SUM(t.amount) FROM transactions t
+            WHERE {SPEND} GROUP BY t.user_id""", (day, *span))
+    await db.execute(
+        f"""INSERT INTO usage_user_days (day, user_id, replies)
+            SELECT ?, m.user_id, COUNT(*) FROM messages m WHERE {REPLIES} GROUP BY m.user_id
+            ON CONFLICT (day, user_id) DO UPDATE SET replies = excluded.replies""", (day, *span))
+    await db.execute(
+        f"""INSERT INTO usage_wait_days (day, provider, ms, n)
+            SELECT ?, {PROVIDER}, {WAIT}, COUNT(*) FROM messages m
+            LEFT JOIN models c ON c.id = m.model
+            WHERE {REPLIES} AND m.first_token_ms IS NOT NULL GROUP BY {PROVIDER}, {WAIT}""",
+        (day, *span))
+    return True
