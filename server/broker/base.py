@@ -221,6 +221,31 @@ async def every(interval_s: float, step: Callable[[], Awaitable[Any]], what: str
                 log.warning("redis broker: %s failed (%s); retrying", what, exc)
 
 
+async def read_channel(pubsub: Any, handle: Callable[[bytes], None], what: str,
+                       on_back: Callable[[], None] | None = None) -> None:
+    """Hand every message of a subscribed Redis channel to `handle`, for as long as the task
+    lives. redis-py reconnects and re-subscribes on the next read after a drop; `on_back` runs
+    when it has (a message published meanwhile is lost, and a listener may need to catch up)."""
+    failing = False
+    while True:
+        try:
+            message = await pubsub.get_message(timeout=1.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not failing:
+                log.error("redis broker: the %s dropped (%s); reconnecting", what, exc)
+            failing = True
+            await asyncio.sleep(0.5)
+            continue
+        if failing:
+            failing = False
+            if on_back is not None:
+                on_back()
+        if message is not None and message.get("type") == "message":
+            handle(message["data"])
+
+
 async def stop_tasks(tasks: list[asyncio.Task[Any]]) -> None:
     """Cancel background tasks, as often as it takes, and report one that failed or would not stop.
 

@@ -3,15 +3,11 @@ a reply running elsewhere is published there (a reply running here is stopped at
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any, Callable
 
 from . import keys
-from .base import stop_tasks
+from .base import read_channel, stop_tasks
 from .local import stop_here
-
-log = logging.getLogger("chatwire.broker")
-
 
 class RedisStops:
     def __init__(self, redis: Any, instance_id: str, on_stop: Callable[[str], None]) -> None:
@@ -24,7 +20,8 @@ class RedisStops:
     async def start(self) -> None:
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(keys.instance_channel(self.instance_id))
-        self._tasks = [asyncio.create_task(self._read(), name="redis-stops-reader")]
+        self._tasks = [asyncio.create_task(read_channel(self._pubsub, self._handle, "stop channel"),
+                                           name="redis-stops-reader")]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
@@ -37,19 +34,6 @@ class RedisStops:
             return
         await self._redis.publish(keys.instance_channel(instance_id), b"s" + message_id.encode())
 
-    async def _read(self) -> None:
-        failing = False
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # redis-py reconnects and re-subscribes on the next call
-                if not failing:
-                    log.error("redis broker: the stop channel dropped (%s); reconnecting", exc)
-                failing = True
-                await asyncio.sleep(0.5)
-                continue
-            failing = False
-            if message is not None and message.get("type") == "message" and message["data"][:1] == b"s":
-                stop_here(self.on_stop, message["data"][1:].decode())
+    def _handle(self, data: bytes) -> None:
+        if data[:1] == b"s":
+            stop_here(self.on_stop, data[1:].decode())
