@@ -28,8 +28,9 @@ from .domain.api_keys import ApiKeys
 from .domain.completions import Completions
 from .domain.analyzer import Analyzer
 from .domain.catalogue import Catalogue
-from .domain.billing import Billing, load_packs
+from .domain.billing import Billing, Pack, load_packs
 from .domain.billing.base import PaymentProvider
+from .domain.billing.pack_catalogue import PackCatalogue
 from .domain.billing.packs import PacksError
 from .domain.billing.review import OrderReview
 from .domain.chats import Chats
@@ -80,6 +81,7 @@ class Services:
     importer: Importer
     titles: Titles
     catalogue: Catalogue
+    packs: PackCatalogue
     account_settings: AccountSettings
     folders: Folders
     shares: Shares
@@ -124,12 +126,13 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
             log.info("applied migrations: %s", ", ".join(applied))
     db = await open_database(settings.database_url, pool_size=pool_size or settings.db_pool_size)
     catalogue: Catalogue | None = None  # made once the providers are known, below
+    packs: PackCatalogue | None = None
     try:
         # The registry needs the broker's reply slots and the broker its stops: the callback
         # names `streams` late, and nothing calls it before the broker starts, below.
         broker = make_broker(settings.redis_url if realtime else None, settings.instance_id,
                              on_stop=lambda message_id: streams.stop_here(message_id),
-                             on_catalogue_change=lambda: catalogue and catalogue.changed_elsewhere(),
+                             on_catalogue_change=lambda: _catalogues_changed(catalogue, packs),
                              history=settings.event_history,
                              history_bytes=settings.event_history_bytes,
                              history_ttl_s=settings.event_history_ttl_s,
@@ -141,13 +144,18 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
         await db.close()
         raise
     providers: dict[str, Provider] = {}
+    sellers: dict[str, PaymentProvider] = {}
     try:
         providers = build_providers(settings.providers)
         catalogue = Catalogue(db, broker.events, broker.catalogue, set(providers))
         await catalogue.load(registry.load(settings.models_file))
-        return _wire(settings, db, broker, streams, providers, catalogue)
+        sellers = payment_providers(settings)
+        packs = PackCatalogue(db, broker.catalogue,
+                              {c for seller in sellers.values() for c in seller.currencies})
+        await packs.load(shipped_packs(settings))
+        return _wire(settings, db, broker, streams, providers, catalogue, packs, sellers)
     except BaseException:  # a configuration error found while wiring: leave nothing open
-        for provider in providers.values():
+        for provider in [*providers.values(), *sellers.values()]:
             await provider.aclose()
         await broker.stop()
         await db.close()
@@ -155,7 +163,8 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
 
 
 def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
-          providers: dict[str, Provider], catalogue: Catalogue) -> Services:
+          providers: dict[str, Provider], catalogue: Catalogue, packs: PackCatalogue,
+          sellers: dict[str, PaymentProvider]) -> Services:
     models = catalogue.models  # live: replaced in place when an admin changes the catalogue
     events = broker.events
     ledger = Ledger(db, events)
@@ -199,31 +208,43 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
         data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
         folders=Folders(db, events), shares=Shares(db, events),
-        importer=Importer(db, events), titles=titles, catalogue=catalogue,
+        importer=Importer(db, events), titles=titles, catalogue=catalogue, packs=packs,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
                              settings.require_email_verification),
         api_keys=ApiKeys(db, events, models),
         completions=Completions(db, ledger, limits, models, providers, streams, stream_settings),
-        billing=billing(settings, db, ledger, limits), admin=Admin(db, events, ledger),
-        order_review=OrderReview(db, ledger), usage=UsageReport(db))
+        billing=Billing(db, ledger, limits, packs.packs, sellers, settings.link_base),
+        admin=Admin(db, events, ledger), order_review=OrderReview(db, ledger), usage=UsageReport(db))
 
 
-def billing(settings: Settings, db: Database, ledger: Ledger, limits: Limits) -> Billing:
-    """Credit packs and the payment providers whose keys are set (none: no billing at all)."""
+def _catalogues_changed(catalogue: Catalogue | None, packs: PackCatalogue | None) -> None:
+    """The broker's catalogue signal: the models or the credit packs changed; reload both."""
+    if catalogue is not None:
+        catalogue.changed_elsewhere()
+    if packs is not None:
+        packs.changed_elsewhere()
+
+
+def shipped_packs(settings: Settings) -> dict[str, Pack]:
+    """The CREDIT_PACKS file's packs (they seed the table; a malformed file stops the start)."""
     try:
-        packs = load_packs(settings.credit_packs)
+        return load_packs(settings.credit_packs)
     except PacksError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:
+    """The payment providers whose keys are set (none: no billing at all)."""
     providers: dict[str, PaymentProvider] = {}
-    if packs and settings.stripe_secret_key and settings.stripe_webhook_secret:
+    if settings.stripe_secret_key and settings.stripe_webhook_secret:
         from .domain.billing.stripe_pay import StripePay
         providers["stripe"] = StripePay(settings.stripe_secret_key, settings.stripe_webhook_secret,
                                         settings.stripe_api_base, settings.stripe_currencies)
-    if packs and settings.yookassa_shop_id and settings.yookassa_secret_key:
+    if settings.yookassa_shop_id and settings.yookassa_secret_key:
         from .domain.billing.yookassa_pay import YooKassaPay
         providers["yookassa"] = YooKassaPay(settings.yookassa_shop_id, settings.yookassa_secret_key,
                                             settings.yookassa_api_base)
-    return Billing(db, ledger, limits, packs, providers, settings.link_base)
+    return providers
 
 
 def auth_settings(settings: Settings) -> AuthSettings:

@@ -18,7 +18,7 @@ from tests import services
 from tests.client import WSClient
 from tests.helpers import open_socket, register, vendor_providers
 
-APP_TABLES = ("billing_events", "orders", "holds", "models", "transactions", "message_files", "files",
+APP_TABLES = ("credit_packs", "billing_events", "orders", "holds", "models", "transactions", "message_files", "files",
               "messages", "chat_tags", "chats", "folders", "shares", "mail_tokens", "api_keys",
               "user_profiles", "refresh_tokens", "users", "audit_log",
               "usage_days_done", "usage_model_days", "usage_spend_days", "usage_user_days",

@@ -18,7 +18,8 @@ from storage import audit as rows
 from . import cursors
 
 ACTIONS = ("user.update", "user.sessions_revoke", "credits.deposit", "credits.adjustment",
-           "model.create", "model.update", "apikey.revoke", "order.credit", "order.dismiss")
+           "model.create", "model.update", "apikey.revoke", "order.credit", "order.dismiss",
+           "pack.create", "pack.update")
 
 
 @dataclass(frozen=True)

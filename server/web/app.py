@@ -17,7 +17,7 @@ from server.malloc import trim_periodically
 
 from . import (account_routes, admin_keys_routes, admin_models_routes, admin_routes, admin_usage_routes, auth_routes, billing_routes,
                chat_routes, file_routes, health, mail_routes, openai_routes, openapi, share_routes)
-from . import admin_orders_routes
+from . import admin_orders_routes, admin_packs_routes
 from .state import CONTEXT, SETTINGS, Context
 from .identity import COOKIE_NAME
 from .middlewares import (
@@ -136,6 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     admin_models_routes.add_routes(app)
     admin_keys_routes.add_routes(app)
     admin_orders_routes.add_routes(app)
+    admin_packs_routes.add_routes(app)
     file_routes.add_routes(app)
     chat_routes.add_routes(app)
     share_routes.add_routes(app)

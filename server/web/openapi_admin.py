@@ -11,6 +11,7 @@ from server.domain.audit import ACTIONS
 
 from .admin_models_routes import EDITABLE, NEW_MODEL
 from .admin_orders_routes import RESOLVE
+from .admin_packs_routes import EDITABLE as PACK_EDITABLE, NEW_PACK
 from .admin_routes import DEPOSIT, PATCH
 
 Schema = dict[str, Any]
@@ -135,6 +136,7 @@ def admin_paths(h: Any) -> dict[str, Schema]:
                           "properties": {"online_users": INT, "sockets_here": INT}}, "counts"),
              **errors(401, 403)}, tag="admin", security=bearer)},
         **order_paths(h),
+        **pack_paths(h),
     }
 
 
@@ -201,3 +203,36 @@ def usage_paths(h: Any) -> dict[str, Schema]:
                 _q("group_by", {"enum": ["model", "day", "user", "provider"]},
                    "the table's rows (default day)"),
                 _q("format", {"enum": ["json", "csv"]}, "csv: the table as a download")])}}
+
+
+PACK = {"type": "object", "required": ["id", "title", "price", "currency", "credits", "enabled"],
+        "properties": {"id": STR, "title": STR, "price": INT, "currency": STR, "credits": INT,
+                       "enabled": {"type": "boolean"}, "sellable": {"type": "boolean"},
+                       "position": INT, "created_at": STR, "updated_at": STR}}
+
+
+def pack_paths(h: Any) -> dict[str, Schema]:
+    """/api/v1/admin/packs: the credit packs on sale, edited at runtime (admin_packs_routes.py)."""
+    op, errors, json, body, path_id = h._op, h._errors, h._json, h._body, h._path_id
+    one = json({"type": "object", "required": ["pack"], "properties": {"pack": PACK}}, "the pack")
+    return {
+        "/api/v1/admin/packs": {
+            "get": op("Every credit pack, disabled ones too; `sellable`: an enabled provider "
+                      "takes its currency; `currencies`: what the enabled providers take (admin)",
+                      {"200": json({"type": "object", "required": ["packs", "currencies"],
+                                    "properties": {"packs": {"type": "array", "items": PACK},
+                                                   "currencies": {"type": "array",
+                                                                  "items": STR}}},
+                                   "every pack"), **errors(401, 403)},
+                      tag="admin", security=h.BEARER),
+            "post": op("Add a credit pack: price in the currency's minor unit, credits in "
+                       "micro-credits, a currency an enabled provider takes; an id in use: "
+                       "conflict; audit-logged, every instance hears (admin)",
+                       {"201": one, **errors(400, 401, 403, 409, 413)}, tag="admin",
+                       security=h.BEARER, body=body(NEW_PACK))},
+        "/api/v1/admin/packs/{pack_id}": {"patch": op(
+            "Change a pack: title, price, currency, credits, enabled; orders already made keep "
+            "their amount; audit-logged, every instance hears (admin)",
+            {"200": one, **errors(400, 401, 403, 404, 413)}, tag="admin", security=h.BEARER,
+            body=body(PACK_EDITABLE), params=[path_id("pack_id")])},
+    }

@@ -7,6 +7,7 @@ import { credits, formatDate, t } from "./i18n.js";
 import { dialog } from "./panels.js";
 import { userPage } from "./admin-users.js";
 import { flaggedBadge, ordersList, watchFlagged } from "./admin-orders.js";
+import { packsList } from "./admin-packs.js";
 import { usageView } from "./admin-usage.js";
 
 // A call to an admin route; `key` goes as Idempotency-Key (one per action: a retry or a double
@@ -42,13 +43,14 @@ export function openAdmin(ctx) {
     audit: h("button", { role: "tab", "data-testid": "admin-tab-audit", onClick: () => show("audit") }, t("adminAudit")),
     orders: h("button", { role: "tab", "data-testid": "admin-tab-orders", onClick: () => show("orders") },
       t("adminOrders"), " ", flaggedBadge("orders-alert")),
+    packs: h("button", { role: "tab", "data-testid": "admin-tab-packs", onClick: () => show("packs") }, t("adminPacks")),
     usage: h("button", { role: "tab", "data-testid": "admin-tab-usage", onClick: () => show("usage") }, t("adminUsage")),
   };
   const view = { ctx, body, call: adminCall, openUser: (id) => userPage(view, id).catch(fail), back: () => show("users"), toast: ctx.toast };
   const fail = (error) => ctx.toast(error.message);
   const show = (name) => {
     for (const [key, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(key === name));
-    ({ users: usersList, audit: auditLog, orders: ordersList, usage: usageView }[name])(view).catch(fail);
+    ({ users: usersList, audit: auditLog, orders: ordersList, packs: packsList, usage: usageView }[name])(view).catch(fail);
   };
   const box = dialog(t("admin"), h("nav", { class: "admin-tabs", role: "tablist" }, ...Object.values(tabs)), body);
   box.classList.add("admin");
@@ -103,17 +105,18 @@ function change(entry) {
   const keys = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]) && k in before);
   const parts = keys.map((k) => `${k}: ${show(k, before[k])} → ${show(k, after[k])}`);
   if (after.note) parts.push(`“${after.note}”`);
+  if (entry.action.startsWith("pack.")) parts.unshift(entry.before ? after.id : `${after.id} “${after.title}”`);
   return parts.join("; ");
 }
 
 const show = (key, value) => (value === null || value === undefined ? t("noCap")
-  : ["balance", "daily_cap", "monthly_cap"].includes(key) ? credits(value) : String(value));
+  : ["balance", "daily_cap", "monthly_cap", "credits"].includes(key) ? credits(value) : String(value));
 
 async function auditLog(view) {
   const action = h("select", { "aria-label": t("action"), "data-testid": "audit-action" },
     h("option", { value: "" }, t("allActions")),
     ["user.update", "user.sessions_revoke", "credits.deposit", "credits.adjustment", "order.credit",
-      "order.dismiss"].map((a) =>
+      "order.dismiss", "pack.create", "pack.update"].map((a) =>
       h("option", { value: a }, t(`action_${a.replace(".", "_")}`))));
   const actor = h("input", { type: "search", placeholder: t("filterActor"), "aria-label": t("filterActor") });
   const rows = h("tbody", {});

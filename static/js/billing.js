@@ -38,7 +38,7 @@ async function checkout(ctx, pack, provider, button) {
 }
 
 export async function topUp(ctx) {
-  offer = offer || await ctx.call("billing.packs");
+  offer = await ctx.call("billing.packs");  // afresh: an admin may have changed the packs
   const several = offer.providers.length > 1;
   const rows = offer.packs.map((pack) => h("li", { class: "pack", "data-testid": `pack-${pack.id}` },
     h("div", { class: "pack-what" }, h("strong", {}, pack.title),

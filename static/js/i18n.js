@@ -153,6 +153,16 @@ const CATALOGUE = {
     usageInterrupted: "Interrupted", usageErrorRate: "Error rate", usageTtft50: "First token p50",
     usageTtft95: "First token p95", usageMs: "ms", usageOther: "other (titles, API)",
     usageBadRange: "Pick a period of 1 to 400 days, the first day before the last.",
+    // admin packs
+    adminPacks: "Packs", packId: "Pack id", packTitle: "Title", packTitleAuto: "e.g. 10 credits",
+    packPrice: "Price", packCurrency: "Currency", packOnSale: "On sale", packSave: "Save", packAdd: "Add pack",
+    packSaved: "Saved: {title} now costs {price}.", packAdded: "Added {title}.",
+    packPriceInvalid: "Enter a price above zero, e.g. 5.00.", packCreditsInvalid: "Enter credits above zero, e.g. 10 or 2.5.",
+    packIdNeeded: "Give the new pack an id, e.g. starter.", packTitleNeeded: "A pack needs a title.",
+    packNoProvider: "Not sold: no enabled provider takes {currency}",
+    packsHint: "What users can buy. A change applies to the next checkout; orders already made keep their price.",
+    packsNoProvider: "No payment provider is enabled, so nothing is sold: set Stripe or YooKassa keys first.",
+    action_pack_create: "Pack added", action_pack_update: "Pack changed",
   },
   ru: {
     appName: "Chatwire", login: "Войти", signup: "Зарегистрироваться", logout: "Выйти",
@@ -307,6 +317,16 @@ const CATALOGUE = {
     usageStopped: "Остановлено", usageError: "Ошибки", usageInterrupted: "Прервано", usageErrorRate: "Доля ошибок",
     usageTtft50: "Первый токен p50", usageTtft95: "Первый токен p95", usageMs: "мс", usageOther: "прочее (названия, API)",
     usageBadRange: "Выберите период от 1 до 400 дней, первый день раньше последнего.",
+    // admin packs
+    adminPacks: "Пакеты", packId: "Id пакета", packTitle: "Название", packTitleAuto: "например, 10 кредитов",
+    packPrice: "Цена", packCurrency: "Валюта", packOnSale: "В продаже", packSave: "Сохранить", packAdd: "Добавить пакет",
+    packSaved: "Сохранено: {title} теперь стоит {price}.", packAdded: "Добавлен {title}.",
+    packPriceInvalid: "Введите цену больше нуля, например 5.00.", packCreditsInvalid: "Введите число кредитов больше нуля, например 10 или 2.5.",
+    packIdNeeded: "Задайте id нового пакета, например starter.", packTitleNeeded: "У пакета должно быть название.",
+    packNoProvider: "Не продаётся: ни одна включённая платёжная система не принимает {currency}",
+    packsHint: "Что могут купить пользователи. Изменение действует со следующей оплаты; уже созданные заказы сохраняют свою цену.",
+    packsNoProvider: "Ни одна платёжная система не включена, продавать нечего: сначала задайте ключи Stripe или ЮKassa.",
+    action_pack_create: "Добавлен пакет", action_pack_update: "Изменён пакет",
   },
 };
 

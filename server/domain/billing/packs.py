@@ -1,4 +1,5 @@
-"""Credit packs the operator sells, from the JSON file CREDIT_PACKS.
+"""Credit packs the operator sells, as the JSON file CREDIT_PACKS states them (the file seeds the
+`credit_packs` table; the console edits the table: pack_catalogue.py).
 
 `[{"id": "starter", "credits": 100, "price": 500, "currency": "usd", "title"?: "..."}]`:
 `credits` in credits (up to 6 decimals), `price` in the currency's minor unit (cents, kopecks).
@@ -26,6 +27,7 @@ class Pack:
     price: int  # minor units
     currency: str  # lower case ISO 4217
     title: str
+    enabled: bool = True
 
     def view(self, providers: list[str]) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "credits": self.credits, "price": self.price,
@@ -50,10 +52,15 @@ def _pack(item: Any, where: str) -> Pack:
     currency = item.get("currency")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
         raise PacksError(f"pack {pid}: `currency` must be a three-letter code like usd or rub")
-    amount = f"{credits / MICRO:f}"
-    amount = amount.rstrip("0").rstrip(".") if "." in amount else amount
-    title = item.get("title") or f"{amount} credits"
+    title = item.get("title") or default_title(int(credits))
     return Pack(pid, int(credits), price, currency.lower(), str(title)[:100])
+
+
+def default_title(credits: int) -> str:
+    """"5 credits", "2.5 credits" for a pack given no title (`credits` in micro-credits)."""
+    amount = f"{Decimal(credits) / MICRO:f}"
+    amount = amount.rstrip("0").rstrip(".") if "." in amount else amount
+    return f"{amount} credits"
 
 
 def load_packs(path: Path | None) -> dict[str, Pack]:

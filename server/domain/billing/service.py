@@ -38,22 +38,23 @@ class Billing:
     def __init__(self, db: Database, ledger: Ledger, limits: Limits, packs: dict[str, Pack],
                  providers: dict[str, PaymentProvider], return_base: str) -> None:
         self.db = db
-        self.packs = packs
-        self.providers = providers if packs else {}
+        self.packs = packs  # live (PackCatalogue's): disabled packs too, replaced in place
+        self.providers = providers
         self.limits = limits
         self.return_base = return_base.rstrip("/")
         self.settlement = Settlement(db, ledger)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.packs and self.providers)
+        return bool(self.providers) and any(p.enabled for p in self.packs.values())
 
     def _sellers(self, pack: Pack) -> list[str]:
         return sorted(n for n, p in self.providers.items() if pack.currency in p.currencies)
 
     async def list_packs(self, user_id: str) -> dict[str, Any]:
         """The packs a user can buy now (none when no provider is on), each with its providers."""
-        packs = [p.view(self._sellers(p)) for p in self.packs.values()] if self.enabled else []
+        packs = ([p.view(self._sellers(p)) for p in self.packs.values() if p.enabled]
+                 if self.enabled else [])
         return {"packs": [p for p in packs if p["providers"]],
                 "providers": sorted(self.providers)}
 
@@ -64,6 +65,8 @@ class Billing:
         pack = self.packs.get(pack_id)
         if pack is None:
             raise NotFound(f"pack {pack_id} does not exist", field="pack_id")
+        if not pack.enabled:
+            raise BadRequest(f"pack {pack_id} is not on sale", field="pack_id")
         seller = self.providers.get(provider)
         if seller is None:
             raise BadRequest(f"provider must be one of {', '.join(sorted(self.providers))}",
