@@ -292,3 +292,26 @@ async def test_the_providers_secrets_never_reach_the_logs(stripe_billed, stripe_
     await stripe_api.deliver(stripe_api.event("checkout.session.completed", {}), secret="whsec_x")
     assert "billing: order" in caplog.text  # the log was captured
     assert SECRET_KEY not in caplog.text and WEBHOOK_SECRET not in caplog.text
+
+
+async def test_a_disabled_account_cannot_check_out(stripe_billed, stripe_api, connect):
+    """Disabled by an admin: the open socket closes (4403), a new one is refused, and a checkout
+    that slipped in before the close is `account_disabled` — no order, no session at Stripe."""
+    from tests.helpers import make_admin, open_socket
+    admin = await make_admin(stripe_billed)
+    ann = await register(stripe_billed, "ann@example.com")
+    sock, late = await connect(ann, on=stripe_billed), await connect(ann, on=stripe_billed)
+    await stripe_billed.app[CONTEXT].services.db.execute(  # disabled, the sockets not yet told
+        "UPDATE users SET disabled_at = ? WHERE id = ?", (utcnow(), ann["user"]["id"]))
+    error = await late.error("billing.checkout", pack_id="starter", provider="stripe")
+    assert error["code"] == "account_disabled"
+    await stripe_billed.app[CONTEXT].services.db.execute(
+        "UPDATE users SET disabled_at = NULL WHERE id = ?", (ann["user"]["id"],))
+    resp = await stripe_billed.patch(f"/api/v1/admin/users/{ann['user']['id']}",
+                                     json={"disabled": True},
+                                     headers={"Authorization": f"Bearer {admin}"})
+    assert resp.status == 200
+    assert await sock.closed() == 4403
+    with pytest.raises(AssertionError, match="account_disabled"):
+        await open_socket(stripe_billed, ann)  # its first frame is the error, not a hello
+    assert await count(stripe_billed, "orders") == 0 and stripe_api.sessions == {}

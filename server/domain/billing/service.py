@@ -10,10 +10,11 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from protocol.errors import BadRequest, NotFound, ProviderUnavailable
+from protocol.errors import AccountDisabled, BadRequest, NotFound, ProviderUnavailable
 from storage import Database, new_id, utcnow
 from storage.base import iso
 from storage import orders as rows
+from storage import users as user_rows
 
 from .. import cursors
 from ..ledger import Ledger
@@ -62,6 +63,9 @@ class Billing:
         if not self.enabled:
             raise BadRequest("billing is not enabled on this server", field="provider")
         await self.limits.checkout(user_id)
+        user = await user_rows.get(self.db, user_id)
+        if user is None or user.get("disabled_at"):  # a socket a moment from its 4403 close
+            raise AccountDisabled("this account is disabled; it cannot buy credits")
         pack = self.packs.get(pack_id)
         if pack is None:
             raise NotFound(f"pack {pack_id} does not exist", field="pack_id")
