@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from server import event_loop
     from server.web import create_app
 
-    asyncio.run(_serve_until_signalled(create_app(settings), settings))
+    event_loop.run(_serve_until_signalled(create_app(settings), settings), settings.event_loop)
     return 0
 
 
@@ -44,7 +45,9 @@ async def _serve_until_signalled(app: web.Application, settings: Settings) -> No
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
-        print(f"Chatwire serving on http://{settings.host}:{settings.port}", flush=True)
+        from server.event_loop import running
+
+        print(f"Chatwire serving on http://{settings.host}:{settings.port} ({running()})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -83,6 +83,7 @@ class Settings:
     db_pool_size: int = 10
     log_level: str = "INFO"
     log_format: str = "json"
+    event_loop: str = "uvloop"  # uvloop when installed; "asyncio" opts out
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     providers: ProviderSettings = field(default_factory=ProviderSettings)
     models_file: Path | None = None
@@ -345,6 +346,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         db_pool_size=_int(env, "DB_POOL_SIZE", 10) or 10,
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         log_format=_choice(env, "LOG_FORMAT", "json", ("json", "text")),
+        event_loop=_choice(env, "EVENT_LOOP", "uvloop", ("uvloop", "asyncio")),
         instance_id=env.get("INSTANCE_ID") or f"{socket.gethostname()}:{port}",
         providers=_provider_settings(env),
         models_file=Path(env["MODELS_FILE"]) if env.get("MODELS_FILE") else None,

@@ -91,6 +91,14 @@ class Database(Executor):
         SQLite takes the write lock up front (BEGIN IMMEDIATE) so two writers never deadlock.
         """
 
+    @property
+    def quick(self) -> "Database":
+        """This database, for a few short indexed statements on a hot path (a send, its reply's
+        end): SQLite runs them on the event loop's thread instead of a trip to a connection's
+        thread for each (`storage.sqlite_inline`); PostgreSQL is the same pool either way.
+        Nothing that can take long (a search, an import, a report) goes through it."""
+        return self
+
     @abc.abstractmethod
     async def close(self) -> None: ...
 

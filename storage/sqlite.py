@@ -17,6 +17,7 @@ import aiosqlite
 from protocol.errors import Unavailable
 
 from .base import Database, Executor, IntegrityError, Params, Row, bound, ended, private_file
+from .sqlite_inline import InlineSqlite
 
 BUSY_TIMEOUT_MS = 5000
 BEGIN = "BEGIN IMMEDIATE"
@@ -123,6 +124,11 @@ class SqliteDatabase(Database):
         self._pool_size = pool_size
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all: list[aiosqlite.Connection] = []
+        self._inline: InlineSqlite | None = None
+
+    @property
+    def quick(self) -> Database:
+        return self._inline or self  # ":memory:" is one database per connection: no second one
 
     async def open(self) -> "SqliteDatabase":
         if self.path != ":memory:":
@@ -136,7 +142,13 @@ class SqliteDatabase(Database):
             await conn.execute("PRAGMA foreign_keys = ON")
             self._all.append(conn)
             self._idle.put_nowait(conn)
+        if self.path != ":memory:":
+            self._inline = InlineSqlite(self.path, BUSY_TIMEOUT_MS, self._checkpoint)
         return self
+
+    async def _checkpoint(self) -> None:
+        """A passive WAL checkpoint on a pooled connection's thread (for the inline writer)."""
+        await self.fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -166,6 +178,9 @@ class SqliteDatabase(Database):
             yield tx
 
     async def close(self) -> None:
+        if self._inline is not None:
+            await self._inline.close()
+            self._inline = None
         for conn in self._all:
             await conn.close()
         self._all.clear()

@@ -34,7 +34,7 @@ class Chats:
 
     async def for_turn(self, user_id: str, chat_id: str) -> dict[str, Any]:
         """`get`, with its folder's instructions (`folder_instructions`) for the system prompt."""
-        chat = await chat_rows.get_for_turn(self.db, user_id, chat_id)
+        chat = await chat_rows.get_for_turn(self.db.quick, user_id, chat_id)
         if chat is None:
             raise NotFound(f"chat {chat_id} does not exist", chat_id=chat_id)
         return chat

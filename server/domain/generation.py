@@ -100,10 +100,11 @@ class Generations:
         # What a new turn reads, read together: their round trips overlap, so the provider is
         # asked one wait sooner (the thread is filtered by owner, so nothing foreign is read
         # even before the chat's check has answered).
-        reads = [self._open_chat(user_id, chat_id), message_rows.thread(self.db, chat_id, user_id),
-                 self.personalize(user_id)]
+        # `quick`: SQLite runs them on the loop's thread, where each takes microseconds.
+        reads = [self._open_chat(user_id, chat_id),
+                 message_rows.thread(self.db.quick, chat_id, user_id), self.personalize(user_id)]
         if client_msg_id:
-            reads.append(message_rows.by_client_msg_id(self.db, user_id, client_msg_id))
+            reads.append(message_rows.by_client_msg_id(self.db.quick, user_id, client_msg_id))
         chat, rows, profile, *earlier = await asyncio.gather(*reads, return_exceptions=True)
         if earlier and isinstance(earlier[0], dict):  # a retry: the first answer, whatever came since
             return Started(await self._duplicate(chat_id, earlier[0]))
@@ -228,7 +229,7 @@ class Generations:
         created, nothing reaches the provider, and the answer is `insufficient_balance`.
         """
         chat_id, user_msg_id, reply_id, now = turn.chat["id"], new_id(), new_id(), utcnow()
-        async with self.db.transaction() as tx:
+        async with self.db.quick.transaction() as tx:
             await check_not_streaming(tx, chat_id)
             # The hold first (it names the reply, which is not a foreign key), so that both
             # messages are written by one statement when the credits cover the reply.

@@ -71,5 +71,5 @@ class Profiles:
 
     async def personalize(self, user_id: str) -> str | None:
         """The generation's hook: the profile as a system-prompt section, within its token budget."""
-        data, _ = await profile_rows.get(self.db, user_id)
+        data, _ = await profile_rows.get(self.db.quick, user_id)
         return render(data, self.prompt_budget_tokens)

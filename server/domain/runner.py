@@ -132,7 +132,7 @@ class Runner:
                                cache_write_tokens=usage.cache_write_tokens) if status in (
             COMPLETE, STOPPED) else 0
         now = utcnow()
-        async with self.db.transaction() as tx:
+        async with self.db.quick.transaction() as tx:
             charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
             row = await message_rows.finish(
                 tx, job.message_id, status=status, content=job.text, tokens=usage.breakdown(),
