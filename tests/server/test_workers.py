@@ -223,3 +223,26 @@ async def test_a_worker_that_dies_stops_the_rest_with_a_failure(redis_url, tmp_p
         assert f"(pid {victim}) exited on its own with code -9; stopping the others" in proc.stderr.read()
     finally:
         end(proc, pids)
+
+
+async def test_a_worker_starting_beside_a_streaming_one_leaves_its_reply_alone(
+        make_client, redis_url):
+    """Workers start at their own pace: a late one must not take the first one's reply in flight
+    for an orphan (on SQLite one process would be the only instance; with workers it is not)."""
+    from providers.factory import ProviderSettings
+    from tests.helpers import open_socket, register
+
+    slow = ProviderSettings(echo_tokens_per_second=20)
+    first = await make_client(redis_url=redis_url, workers=2, worker=1, instance_id="late-w1",
+                              providers=slow)
+    ann = await register(first, "ann@example.com")
+    sock = await open_socket(first, ann)
+    chat = await sock.ok("chat.create")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["w"] * 20))
+    await sock.event("message.delta")
+    await make_client(redis_url=redis_url, workers=2, worker=2, instance_id="late-w2",
+                      providers=slow)
+    done = await sock.event("message.done")
+    assert done["message_id"] == sent["assistant_message"]["id"]
+    history = await sock.ok("message.list", chat_id=chat["id"])
+    assert history["messages"][-1]["status"] == "complete"
