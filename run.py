@@ -16,7 +16,7 @@ from aiohttp import web
 
 from protocol.errors import ChatwireError
 from server.config import ConfigError, Settings, load_settings
-from server.logs import configure as configure_logs
+from server.logs import configure as configure_logs, label_worker
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -35,6 +35,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     worker = getattr(args, "worker", None)
     if worker:
         supervisor.die_with_parent(args.supervisor)
+        label_worker(worker)
         settings = supervisor.as_worker(settings, worker)
         ready = lambda: supervisor.report_ready(args.ready_fd, worker)  # noqa: E731
         asyncio.run(_serve_until_signalled(create_app(settings), settings, ready))

@@ -2,6 +2,7 @@
 still see each other's events, SIGTERM drains them all; bad numbers are refused before anything
 starts."""
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -212,7 +213,7 @@ async def test_a_worker_that_dies_stops_the_rest_with_a_failure(redis_url, tmp_p
     port = free_port()
     proc = start_server(f"sqlite:///{tmp_path / 'chatwire.db'}", tmp_path, port,
                         args=("--workers", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        REDIS_URL=redis_url, LOG_FORMAT="text")
+                        REDIS_URL=redis_url)
     pids = set()
     try:
         pids = await started(proc)
@@ -220,7 +221,11 @@ async def test_a_worker_that_dies_stops_the_rest_with_a_failure(redis_url, tmp_p
         os.kill(victim, signal.SIGKILL)
         assert await asyncio.to_thread(proc.wait, 30) == 1
         assert gone(survivor)
-        assert f"(pid {victim}) exited on its own with code -9; stopping the others" in proc.stderr.read()
+        lines = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
+        assert {"worker 1 of 2 serving on 127.0.0.1:%d" % port, "worker 2 of 2 serving on "
+                "127.0.0.1:%d" % port} <= {line["message"] for line in lines if "worker" in line}
+        assert any(f"(pid {victim}) exited on its own with code -9; stopping the others"
+                   in line["message"] and "worker" not in line for line in lines)  # the supervisor
     finally:
         end(proc, pids)
 
