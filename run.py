@@ -9,33 +9,57 @@ import getpass
 import logging
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 
 from protocol.errors import ChatwireError
 from server.config import ConfigError, Settings, load_settings
-from server.logs import configure as configure_logs
+from server.logs import configure as configure_logs, label_worker
 
 if TYPE_CHECKING:
     from server.services import Services
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from server import event_loop
+    """One process (the default), or with --workers N a supervisor of N (server/supervisor.py)."""
+    from server import event_loop, supervisor
     from server.web import create_app
 
+    try:
+        settings = supervisor.for_serve(settings, getattr(args, "workers", None))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    worker = getattr(args, "worker", None)
+    if worker:
+        supervisor.die_with_parent(args.supervisor)
+        label_worker(worker)
+        settings = supervisor.as_worker(settings, worker)
+        ready = lambda: supervisor.report_ready(args.ready_fd, worker)  # noqa: E731
+        event_loop.run(_serve_until_signalled(create_app(settings), settings, ready),
+                       settings.event_loop)
+        return 0
+    if settings.workers > 1:
+        return supervisor.Supervisor(settings, [sys.executable, str(Path(__file__).resolve()),
+                                                "serve"]).run()
     event_loop.run(_serve_until_signalled(create_app(settings), settings), settings.event_loop)
     return 0
 
 
-async def _serve_until_signalled(app: web.Application, settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then drain: see `server.web.app.drain`."""
+async def _serve_until_signalled(app: web.Application, settings: Settings,
+                                 ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: see `server.web.app.drain`. As one of several
+    workers, bind the port with SO_REUSEPORT and call `ready` once listening."""
     import signal
 
+    from server.event_loop import running
+    from server.supervisor import metrics_port
     from server.web.app import drain
 
     from server.web.access import AccessLogger
+    from server.web.health import metrics_app
 
     # aiohttp's handler closes a connection that is still reading a request's headers (or idle
     # between requests) once keepalive_timeout passes; its own default is an hour, which let a
@@ -43,11 +67,21 @@ async def _serve_until_signalled(app: web.Application, settings: Settings) -> No
     runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger,
                            keepalive_timeout=settings.header_timeout_s)
     await runner.setup()
+    metrics_runner = None
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        from server.event_loop import running
-
-        print(f"Chatwire serving on http://{settings.host}:{settings.port} ({running()})", flush=True)
+        await web.TCPSite(runner, settings.host, settings.port,
+                          reuse_port=True if settings.workers > 1 else None).start()
+        if (port := metrics_port(settings)) is not None:
+            metrics_runner = web.AppRunner(metrics_app(app), handle_signals=False, access_log=None)
+            await metrics_runner.setup()
+            await web.TCPSite(metrics_runner, settings.host, port).start()
+        if ready is None:
+            print(f"Chatwire serving on http://{settings.host}:{settings.port} ({running()})",
+                  flush=True)
+        else:
+            logging.getLogger("chatwire").info("worker %d of %d serving on %s:%d", settings.worker,
+                                               settings.workers, settings.host, settings.port)
+            ready()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -57,6 +91,8 @@ async def _serve_until_signalled(app: web.Application, settings: Settings) -> No
                                            settings.shutdown_grace_s)
         await drain(app)
     finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
 
 
@@ -258,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="Chatwire: real-time AI chat server.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve HTTP and WebSocket (the default)")
+    serve.add_argument("--workers", default=None, metavar="N",
+                       help="server processes on the one port (SO_REUSEPORT), each a full instance "
+                            "sharing the database and Redis: a number, or auto (one per CPU core); "
+                            "more than 1 needs REDIS_URL (default: WORKERS, or 1)")
+    # How the supervisor starts each worker (server/supervisor.py); not for people.
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--supervisor", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=_migrate)

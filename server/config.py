@@ -113,6 +113,10 @@ class Settings:
     yookassa_secret_key: str | None = None
     yookassa_api_base: str | None = None
     rate_checkout_per_minute: int = 10
+    # `run.py serve --workers N`: N processes on one port; `worker`: this one's number (0: alone).
+    workers: int = 1
+    worker: int = 0
+    metrics_port_base: int | None = None  # worker k also answers /metrics on base + k - 1
 
     @property
     def mail_enabled(self) -> bool:
@@ -199,6 +203,34 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (its affinity mask, as a container's cpuset sets it)."""
+    getaffinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere, every core
+    return len(getaffinity(0)) if getaffinity else os.cpu_count() or 1
+
+
+def parse_workers(raw: str | None, name: str = "WORKERS", cores: int | None = None) -> int:
+    """Server processes: a whole number from 1 to 4 × the cores, or `auto` (one per core)."""
+    cores, text = cores or cpu_cores(), (raw or "1").strip().lower()
+    try:
+        value = cores if text == "auto" else int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of server processes (1 or more) or "
+                          f"auto (one per CPU core), got {raw!r}") from None
+    if not 1 <= value <= 4 * cores:
+        raise ConfigError(f"{name} must be at least 1 (one server process), got {value}" if value < 1
+                          else f"{name}{' ' if name[0] == '-' else '='}{value} is more than 4 x the "
+                          f"{cores} CPU core(s) here (at most {4 * cores}; auto: one per core)")
+    return value
+
+
+def _metrics_port_base(env: Mapping[str, str]) -> int | None:
+    base = _int(env, "METRICS_PORT_BASE", None)
+    if base is not None and not 1 <= base <= 65535:
+        raise ConfigError(f"METRICS_PORT_BASE must be a TCP port (1..65535), got {base}")
+    return base
 
 
 def _kept_secret(var_dir: Path, name: str) -> str:
@@ -360,6 +392,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         signup_credits=_int(env, "SIGNUP_CREDITS", 0 if postgres else 10_000_000) or 0,
         default_daily_cap=_cap(env, "DEFAULT_DAILY_CAP"),
         default_monthly_cap=_cap(env, "DEFAULT_MONTHLY_CAP"),
+        workers=parse_workers(env.get("WORKERS")),
+        metrics_port_base=_metrics_port_base(env),
         **_mail(env),
         **_billing(env),
     )

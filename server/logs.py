@@ -22,7 +22,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Fields a call site may pass with `extra=` that belong in the line.
 FIELDS = ("connection_id", "user_id", "message_id", "chat_id", "method", "path", "status",
-          "duration_ms", "remote", "bytes")
+          "duration_ms", "remote", "bytes", "worker")
 
 
 class JsonFormatter(logging.Formatter):
@@ -76,6 +76,17 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def label_worker(worker: int) -> None:
+    """Every record of this process names its worker (`serve --workers N`): their lines mix."""
+    make = logging.getLogRecordFactory()
+
+    def labelled(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        record.worker = worker
+        return record
+    logging.setLogRecordFactory(labelled)
 
 
 def request_id_for(request: web.Request) -> str:

@@ -205,14 +205,15 @@ def free_port() -> int:
 
 
 def start_server(database_url: str, tmp_path: Path, port: int, stderr: Any = subprocess.DEVNULL,
+                 *, args: tuple[str, ...] = (), stdout: Any = subprocess.DEVNULL,
                  **extra_env: str) -> subprocess.Popen:
-    """`run.py serve` in its own process, as an operator starts it (its log to `stderr`)."""
+    """`run.py serve [args]` in its own process, as an operator starts it (its log to `stderr`)."""
     env = {**os.environ, "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"),
            "PORT": str(port), "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40,
            "ECHO_TOKENS_PER_SECOND": "20", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
            "INSTANCE_ID": "crash-test", "SIGNUP_CREDITS": "10000000", **extra_env}
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=stderr)
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", *args], cwd=tmp_path,
+                            env=env, stdout=stdout, stderr=stderr, text=stdout is not subprocess.DEVNULL)
 
 
 async def wait_ready(session: aiohttp.ClientSession, base: str, timeout: float = 10.0) -> None:

@@ -43,13 +43,16 @@ SESSION_COOKIE = "chatwire_session"
 async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     built = await services.build(settings)
+    # SQLite with one process is the one instance there is; PostgreSQL, or several workers on
+    # one SQLite file, may have others streaming beside it.
+    several = settings.is_postgres or settings.workers > 1
     try:
-        await built.recovery.at_start(single_instance=not settings.is_postgres)
+        await built.recovery.at_start(single_instance=not several)
     except BaseException:
         await built.close()
         raise
     app[CONTEXT] = Context(built)
-    sweeper = asyncio.create_task(_sweep(built.recovery)) if settings.is_postgres else None
+    sweeper = asyncio.create_task(_sweep(built.recovery)) if several else None
     trimmer = (asyncio.create_task(trim_periodically(settings.malloc_trim_s))
                if settings.malloc_trim_s > 0 else None)
     yield

@@ -10,11 +10,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from protocol.errors import Forbidden, Unauthorized
 from server import metrics
 
-from .state import CONTEXT
+from .middlewares import error_middleware
+from .state import CONTEXT, SETTINGS
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Alive; under `serve --workers N`, also which worker (1..N) answered."""
+    worker = request.app[SETTINGS].worker
+    return web.json_response({"status": "ok", "worker": worker} if worker else {"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -61,6 +64,16 @@ def _same_host(request: web.Request) -> bool:
         return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
     except ValueError:
         return False
+
+
+def metrics_app(main: web.Application) -> web.Application:
+    """`/metrics` alone, of the process serving `main` (its context, its rules above), for a
+    port of its own (METRICS_PORT_BASE): with several workers on one port, a scrape of the shared
+    port reaches one worker at random, so each is scraped at its own port."""
+    app = web.Application(middlewares=[error_middleware])
+    app[CONTEXT] = main[CONTEXT]
+    app.router.add_get("/metrics", metrics_route)
+    return app
 
 
 def add_routes(app: web.Application) -> None:

@@ -319,7 +319,10 @@ def document() -> Schema:
                            **_errors(401, 403, 404)},
                           tag="files", security=BEARER, params=[_path_id("file_id")])},
         "/healthz": {"get": _op("Liveness", {"200": _json(
-            {"type": "object", "properties": {"status": {"const": "ok"}}}, "alive")}, tag="ops")},
+            {"type": "object", "properties": {"status": {"const": "ok"}, "worker": {
+                "type": "integer", "minimum": 1,
+                "description": "which worker process answered (run.py serve --workers N)"}}},
+            "alive")}, tag="ops")},
         "/readyz": {"get": _op("Readiness: database and broker answer, not shutting down", {
             "200": _json({"type": "object", "required": ["ready"],
                           "properties": {"ready": {"const": True}, "checks": {"type": "object"}}},
