@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import aiohttp
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -101,6 +103,31 @@ async def refresh_tokens(session: aiohttp.ClientSession, base: str, refresh_toke
         if resp.status != 200:
             raise RuntimeError(f"refresh: {resp.status} {body}")
         return body
+
+
+async def chat_create(ws) -> str:
+    await ws.send_str('{"type":"chat.create","id":"c"}')
+    while True:
+        frame = orjson.loads((await ws.receive()).data)
+        if frame["type"] == "reply":
+            return frame["data"]["id"]
+
+
+async def probe_list(session: aiohttp.ClientSession, url: str, until: asyncio.Event) -> list[float]:
+    """Another user's `chat.list`, again and again while the burst runs: how long a request
+    queued behind it waits (the issue's no-starvation check)."""
+    token = await register(session, url)
+    latencies = []
+    async with session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"}) as ws:
+        await ws.receive()  # hello
+        while not until.is_set():
+            started = time.monotonic()
+            await ws.send_str('{"type":"chat.list","id":"l"}')
+            while orjson.loads((await ws.receive()).data)["type"] != "reply":
+                pass
+            latencies.append(time.monotonic() - started)
+            await asyncio.sleep(0.01)
+    return latencies
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -39,14 +39,15 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (ROOT, SERVER_ENV, cpu_seconds, free_port, percentile,  # noqa: E402
-                          register, spawn, stop, wait_http)
+from bench.common import (ROOT, SERVER_ENV, chat_create, cpu_seconds, free_port,  # noqa: E402
+                          percentile, probe_list, register, spawn, stop, wait_http)
 
 
 class Sample:
     def __init__(self) -> None:
         self.ttft: list[float] = []
         self.gaps: list[float] = []
+        self.lists: list[float] = []  # another user's chat.list during a burst
         self.tokens = 0
 
     def stream(self, started: float, arrivals: list[float]) -> None:
@@ -58,11 +59,14 @@ class Sample:
         ms = lambda v: round(v * 1000, 2)  # noqa: E731
         return {"ttft_p50_ms": ms(percentile(self.ttft, 50)), "ttft_p99_ms": ms(percentile(self.ttft, 99)),
                 "gap_p50_ms": ms(percentile(self.gaps, 50)), "gap_p99_ms": ms(percentile(self.gaps, 99)),
-                "streams_completed": len(self.ttft)}
+                "streams_completed": len(self.ttft),
+                **({"list_p50_ms": ms(percentile(self.lists, 50)), "list_p99_ms": ms(percentile(self.lists, 99)),
+                    "lists": len(self.lists)} if self.lists else {})}
 
     def add(self, other: "Sample") -> None:
         self.ttft += other.ttft
         self.gaps += other.gaps
+        self.lists += other.lists
 
 
 async def staggered(n: int, spread: float, start, repeat: int = 1) -> None:
@@ -118,27 +122,30 @@ async def run_forwarder(url: str, n: int, pid: int, spread: float, repeat: int =
 
 async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0,
                        repeat: int = 1) -> tuple[Sample, float, int]:
+    """N users each send in a chat of their own. In a burst (spread 0) the chat is created in
+    the burst too — a new chat and a send, as a user starting a conversation — and its time
+    counts in the first token's; another user's `chat.list` runs beside it (`list_p50/p99`)."""
     sample = Sample()
     frames = 0
+    burst = spread == 0 and n > 1
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets, chats = [], []
         for i in range(n):
             token = await register(session, url)
             ws = await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
             await ws.receive()  # hello
-            await ws.send_str('{"type":"chat.create","id":"c"}')
-            while True:
-                frame = orjson.loads((await ws.receive()).data)
-                if frame["type"] == "reply":
-                    chats.append(frame["data"]["id"])
-                    break
+            chats.append(None if burst else await chat_create(ws))
             sockets.append(ws)
+        done = asyncio.Event()
+        probe = asyncio.ensure_future(probe_list(session, url, done)) if burst else None
+        await asyncio.sleep(0.05 if burst else 0)
         cpu0 = cpu_seconds(pid)
 
         async def one(i: int) -> None:
             nonlocal frames
-            ws, chat_id = sockets[i], chats[i]
+            ws = sockets[i]
             started = time.monotonic()
+            chat_id = chats[i] or await chat_create(ws)
             arrivals = []
             await ws.send_str(orjson.dumps({"type": "message.send", "id": "s", "chat_id": chat_id,
                                             "content": "go"}).decode())
@@ -158,6 +165,9 @@ async def run_chatwire(url: str, n: int, pid: int, spread: float = 0.0,
             sample.stream(started, arrivals)
         await staggered(n, spread, one, repeat)
         cpu = cpu_seconds(pid) - cpu0
+        done.set()
+        if probe is not None:
+            sample.lists += await probe
         for ws in sockets:
             await ws.close()
     return sample, cpu, frames

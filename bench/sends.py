@@ -1,7 +1,8 @@
 """Per-send cost: server CPU per short reply in a closed loop, beside the bare forwarder's.
 
 Every path gets `--users` clients that each send, wait for the reply to finish and send again, for
-`--seconds`; the provider (bench/fake_provider.py) answers at once with `--tokens` tokens (2 by
+`--seconds` (Chatwire's users `--turns-per-chat` times in a chat, then in the next one of a stock
+made before the clock starts, so the history a send reads stays a few turns long); the provider (bench/fake_provider.py) answers at once with `--tokens` tokens (2 by
 default), so what is measured is the send itself: from the frame's arrival to the provider request
 on the wire, the turn's storage and events, and the reply's end. CPU is the server process's
 user+system time over the replies it finished (10 ms clock ticks, so runs are seconds long).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -34,7 +36,8 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, cpu_seconds, free_port, percentile, register, spawn, stop, wait_http  # noqa: E402
+from bench.common import (ROOT, chat_create, cpu_seconds, free_port, percentile,  # noqa: E402
+                          register, spawn, stop, wait_http)
 from bench.relay import chatwire_env, pg_schema, pinning  # noqa: E402
 
 
@@ -74,23 +77,31 @@ async def run_forwarder(url: str, users: int, seconds: float, pid: int):
     return result
 
 
-async def run_chatwire(url: str, users: int, seconds: float, pid: int):
+async def run_chatwire(url: str, users: int, seconds: float, pid: int, turns_per_chat: int = 4,
+                       stock: int = 0):
+    """Each user sends `turns_per_chat` times in a chat, then moves to the next of a stock made
+    before the clock starts (a chat grows with every turn: without this the cost per send would
+    be the cost of an ever longer history). A user who runs out makes one more (counted)."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = []
         for _ in range(users):
             token = await register(session, url)
             ws = await session.ws_connect(f"{url}/ws", headers={"Authorization": f"Bearer {token}"})
             await ws.receive()  # hello
-            await ws.send_str('{"type":"chat.create","id":"c"}')
-            while (frame := orjson.loads((await ws.receive()).data))["type"] != "reply":
-                pass
-            sockets.append((ws, frame["data"]["id"]))
+            chats = [await chat_create(ws) for _ in range(max(stock, 1))]
+            sockets.append({"ws": ws, "chats": chats, "turns": 0})
 
-        async def one(i: int, pair) -> float | None:
-            ws, chat_id = pair
+        async def one(i: int, user) -> float | None:
+            ws = user["ws"]
+            if user["turns"] == turns_per_chat:
+                user["chats"].pop(0)
+                user["turns"] = 0
+            if not user["chats"]:
+                user["chats"].append(await chat_create(ws))
+            user["turns"] += 1
             started, first = time.monotonic(), None
-            await ws.send_str(orjson.dumps({"type": "message.send", "id": "s", "chat_id": chat_id,
-                                            "content": "go"}).decode())
+            await ws.send_str(orjson.dumps({"type": "message.send", "id": "s",
+                                            "chat_id": user["chats"][0], "content": "go"}).decode())
             async for msg in ws:
                 frame = orjson.loads(msg.data)
                 kind = frame["type"]
@@ -103,8 +114,8 @@ async def run_chatwire(url: str, users: int, seconds: float, pid: int):
                     return None
             return None
         result = await closed_loop(sockets, seconds, pid, one)
-        for ws, _ in sockets:
-            await ws.close()
+        for user in sockets:
+            await user["ws"].close()
     return result
 
 
@@ -114,6 +125,10 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per path and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=2)
+    parser.add_argument("--turns-per-chat", type=int, default=4,
+                        help="sends in one chat before the next (the history stays short)")
+    parser.add_argument("--expected-rate", type=float, default=400,
+                        help="replies/s to stock chats for (more are made, counted, if it runs out)")
     parser.add_argument("--pin", action="store_true", help="servers on CPU 0, the load elsewhere")
     parser.add_argument("--loops", action="store_true", help="also every engine with EVENT_LOOP=asyncio")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test",
@@ -165,6 +180,11 @@ async def main() -> None:
                 pin(proc.pid, False)
                 await wait_http(f"http://127.0.0.1:{port}/healthz", proc)
                 paths[name] = {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "run": run_chatwire}
+        stock = int(args.seconds * args.expected_rate / args.users / args.turns_per_chat) + 2
+        for name, path in paths.items():
+            if name != "forwarder":
+                path["run"] = functools.partial(run_chatwire, turns_per_chat=args.turns_per_chat,
+                                                stock=stock)
         for path in paths.values():  # warm: pools, lazy imports, first statements
             await path["run"](path["url"], 2, 1.0, path["pid"])
             path.update(replies=0, cpu=0.0, ttfts=[], rounds=[])
