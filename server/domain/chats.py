@@ -62,7 +62,7 @@ class Chats:
     async def create(self, user_id: str, *, title: str | None = None, tags: list[str] | None = None,
                      favorite: bool = False, model: str | None = None,
                      system_prompt: str | None = None) -> dict[str, Any]:
-        async with self.db.transaction() as tx:
+        async with self.db.quick.transaction() as tx:  # a new chat is where most sends start
             chat = await chat_rows.insert(
                 tx, id=new_id(), user_id=user_id, title=title or "", favorite=favorite,
                 model=model or None, system_prompt=system_prompt or None, tags=tags or [],

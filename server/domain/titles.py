@@ -86,9 +86,10 @@ class Titles:
     async def _set(self, user_id: str, chat_id: str, title: str) -> None:
         if not title:
             return
-        if not await chat_rows.set_title_if_untitled(self.db, user_id, chat_id, title, utcnow()):
+        # A new chat's first reply ends here: two short statements, on SQLite's inline connections.
+        if not await chat_rows.set_title_if_untitled(self.db.quick, user_id, chat_id, title, utcnow()):
             return  # titled meanwhile (by the user, or by another reply's turn)
-        chat = await chat_rows.get(self.db, user_id, chat_id)
+        chat = await chat_rows.get(self.db.quick, user_id, chat_id)
         if chat is not None:
             await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
 
