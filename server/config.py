@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import socket
 import uuid
@@ -112,6 +113,14 @@ class Settings:
     yookassa_secret_key: str | None = None
     yookassa_api_base: str | None = None
     rate_checkout_per_minute: int = 10
+    # Uploads on S3-compatible object storage (docs/DEPLOY.md); no S3_BUCKET: on disk in UPLOAD_DIR.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
 
     @property
     def mail_enabled(self) -> bool:
@@ -277,6 +286,28 @@ def _billing(env: Mapping[str, str]) -> dict[str, Any]:
                 rate_checkout_per_minute=_int(env, "RATE_CHECKOUT_PER_MINUTE", 10) or 0)
 
 
+def _s3(env: Mapping[str, str]) -> dict[str, Any]:
+    """S3_BUCKET and its companions, checked together; the AWS_* keys (else botocore's chain)."""
+    bucket, endpoint, region, prefix = ((env.get(name) or "").strip().strip("/") or None for name
+                                        in ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_PREFIX"))
+    if bucket is None and (endpoint or region or prefix):
+        raise ConfigError("S3_ENDPOINT_URL, S3_REGION and S3_PREFIX need S3_BUCKET (the bucket "
+                          "uploads go to); unset them to keep uploads in UPLOAD_DIR")
+    if bucket is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", bucket):
+        raise ConfigError(f"S3_BUCKET={bucket!r} is not a bucket name (3-63 lower-case letters, "
+                          "digits, dots and hyphens)")
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise ConfigError("S3_ENDPOINT_URL must be an http:// or https:// address, e.g. "
+                          "https://<account>.r2.cloudflarestorage.com")
+    key, secret = env.get("AWS_ACCESS_KEY_ID") or None, env.get("AWS_SECRET_ACCESS_KEY") or None
+    if bool(key) != bool(secret):
+        raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or "
+                          "neither to use botocore's chain (~/.aws, an instance role)")
+    return dict(s3_bucket=bucket, s3_endpoint_url=endpoint, s3_region=region,
+                s3_prefix=f"{prefix}/" if prefix else "", aws_access_key_id=key,
+                aws_secret_access_key=secret, aws_session_token=env.get("AWS_SESSION_TOKEN") or None)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
     env: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
@@ -360,4 +391,5 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         default_monthly_cap=_cap(env, "DEFAULT_MONTHLY_CAP"),
         **_mail(env),
         **_billing(env),
+        **_s3(env),
     )
