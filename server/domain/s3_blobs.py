@@ -26,6 +26,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .blobs import CHUNK, Blob, BlobMissing, storage_down
 
 log = logging.getLogger("chatwire.files")
+# botocore logs each signed request's headers at DEBUG — the access key id and the session token
+# among them: with LOG_LEVEL=DEBUG those must still stay out of the logs.
+for _name in ("botocore", "aiobotocore"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 MISSING = {"NoSuchKey", "404", "NotFound"}
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
@@ -43,6 +47,7 @@ class S3Settings:
     session_token: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
+    max_attempts: int = 2  # one retry (botocore standard mode: jittered backoff)
 
 
 class StorageConfigError(Exception):
@@ -63,7 +68,7 @@ class S3Blobs:
         credentials or an endpoint that does not answer stop the start with the reason."""
         s = self.settings
         config = Config(connect_timeout=s.connect_timeout_s, read_timeout=s.read_timeout_s,
-                        retries={"max_attempts": 3, "mode": "standard"},
+                        retries={"total_max_attempts": s.max_attempts, "mode": "standard"},
                         signature_version="s3v4")
         credentials = ({"aws_access_key_id": s.access_key_id,
                         "aws_secret_access_key": s.secret_access_key,
