@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, BinaryIO, Protocol
+from typing import AsyncIterator, BinaryIO, Callable, Protocol
 
 from protocol.errors import Unavailable
 from storage.base import private_dir
@@ -43,15 +43,14 @@ class Blob:
     start: int
     length: int
     body: AsyncIterator[bytes]
-    closer: object = None
+    closer: Callable[[], object] | None = None  # what releases the file or the connection
 
     def chunks(self) -> AsyncIterator[bytes]:
         return self.body
 
     async def close(self) -> None:
-        close = getattr(self.closer, "close", None)
-        if close is not None:
-            result = close()
+        if self.closer is not None:
+            result = self.closer()
             if asyncio.iscoroutine(result):
                 await result
 
@@ -109,7 +108,7 @@ class LocalBlobs:
         total = await asyncio.to_thread(lambda: path.stat().st_size)
         end = total - 1 if last is None else min(last, total - 1)
         return Blob(total=total, start=first, length=max(0, end - first + 1),
-                    body=_file_chunks(source, first, end - first + 1), closer=source)
+                    body=_file_chunks(source, first, end - first + 1), closer=source.close)
 
     async def read(self, key: str) -> bytes:
         try:

@@ -119,14 +119,14 @@ class S3Blobs:
         body, length = response["Body"], int(response["ContentLength"])
         total = _total(response.get("ContentRange"), length)
         return Blob(total=total, start=first if ranged else 0, length=length,
-                    body=self._chunks(key, body), closer=body)
+                    body=self._chunks(key, body), closer=body.close)
 
     async def _chunks(self, key: str, body: Any) -> AsyncIterator[bytes]:
         try:
             async for chunk in body.iter_chunks(CHUNK):
                 yield chunk
-        except FAILURES as exc:
-            self._failed("read", key, exc)
+        except Exception as exc:  # noqa: BLE001 — a body cut midway surfaces as the transport's
+            self._failed("read", key, exc)  # own error (aiohttp's), unwrapped by aiobotocore
 
     async def read(self, key: str) -> bytes:
         blob = await self.open(key)

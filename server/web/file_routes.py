@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from protocol.errors import BadRequest, TooLarge
+from protocol.errors import BadRequest, TooLarge, Unavailable
 from server.domain.blobs import BlobMissing
 
 from .auth_routes import json_dumps
@@ -149,8 +149,14 @@ async def _stream(request: web.Request, files: Any, info: dict[str, Any],
             response.headers["Content-Range"] = f"bytes {first}-{first + blob.length - 1}/{blob.total}"
         response.content_length = blob.length
         await response.prepare(request)
-        async for chunk in blob.chunks():
-            await response.write(chunk)
+        try:
+            async for chunk in blob.chunks():
+                await response.write(chunk)
+        except Unavailable:  # the status line is out: cut the body short (logged by the store),
+            response.force_close()  # so the client sees a broken download, never a whole one
+            if request.transport is not None:
+                request.transport.close()
+            return response
         await response.write_eof()
         return response
     finally:

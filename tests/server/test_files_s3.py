@@ -3,6 +3,7 @@ server mode): the same product as on disk — owner-only downloads, quota and ty
 to vision models, deletion, account export and deletion — with the bytes in the bucket, reached
 by every instance, and a storage that stops answering refused with `unavailable`, nothing half
 written."""
+import asyncio
 import base64
 import io
 import logging
@@ -11,6 +12,7 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
@@ -261,6 +263,70 @@ async def test_a_storage_that_stops_answering_is_refused_with_unavailable_and_no
 
     ready = await inst.get("/readyz")
     assert ready.status == 503 and (await ready.json())["checks"]["storage"] is False
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the S3 server that, once told to, closes a connection after
+    `cut_after` bytes of an answer: a storage that fails in the middle of a body."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port, self.cut_after, self.server = upstream_port, None, None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader, writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def pipe(src, dst, limit):
+            sent = 0
+            try:
+                while data := await src.read(65536):
+                    if limit is not None and sent + len(data) > limit:
+                        dst.write(data[:limit - sent])
+                        break
+                    sent += len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except ConnectionError:
+                pass
+            finally:
+                for w in (writer, up_writer):
+                    w.close()
+
+        await asyncio.gather(pipe(reader, up_writer, None), pipe(up_reader, writer, self.cut_after))
+
+    async def stop(self):
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_storage_failing_midway_through_a_download_cuts_it_short_never_serves_it_whole(
+        make_client, alice_on, s3_endpoint, bucket):
+    proxy = CuttingProxy(int(s3_endpoint.rsplit(":", 1)[1]))
+    inst = await make_client(**on_s3(await proxy.start(), bucket))
+    try:
+        alice = await alice_on(inst)
+        data = ("строка текста\n" * 40_000).encode()
+        status, body = await upload(inst, alice, "big.txt", data)
+        assert status == 201, body
+        proxy.cut_after = 300_000
+        resp = await inst.get(f"/api/v1/files/{body['file']['id']}", headers=auth(alice))
+        assert resp.status == 200 and resp.headers["Content-Length"] == str(len(data))
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with asyncio.timeout(10):  # cut short, not left hanging
+                await resp.read()
+        export = await inst.get("/api/v1/account/export", headers=auth(alice))
+        assert export.status == 200
+        with pytest.raises(aiohttp.ClientPayloadError):  # the zip, likewise: never a whole one
+            async with asyncio.timeout(10):
+                await export.read()
+        proxy.cut_after = None
+        again = await inst.get(f"/api/v1/files/{body['file']['id']}", headers=auth(alice))
+        assert await again.read() == data  # the next request is served whole
+    finally:
+        await proxy.stop()
 
 
 async def test_no_credential_reaches_the_log_even_at_debug(make_client, alice_on, s3_endpoint,
