@@ -61,9 +61,9 @@ class BlobStore(Protocol):
     def local_path(self, key: str) -> Path | None:
         """The blob's file when it is on this machine's disk (served as a file), else None."""
 
-    async def put(self, key: str, source: Path, mime: str) -> None:
-        """Keep `source`'s bytes under `key`; `source` may be gone afterwards (the caller removes
-        what is left)."""
+    async def put(self, key: str, source: Path, mime: str, sha256: str) -> None:
+        """Keep `source`'s bytes (whose SHA-256, hex, is `sha256`) under `key`; `source` may be
+        gone afterwards (the caller removes what is left)."""
 
     async def open(self, key: str, first: int = 0, last: int | None = None) -> Blob:
         """The blob's bytes `first`..`last` (inclusive; None: to the end), to stream."""
@@ -94,7 +94,7 @@ class LocalBlobs:
     def local_path(self, key: str) -> Path:
         return self.root / key
 
-    async def put(self, key: str, source: Path, mime: str) -> None:
+    async def put(self, key: str, source: Path, mime: str, sha256: str) -> None:
         final = self.root / key
         private_dir(final.parent)
         source.replace(final)  # the incoming folder is under the same root: a rename

@@ -84,7 +84,7 @@ class Files:
             name = clean_name(raw_name)
             found = await self.parser.inspect(temp, name,
                                               max_image_pixels=self.settings.max_image_pixels)
-            await self.blobs.put(key, temp, found.mime)
+            await self.blobs.put(key, temp, found.mime, sha256)
         finally:
             temp.unlink(missing_ok=True)
         try:

@@ -13,6 +13,7 @@ A storage that does not answer (or refuses) raises `Unavailable` (`unavailable`,
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -69,7 +70,11 @@ class S3Blobs:
         s = self.settings
         config = Config(connect_timeout=s.connect_timeout_s, read_timeout=s.read_timeout_s,
                         retries={"total_max_attempts": s.max_attempts, "mode": "standard"},
-                        signature_version="s3v4")
+                        signature_version="s3v4",
+                        # The upload's SHA-256 is known (computed as it arrived) and sent as its
+                        # checksum, which the storage verifies: botocore need not hash the body
+                        # again, on the event loop (≈180 ms for 20 MB, every socket waiting).
+                        s3={"payload_signing_enabled": False})
         credentials = ({"aws_access_key_id": s.access_key_id,
                         "aws_secret_access_key": s.secret_access_key,
                         "aws_session_token": s.session_token} if s.access_key_id else {})
@@ -100,12 +105,13 @@ class S3Blobs:
     def _key(self, key: str) -> str:
         return self.settings.prefix + key
 
-    async def put(self, key: str, source: Path, mime: str) -> None:
+    async def put(self, key: str, source: Path, mime: str, sha256: str) -> None:
         try:
             size = source.stat().st_size
             with source.open("rb") as body:  # read piece by piece as it is sent
-                await self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body,
-                                              ContentLength=size, ContentType=mime)
+                await self._client.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=body, ContentLength=size,
+                    ContentType=mime, ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())
         except FAILURES as exc:
             self._failed("store", key, exc)
 

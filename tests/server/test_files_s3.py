@@ -99,6 +99,8 @@ async def test_a_file_is_kept_in_the_bucket_served_to_its_owner_and_deleted_with
     assert list(stored.values()) == [data] and disk_files(instance) == []
     (key,) = stored
     assert key.startswith(f"{PREFIX}/") and "кота" not in key and ".png" not in key
+    head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key=key)
+    assert head["ContentType"] == "image/png"  # what was found in the bytes, not what was claimed
 
     resp = await instance.get(f"/api/v1/files/{info['id']}", headers=auth(alice))
     assert resp.status == 200 and await resp.read() == data
