@@ -154,6 +154,22 @@ async def test_an_image_in_the_bucket_reaches_a_vision_model_and_documents_their
     assert any("Revenue grew 12 percent" in part.get("text", "") for part in content)
 
 
+async def test_an_object_gone_from_the_bucket_is_410_and_no_longer_available_to_the_model(
+        instance, vendor, alice_on, connect, s3_endpoint, bucket):
+    alice = await alice_on(instance)
+    _, body = await upload(instance, alice, "leaf.png", samples.png())
+    (key,) = objects(s3_endpoint, bucket)
+    s3_client(s3_endpoint).delete_object(Bucket=bucket, Key=key)  # lost behind the server's back
+    resp = await instance.get(f"/api/v1/files/{body['file']['id']}", headers=auth(alice))
+    assert resp.status == 410
+    sock = await connect(alice, on=instance)
+    chat = await sock.ok("chat.create", model="gpt-4o-mini")
+    sent = await sock.ok("message.send", chat_id=chat["id"], content="And this?",
+                         file_ids=[body["file"]["id"]])
+    await reply_events(sock, sent["assistant_message"]["id"])
+    assert "(this image is no longer available)" in str(vendor.requests[-1]["body"]["messages"][-1])
+
+
 HOSTILE = [("page.png", b"<!DOCTYPE html><html><script>alert(1)</script></html>", "unsupported_file_type"),
            ("program.exe", b"MZ\x90\x00\x03", "unsupported_file_type"),
            ("huge.png", samples.png_bomb(), "too_large"),
