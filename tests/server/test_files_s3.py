@@ -111,6 +111,7 @@ async def test_a_file_is_kept_in_the_bucket_served_to_its_owner_and_deleted_with
     assert resp.headers["Cache-Control"] == "private, max-age=0, must-revalidate"
     assert "filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE" in resp.headers["Content-Disposition"]
     assert resp.headers["ETag"] == f'"{info["sha256"]}"'
+    assert resp.headers["X-Request-Id"]  # as on every answer
 
     part = await instance.get(f"/api/v1/files/{info['id']}", headers={**auth(alice), "Range": "bytes=8-23"})
     assert part.status == 206 and await part.read() == data[8:24]
