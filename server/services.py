@@ -34,6 +34,7 @@ from .domain.billing.pack_catalogue import PackCatalogue
 from .domain.billing.packs import PacksError
 from .domain.billing.review import OrderReview
 from .domain.chats import Chats
+from .domain.blobs import BlobStore, LocalBlobs
 from .domain.files import Files, FileSettings
 from .domain.generation import GenerationSettings, Generations
 from .domain.account_settings import AccountSettings
@@ -101,7 +102,7 @@ class Services:
         alive."""
         for step in (self.streams.close, self.titles.close, self._close_mailer, self.billing.aclose,
                      *(p.aclose for p in self.providers.values()),
-                     self._close_parser, self.broker.stop, self.db.close):
+                     self._close_parser, self.files.blobs.close, self.broker.stop, self.db.close):
             try:
                 await step()
             except Exception:
@@ -145,7 +146,9 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
         raise
     providers: dict[str, Provider] = {}
     sellers: dict[str, PaymentProvider] = {}
+    blobs: BlobStore | None = None
     try:
+        blobs = await open_blobs(settings)
         providers = build_providers(settings.providers)
         catalogue = Catalogue(db, broker.events, broker.catalogue, set(providers))
         await catalogue.load(registry.load(settings.models_file))
@@ -153,10 +156,12 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
         packs = PackCatalogue(db, broker.catalogue,
                               {c for seller in sellers.values() for c in seller.currencies})
         await packs.load(shipped_packs(settings))
-        return _wire(settings, db, broker, streams, providers, catalogue, packs, sellers)
+        return _wire(settings, db, broker, streams, providers, catalogue, packs, sellers, blobs)
     except BaseException:  # a configuration error found while wiring: leave nothing open
         for provider in [*providers.values(), *sellers.values()]:
             await provider.aclose()
+        if blobs is not None:
+            await blobs.close()
         await broker.stop()
         await db.close()
         raise
@@ -164,7 +169,7 @@ async def build(settings: Settings, *, migrate: bool | None = None, realtime: bo
 
 def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
           providers: dict[str, Provider], catalogue: Catalogue, packs: PackCatalogue,
-          sellers: dict[str, PaymentProvider]) -> Services:
+          sellers: dict[str, PaymentProvider], blobs: BlobStore) -> Services:
     models = catalogue.models  # live: replaced in place when an admin changes the catalogue
     events = broker.events
     ledger = Ledger(db, events)
@@ -182,7 +187,7 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
                         prompt_budget_tokens=settings.profile_prompt_tokens)
     parser = Parser(ParseLimits(time_s=settings.parse_time_limit_s,
                                 memory_mb=settings.parse_memory_mb, workers=settings.parse_workers))
-    files = Files(db, events, file_settings(settings), limits, parser)
+    files = Files(db, events, file_settings(settings), limits, parser, blobs)
     stream_settings = StreamSettings(coalesce_s=settings.stream_coalesce_ms / 1000,
                                      flush_s=settings.stream_flush_s,
                                      first_token_timeout_s=settings.providers.first_token_timeout_s,
@@ -205,8 +210,8 @@ def _wire(settings: Settings, db: Database, broker: Broker, streams: Streams,
         recovery=Recovery(db, ledger, settings.instance_id, stream_settings), profiles=profiles, files=files,
         presence=Presence(broker.presence, events), limits=limits, exports=exports,
         account_settings=AccountSettings(db, events, models),
-        account_deletion=AccountDeletion(db, events, accounts, settings.upload_dir),
-        data_export=DataExport(db, exports, ledger, profiles, settings.upload_dir),
+        account_deletion=AccountDeletion(db, events, accounts, blobs),
+        data_export=DataExport(db, exports, ledger, profiles, blobs),
         folders=Folders(db, events), shares=Shares(db, events),
         importer=Importer(db, events), titles=titles, catalogue=catalogue, packs=packs,
         mail_links=MailLinks(db, events, accounts, limits, mailer, settings.link_base,
@@ -286,6 +291,24 @@ def titler(settings: Settings, db: Database, ledger: Ledger, models: dict[str, M
     if model is None or model.provider not in providers:
         raise ConfigError(f"TITLE_MODEL={chosen} is not a configured model")
     return ModelTitler(db, ledger, models, chosen, providers[model.provider])
+
+
+async def open_blobs(settings: Settings) -> BlobStore:
+    """Where uploads' bytes live: the S3 bucket when S3_BUCKET is set (checked now: a missing
+    bucket, refused credentials or an endpoint that does not answer stop the start), else
+    UPLOAD_DIR."""
+    if not settings.s3_bucket:
+        return LocalBlobs(settings.upload_dir)
+    from .domain.s3_blobs import S3Blobs, S3Settings, StorageConfigError
+    store = S3Blobs(S3Settings(
+        bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+        prefix=settings.s3_prefix, access_key_id=settings.aws_access_key_id,
+        secret_access_key=settings.aws_secret_access_key, session_token=settings.aws_session_token))
+    try:
+        await store.start()
+    except StorageConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return store
 
 
 def file_settings(settings: Settings) -> FileSettings:

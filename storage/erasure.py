@@ -30,7 +30,8 @@ async def streaming_reply(db: Executor, user_id: str) -> Row | None:
 
 
 async def file_paths(db: Executor, user_id: str) -> list[str]:
-    """Where the user's files lie under UPLOAD_DIR (to remove once the rows are gone)."""
+    """The blob keys of the user's files, under UPLOAD_DIR or in the S3 bucket (to remove once
+    the rows are gone)."""
     rows = await db.fetchall("SELECT storage_path FROM files WHERE user_id = ?", (user_id,))
     return [row["storage_path"] for row in rows]
 

@@ -1,5 +1,5 @@
-"""files and message_files: uploaded files (metadata; the bytes live under UPLOAD_DIR) and which
-messages they are attached to."""
+"""files and message_files: uploaded files (metadata; the bytes live in the blob store, under
+UPLOAD_DIR or in the S3 bucket, by `storage_path`) and which messages they are attached to."""
 from __future__ import annotations
 
 

@@ -7,18 +7,18 @@ files/<file id>-<name> (each file's stored bytes).
 
 `chunks` yields the zip's bytes piece by piece; zipfile writes to a sink that cannot seek (each
 entry then carries its sizes after its data), and the sink is emptied after every piece. Chats,
-transactions and files are read a page at a time, and a file's bytes a block at a time (off the
-event loop), so neither the archive nor any one file is ever whole in memory.
+transactions and files are read a page at a time, and a file's bytes a piece at a time from the
+blob store (off the event loop on disk, streamed from the bucket on S3), so neither the archive nor
+any one file is ever whole in memory. A storage that stops answering midway cuts the download
+(logged), as any failure midway does.
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import time
 import zipfile
-from pathlib import Path
-from typing import Any, AsyncIterator, BinaryIO
+from typing import Any, AsyncIterator
 
 import orjson
 
@@ -29,12 +29,12 @@ from storage import chats as chat_rows
 from storage import files as file_rows
 from storage import users
 
+from .blobs import BlobMissing, BlobStore
 from .exports import Exports
 from .ledger import Ledger
 from .profile import Profiles
 
 PAGE = 200
-BLOCK = 256 * 1024
 FORMAT = "chatwire.account/1"
 README = {
     "en": """Your Chatwire data, as of {now} UTC ({email}).
@@ -97,12 +97,12 @@ def _safe(name: str) -> str:
 
 class DataExport:
     def __init__(self, db: Database, exports: Exports, ledger: Ledger, profiles: Profiles,
-                 upload_dir: Path) -> None:
+                 blobs: BlobStore) -> None:
         self.db = db
         self.exports = exports
         self.ledger = ledger
         self.profiles = profiles
-        self.upload_dir = upload_dir
+        self.blobs = blobs
 
     async def user(self, user_id: str) -> dict[str, Any]:
         """The account being exported (checked before the first byte is sent)."""
@@ -145,10 +145,9 @@ class DataExport:
             details: list[dict[str, Any]] = []
             async for row in self._files(user_id):
                 shaped = shapes.file(row)
-                path = self.upload_dir / row["storage_path"]
                 try:
-                    source = await asyncio.to_thread(path.open, "rb")
-                except OSError:
+                    source = await self.blobs.open(row["storage_path"])
+                except BlobMissing:
                     details.append({**shaped, "missing": True})
                     continue
                 details.append({**shaped, "path": f"files/{row['id']}-{_safe(row['name'])}"})
@@ -156,11 +155,11 @@ class DataExport:
                 try:
                     with archive.open(_entry(details[-1]["path"], compress), "w",
                                       force_zip64=True) as entry:
-                        async for block in _blocks(source):
+                        async for block in source.chunks():
                             entry.write(block)
                             yield sink.take()
                 finally:
-                    source.close()
+                    await source.close()
                 yield sink.take()
             archive.writestr(_entry("files.json"), _json({"files": details}))
         yield sink.take()
@@ -185,7 +184,3 @@ class DataExport:
                 return
             after = (page[-1]["created_at"], page[-1]["id"])
 
-
-async def _blocks(source: BinaryIO) -> AsyncIterator[bytes]:
-    while block := await asyncio.to_thread(source.read, BLOCK):
-        yield block

@@ -9,16 +9,15 @@ would race its own last writes (the charge, the final text) against the deletion
 instance runs it. The check is made under the user's row lock, which a reply's start (its hold, its
 rows' foreign keys) also needs, so none can begin between the check and the deletion.
 
-The database work is one transaction; the files are removed after it commits (a failure there
-leaves orphan bytes, never rows pointing at missing bytes). Then every socket of the user closes
+The database work is one transaction; the files' bytes (on disk or in the bucket) are removed
+after it commits (a failure there leaves orphan bytes, logged by key, never rows pointing at
+missing bytes). Then every socket of the user closes
 with 4401 (logged out) — the caller's own session's last, once it has answered (see
 `close_caller`), so the client hears that the deletion succeeded.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 from protocol.errors import Conflict, Unauthorized
@@ -27,6 +26,7 @@ from storage import erasure
 from storage import ledger as account_rows
 
 from .accounts import Accounts, Identity
+from .blobs import BlobStore
 from .events import CLOSE_LOGGED_OUT, EventSink
 
 log = logging.getLogger("chatwire.accounts")
@@ -36,11 +36,11 @@ REASON = "account deleted"
 
 class AccountDeletion:
     def __init__(self, db: Database, events: EventSink, accounts: Accounts,
-                 upload_dir: Path) -> None:
+                 blobs: BlobStore) -> None:
         self.db = db
         self.events = events
         self.accounts = accounts
-        self.upload_dir = upload_dir
+        self.blobs = blobs
 
     async def delete(self, identity: Identity, password: str) -> dict[str, Any]:
         """Delete the account once `password` is right (wrong: `unauthorized`, field `password`,
@@ -58,7 +58,10 @@ class AccountDeletion:
             paths = await erasure.file_paths(tx, identity.user_id)
             await erasure.erase(tx, identity.user_id, tombstone_id=new_id(),
                                 balance=int(account["balance"]), now=utcnow())
-        await asyncio.to_thread(self._remove_files, paths)
+        failed = await self.blobs.delete_many(paths)
+        if failed:
+            log.warning("%d of a deleted account's files could not be removed from the %s "
+                        "storage: %s", len(failed), self.blobs.kind, ", ".join(failed[:20]))
         await self.events.disconnect(identity.user_id, CLOSE_LOGGED_OUT, REASON,
                                      keep_session=identity.session_id)
         return {"deleted": True}
@@ -67,11 +70,3 @@ class AccountDeletion:
         """Close the sockets of the session that asked (after its answer is on its way)."""
         await self.events.disconnect(identity.user_id, CLOSE_LOGGED_OUT, REASON,
                                      only_session=identity.session_id)
-
-    def _remove_files(self, paths: list[str]) -> None:
-        for relative in paths:
-            try:
-                (self.upload_dir / relative).unlink(missing_ok=True)
-            except OSError:
-                log.warning("a deleted account's file %s could not be removed from %s",
-                            relative, self.upload_dir)

@@ -1,12 +1,11 @@
-"""Uploaded files: stored under UPLOAD_DIR with a random name, owned by one user, inside a quota.
+"""Uploaded files: kept under a random name, owned by one user, inside a quota.
 
-The transport streams the upload into a temporary file (with the size cap) and hands it over;
-everything after that — what the file is, where it lives, who may see it, what a model gets from
-it — is decided here.
+The transport streams the upload into a temporary file under UPLOAD_DIR (with the size cap) and
+hands it over; everything after that — what the file is, where it lives (the blob store: that
+directory, or an S3 bucket), who may see it, what a model gets from it — is decided here.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,11 +17,12 @@ from protocol.errors import BadRequest, NotFound, TooLarge
 from providers.base import ImageData
 from providers.registry import Model
 from storage import Database, new_id, utcnow
-from storage.base import private_dir, private_file
+from storage.base import private_file
 from storage import files as file_rows
 from storage import ledger as account_rows
 
 from . import cursors
+from .blobs import Blob, BlobMissing, BlobStore
 from .events import EventSink
 from .filetypes import clean_name
 from .limits import Limits
@@ -51,10 +51,11 @@ class Attachment:
 
 class Files:
     def __init__(self, db: Database, events: EventSink, settings: FileSettings,
-                 limits: Limits, parser: Parser) -> None:
+                 limits: Limits, parser: Parser, blobs: BlobStore) -> None:
         self.db = db
         self.events = events
         self.settings = settings
+        self.blobs = blobs
         self.limits = limits
         self.parser = parser  # inspects each upload in a limited process of its own
         self.incoming = settings.upload_dir / ".incoming"
@@ -74,15 +75,16 @@ class Files:
 
     async def store(self, user_id: str, temp: Path, raw_name: str | None, size: int,
                     sha256: str) -> dict[str, Any]:
-        """Check the uploaded bytes and keep them; on any refusal nothing stays behind."""
+        """Check the uploaded bytes and keep them; on any refusal (or a storage that does not
+        answer: `unavailable`) nothing stays behind. The bytes go first and the row after, so a
+        row never names bytes that are not there."""
+        file_id, stored = new_id(), secrets.token_hex(16)
+        key = f"{stored[:2]}/{stored}"
         try:
             name = clean_name(raw_name)
             found = await self.parser.inspect(temp, name,
                                               max_image_pixels=self.settings.max_image_pixels)
-            file_id, stored = new_id(), secrets.token_hex(16)
-            final = self.settings.upload_dir / stored[:2] / stored
-            private_dir(final.parent)
-            temp.replace(final)
+            await self.blobs.put(key, temp, found.mime, sha256)
         finally:
             temp.unlink(missing_ok=True)
         try:
@@ -93,11 +95,10 @@ class Files:
                     raise self._over_quota(used)
                 await file_rows.insert(tx, id=file_id, user_id=user_id, name=name, mime=found.mime,
                                        kind=found.kind, size=size, sha256=sha256,
-                                       storage_path=f"{stored[:2]}/{stored}", text=found.text,
-                                       now=utcnow())
+                                       storage_path=key, text=found.text, now=utcnow())
                 row = await file_rows.get(tx, user_id, file_id)
         except BaseException:
-            final.unlink(missing_ok=True)
+            await self.blobs.delete_many([key])
             raise
         assert row is not None
         shaped = shapes.file(row)
@@ -109,9 +110,14 @@ class Files:
         return TooLarge(f"your files would exceed your {quota_mb} MB storage quota "
                         f"({used // (1024 * 1024)} MB used); delete some first")
 
-    async def open(self, user_id: str, file_id: str) -> tuple[dict[str, Any], Path]:
+    async def locate(self, user_id: str, file_id: str) -> tuple[dict[str, Any], str, Path | None]:
+        """The owner's file, its blob key, and its path when the bytes are on this disk."""
         row = await self._row(user_id, file_id)
-        return shapes.file(row), self.settings.upload_dir / row["storage_path"]
+        return shapes.file(row), row["storage_path"], self.blobs.local_path(row["storage_path"])
+
+    async def open(self, key: str, first: int = 0, last: int | None = None) -> Blob:
+        """The bytes of a file found by `locate` (BlobMissing when they are gone)."""
+        return await self.blobs.open(key, first, last)
 
     async def list(self, user_id: str, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
         rows = await file_rows.list_page(self.db, user_id, after=cursors.decode(cursor), limit=limit + 1)
@@ -120,11 +126,13 @@ class Files:
         return {"files": [shapes.file(r) for r in page], "next_cursor": next_cursor}
 
     async def delete(self, user_id: str, file_id: str) -> dict[str, Any]:
-        """The file goes; messages it was attached to keep their text but lose the attachment."""
-        row = await file_rows.delete(self.db, user_id, file_id)
-        if row is None:
+        """The file goes; messages it was attached to keep their text but lose the attachment.
+        The bytes first: a storage that does not answer refuses (`unavailable`) with the row
+        still there, so the user can delete it again and nothing is left behind unseen."""
+        row = await self._row(user_id, file_id)
+        await self.blobs.delete(row["storage_path"])
+        if await file_rows.delete(self.db, user_id, file_id) is None:
             raise NotFound(f"file {file_id} does not exist", file_id=file_id)
-        (self.settings.upload_dir / row["storage_path"]).unlink(missing_ok=True)
         await self.events.publish(user_id, "file.deleted", {"file_id": file_id})
         return {"file_id": file_id, "deleted": True}
 
@@ -159,11 +167,10 @@ class Files:
 
     async def _attachment(self, row: dict[str, Any]) -> Attachment:
         if row["kind"] == "image":
-            path = self.settings.upload_dir / row["storage_path"]
             try:
-                data = await asyncio.to_thread(path.read_bytes)
-            except OSError:
-                log.warning("file %s is missing from %s", row["id"], self.settings.upload_dir)
+                data = await self.blobs.read(row["storage_path"])
+            except BlobMissing:  # a storage that does not answer refuses the turn: `unavailable`
+                log.warning("file %s is missing from the %s storage", row["id"], self.blobs.kind)
                 return Attachment(row["name"], "document", text="(this image is no longer available)")
             return Attachment(row["name"], "image", image=ImageData(row["mime"], data))
         return Attachment(row["name"], "document", text=row["text"] or "")

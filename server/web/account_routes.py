@@ -45,9 +45,12 @@ async def export(request: web.Request) -> web.StreamResponse:
                 await resp.write(chunk)
     except ConnectionError:
         return resp  # the client went away; nothing to finish
-    except Exception:
+    except Exception:  # the status line is out: cut the zip short (no last chunk), so the
         log.exception("the data export of user %s failed midway", identity.user_id)
-        raise
+        resp.force_close()  # client sees a broken download, never a whole-looking one — and is
+        if request.transport is not None:  # not left waiting for the rest
+            request.transport.close()
+        return resp
     await resp.write_eof()
     return resp
 

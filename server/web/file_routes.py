@@ -1,4 +1,5 @@
-"""REST for files: upload (multipart, streamed to disk under a cap), download and delete, owner-only.
+"""REST for files: upload (multipart, streamed to disk under a cap), download (a file on this disk, or
+streamed from object storage) and delete, owner-only.
 
 Listing and deleting also exist over the WebSocket (`file.list`, `file.delete`).
 """
@@ -6,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from protocol.errors import BadRequest, TooLarge
+from protocol.errors import BadRequest, TooLarge, Unavailable
+from server.domain.blobs import BlobMissing
+from server.logs import REQUEST_ID_HEADER
 
 from .auth_routes import json_dumps
 from .state import CONTEXT
@@ -94,10 +98,17 @@ async def file_part(request: web.Request) -> aiohttp.BodyPartReader:
 
 async def download(request: web.Request) -> web.StreamResponse:
     identity = await require_identity(request)
-    info, path = await request.app[CONTEXT].services.files.open(identity.user_id, request.match_info["file_id"])
-    if not path.is_file():
-        raise web.HTTPGone()
-    response = web.FileResponse(path)
+    files = request.app[CONTEXT].services.files
+    info, key, path = await files.locate(identity.user_id, request.match_info["file_id"])
+    if path is not None:  # on this disk: aiohttp serves the file (ranges, validators, sendfile)
+        if not path.is_file():
+            raise web.HTTPGone()
+        return _served_as(web.FileResponse(path), info)
+    return await _stream(request, files, info, key)
+
+
+def _served_as(response: web.StreamResponse, info: dict[str, Any]) -> web.StreamResponse:
+    """The headers every download has, wherever its bytes come from."""
     response.content_type = SERVED_AS.get(info["mime"], info["mime"]).split(";")[0]
     if info["mime"] in SERVED_AS:
         response.charset = "utf-8"
@@ -106,6 +117,53 @@ async def download(request: web.Request) -> web.StreamResponse:
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
     return response
+
+
+async def _stream(request: web.Request, files: Any, info: dict[str, Any],
+                  key: str) -> web.StreamResponse:
+    """A file in object storage, streamed through in pieces: one byte range (206) or all of it,
+    the sha256 as a strong ETag (If-None-Match: 304)."""
+    size, etag = info["size"], f'"{info["sha256"]}"'
+    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        return _served_as(web.Response(status=304, headers={"ETag": etag}), info)
+    first, last = 0, None
+    if "Range" in request.headers and request.headers.get("If-Range", etag) == etag:
+        try:
+            rng = request.http_range
+        except ValueError:
+            rng = None
+        if rng is None or rng.start is not None and (rng.start >= size if rng.start >= 0 else size == 0):
+            return _served_as(web.Response(status=416, headers={"Content-Range": f"bytes */{size}"}),
+                              info)
+        if rng.start is not None:
+            first = max(0, size + rng.start) if rng.start < 0 else rng.start
+            last = size - 1 if rng.stop is None or rng.start < 0 else min(rng.stop, size) - 1
+    try:
+        blob = await files.open(key, first, last)
+    except BlobMissing:
+        raise web.HTTPGone() from None
+    try:
+        partial = last is not None
+        response = _served_as(web.StreamResponse(status=206 if partial else 200), info)
+        response.headers.update({"ETag": etag, "Accept-Ranges": "bytes"})
+        if "request_id" in request:  # prepared here, before the middleware could name it
+            response.headers[REQUEST_ID_HEADER] = request["request_id"]
+        if partial:
+            response.headers["Content-Range"] = f"bytes {first}-{first + blob.length - 1}/{blob.total}"
+        response.content_length = blob.length
+        await response.prepare(request)
+        try:
+            async for chunk in blob.chunks():
+                await response.write(chunk)
+        except Unavailable:  # the status line is out: cut the body short (logged by the store),
+            response.force_close()  # so the client sees a broken download, never a whole one
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+    finally:
+        await blob.close()
 
 
 def _attachment(name: str) -> str:

@@ -21,12 +21,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database and the broker answer; 503 names what does not."""
+    """Ready when the database and the broker answer (and the bucket, with uploads in object
+    storage); 503 names what does not."""
     ctx = request.app[CONTEXT]
     if ctx.draining:
         return web.json_response({"ready": False, "draining": True}, status=503)
     checks: dict[str, bool] = {}
-    for name, probe in (("database", ctx.services.db.ping), ("broker", ctx.services.broker.ping)):
+    probes = [("database", ctx.services.db.ping), ("broker", ctx.services.broker.ping)]
+    if ctx.services.files.blobs.kind != "disk":
+        probes.append(("storage", ctx.services.files.blobs.ping))
+    for name, probe in probes:
         try:
             checks[name] = await probe()
         except Exception:

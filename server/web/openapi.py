@@ -309,6 +309,8 @@ def document() -> Schema:
             "get": _op("Download one of your files (as an attachment)",
                        {"200": {"description": "the bytes", "content": {
                            "application/octet-stream": {"schema": {}}}},
+                        "206": {"description": "one byte range (`Range: bytes=…`)", "content": {
+                            "application/octet-stream": {"schema": {}}}},
                         "410": {"description": "the stored bytes are gone"},
                         **_errors(401, 404)},
                        tag="files", security=BEARER, params=[_path_id("file_id")]),
@@ -323,7 +325,7 @@ def document() -> Schema:
                 "type": "integer", "minimum": 1,
                 "description": "which worker process answered (run.py serve --workers N)"}}},
             "alive")}, tag="ops")},
-        "/readyz": {"get": _op("Readiness: database and broker answer, not shutting down", {
+        "/readyz": {"get": _op("Readiness: database and broker (and the S3 bucket, with S3_BUCKET) answer, not shutting down", {
             "200": _json({"type": "object", "required": ["ready"],
                           "properties": {"ready": {"const": True}, "checks": {"type": "object"}}},
                          "ready"),

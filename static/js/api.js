@@ -54,7 +54,8 @@ export function upload(file, onProgress) {
       let data = {};
       try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status === 201) resolve(data.file);
-      else reject(new ApiError(data.error?.code || "internal", data.error?.message || xhr.statusText, xhr.status));
+      else reject(Object.assign(new ApiError(data.error?.code || "internal", data.error?.message || xhr.statusText,
+        xhr.status, data.error?.field), { service: data.error?.service }));
     };
     xhr.onerror = () => reject(new ApiError("unavailable", "network error", 0));
     const form = new FormData();

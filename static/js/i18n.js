@@ -131,6 +131,7 @@ const CATALOGUE = {
     action_user_update: "Account changed", action_user_sessions_revoke: "Sessions ended",
     action_credits_deposit: "Deposit", action_credits_adjustment: "Adjustment",
     accountDisabled: "This account has been disabled by an administrator.",
+    storageDown: "File storage is not answering right now; try again in a moment.",
     capReached: "Your {cap} spend cap is reached: {left} credits left of it, it resets {resets}.",
     daily: "daily", monthly: "monthly",
     // admin orders
@@ -295,6 +296,7 @@ const CATALOGUE = {
     action_user_update: "Изменён аккаунт", action_user_sessions_revoke: "Завершены сеансы",
     action_credits_deposit: "Пополнение", action_credits_adjustment: "Корректировка",
     accountDisabled: "Этот аккаунт отключён администратором.",
+    storageDown: "Хранилище файлов сейчас не отвечает; попробуйте ещё раз чуть позже.",
     capReached: "Достигнут {cap} лимит расхода: осталось {left} кредитов, он обновится {resets}.",
     daily: "дневной", monthly: "месячный",
     // admin orders
@@ -370,6 +372,7 @@ export function describe(error) {
   if (error.code === "conflict" && /still streaming/.test(error.message)) return t("busy");
   if (error.code === "email_unverified") return t("emailUnverified");
   if (error.code === "account_disabled") return t("accountDisabled");
+  if (error.code === "unavailable" && error.service === "storage") return t("storageDown");
   if (error.code === "spend_cap_reached" && error.resets_at) {
     return t("capReached", { cap: t(error.cap), left: credits(error.left), resets: formatDate(error.resets_at) });
   }

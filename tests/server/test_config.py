@@ -72,3 +72,26 @@ def test_a_malformed_packs_file_refuses_to_start(tmp_path):
                               "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}, env_file=None)
     with pytest.raises(ConfigError, match="pack x: `price` must be a positive integer"):
         asyncio.run(services.build(settings, migrate=True))
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"S3_ENDPOINT_URL": "http://minio:9000"}, "need S3_BUCKET"),
+    ({"S3_PREFIX": "prod"}, "need S3_BUCKET"),
+    ({"S3_BUCKET": "Bad_Bucket"}, "S3_BUCKET='Bad_Bucket' is not a bucket name"),
+    ({"S3_BUCKET": "ok-bucket", "S3_ENDPOINT_URL": "minio:9000"}, "S3_ENDPOINT_URL must be an http"),
+    ({"S3_BUCKET": "ok-bucket", "AWS_ACCESS_KEY_ID": "AKIA123"}, "go together"),
+])
+def test_object_storage_settings_that_cannot_work_refuse_to_start(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"VAR_DIR": str(tmp_path), **env}, env_file=None)
+
+
+def test_object_storage_settings_and_its_keys_from_dot_env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("S3_BUCKET=chatwire-uploads\nS3_PREFIX=/prod/\n"
+                                   "AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=very-secret\n")
+    settings = load_settings({"VAR_DIR": str(tmp_path), "S3_ENDPOINT_URL": "https://r2.example/"})
+    assert (settings.s3_bucket, settings.s3_prefix, settings.s3_endpoint_url) == (
+        "chatwire-uploads", "prod/", "https://r2.example")
+    assert settings.aws_secret_access_key == "very-secret" and "very-secret" not in repr(settings)
+    assert load_settings({"VAR_DIR": str(tmp_path)}, env_file=None).s3_bucket is None  # on disk
