@@ -331,3 +331,16 @@ def test_the_retry_decisions_match_the_sdks_own(sdk):
             theirs = client._calculate_retry_timeout(3 - taken, options, wrapped)
             random.seed(taken)
             assert policy.delay(taken, wrapped) == pytest.approx(theirs), (headers, taken)
+
+
+async def test_the_proxy_environment_is_honoured_as_the_sdk_honours_it(fake, build, monkeypatch):
+    """HTTP_PROXY, read once: the request goes to the proxy (here the fake itself, which serves
+    the absolute-form request line), for a vendor host that does not resolve."""
+    monkeypatch.setenv("HTTP_PROXY", fake.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    provider = build(openai_base_url="http://vendor.invalid/v1")["openai"]
+    text, _ = await collect(provider, ask(MODELS["openai"]))
+    assert text == "Hello, world!"
+    await sdk_request("openai", provider, ask(MODELS["openai"]))  # the SDK goes the same way
+    assert [r["headers"]["Host"] for r in fake.requests] == ["vendor.invalid"] * 2
