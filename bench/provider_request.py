@@ -11,7 +11,7 @@ both); prints one JSON line with µs of this process's CPU per request, each rou
 and the ratio.
 
     .venv/bin/python bench/provider_request.py                 # ~20 s
-    .venv/bin/python bench/provider_request.py --rounds 10 --requests 300
+    .venv/bin/python bench/provider_request.py --rounds 4 --requests 200   # a quick look
 """
 from __future__ import annotations
 
@@ -95,6 +95,6 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--requests", type=int, default=300, help="per path per round")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=800, help="per path per round")
     asyncio.run(main(parser.parse_args()))
