@@ -1,4 +1,8 @@
-"""Anthropic's Messages API through the `anthropic` SDK, with the event stream decoded by us.
+"""Anthropic's Messages API: the `anthropic` SDK's client settings, the event stream decoded by us.
+
+The reply's streaming request is built once from the SDK client (its URL, key and default headers,
+`anthropic-version` among them) and sent with aiohttp, retried as the SDK retries
+(`providers/prepared.py`); the SDK client stays for anything else.
 
 Events: message_start (input tokens), content_block_delta (text_delta), message_delta (stop reason,
 output tokens), message_stop; `ping` and block start/stop carry nothing we need. Anthropic's
@@ -7,6 +11,7 @@ counts, and the prompt is the three together.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -14,11 +19,10 @@ import anthropic
 import httpx2
 import orjson
 
-from protocol.errors import ChatwireError
-
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import EventReader, body
+from .prepared import PreparedStream, RetryPolicy
+from .sse import EventReader
 from .sse import loads as read_json
 
 OVERLOADED = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
@@ -39,50 +43,49 @@ class AnthropicProvider(Provider):
 
     def __init__(self, api_key: str, base_url: str | None = None, *, connect_timeout: float = 10.0,
                  idle_timeout: float = 60.0, max_retries: int = 2) -> None:
-        # As for OpenAI: the caller bounds a stream's silence, not a timer re-armed per chunk.
-        self.stream_timeout = httpx2.Timeout(None, connect=connect_timeout, pool=connect_timeout)
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, max_retries=max_retries,
             timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
             http_client=anthropic.DefaultAioHttpClient(),  # cheaper per chunk than h11/anyio
         )
+        # As for OpenAI: the caller bounds a stream's silence, not a timer re-armed per chunk.
+        # `x-stainless-timeout` is the stream's read timeout as the SDK sent it (none: "None").
+        self.prepared = PreparedStream(
+            self.name, self.client, "v1/messages", connect_timeout=connect_timeout,
+            policy=RetryPolicy(self.client.max_retries, max_retry_after=None),
+            extra_headers={"x-stainless-timeout": "None"})
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
-        # Messages ride in `extra_body`, past the SDK's recursive params transform (a no-op for
-        # plain JSON, and most of the SDK's per-request CPU); the request is otherwise the SDK's.
-        extra: dict[str, Any] = {
+        body: dict[str, Any] = {
+            "model": request.model, "max_tokens": request.max_tokens, "stream": True,
             "messages": [{"role": m.role, "content": _content(m)} for m in request.messages]}
         if request.system:
-            extra["system"] = request.system
+            body["system"] = request.system
         sampling = request.sampling()
         if "stop" in sampling:
-            extra["stop_sequences"] = sampling.pop("stop")
-        extra.update(sampling)
-        return {"model": request.model, "max_tokens": request.max_tokens, "stream": True,
-                "messages": [], "extra_body": extra}
+            body["stop_sequences"] = sampling.pop("stop")
+        body.update(sampling)
+        return body
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         events = _Events(self.name)
+        response = await self.prepared.open(orjson.dumps(self._body(request)))
         try:
-            async with self.client.messages.with_streaming_response.create(
-                **self._body(request), timeout=self.stream_timeout
-            ) as response:
-                async for data in body(response.http_response):
-                    for item in events.feed(data):
-                        yield item
-                    if events.done:
-                        return
-                for text in events.rest():
-                    yield text
-        except ChatwireError:
-            raise
-        except anthropic.APIStatusError as exc:
-            raise error_for_status(self.name, exc.status_code) from None
-        except (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError) as exc:
+            async for data in response.content.iter_any():
+                for item in events.feed(data):
+                    yield item
+                if events.done:
+                    return
+            for text in events.rest():
+                yield text
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
+        finally:
+            response.release()
         yield events.finish()
 
     async def aclose(self) -> None:
+        await self.prepared.aclose()
         await self.client.close()
 
 

@@ -1,15 +1,15 @@
 """OpenAI chat completions, and every endpoint that speaks them (Ollama, vLLM, OpenRouter, YandexGPT).
 
-The `openai` SDK builds the request, authenticates, retries failed connections and maps HTTP errors,
-over its aiohttp transport. The request goes through the client's documented raw `post` (its
-answer to endpoints and parameters beyond the typed methods) with a plain JSON body: the typed
-`create` walks every parameter's type annotation per request, about a third of the SDK's CPU per
-reply (bench/relay.py). We read the raw event stream ourselves and decode each `data:` line with
+The `openai` SDK client holds the settings (base URL, key, default headers, retries); the reply's
+streaming request is built from them once and sent with aiohttp (`providers/prepared.py`): the
+SDK's per-request building and sending cost about twice aiohttp's (docs/BENCHMARKS.md). The
+retries and the errors are the SDK's: before the first byte only, the same statuses and back-off,
+the same typed errors. We read the raw event stream ourselves and decode each `data:` line with
 orjson: the SDK's per-chunk objects cost ~170 µs a token.
 """
 from __future__ import annotations
 
-from contextlib import aclosing
+import asyncio
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -17,20 +17,11 @@ import httpx2
 import openai
 import orjson
 
-from protocol.errors import ChatwireError
-
 from .base import (ChatMessage, GenerationRequest, Provider, StreamEnd, StreamItem, Usage, error_for_status,
                    malformed, unreachable)
-from .sse import EventReader, body
+from .prepared import PreparedStream, RetryPolicy, json_message
+from .sse import EventReader
 from .sse import loads as read_json
-
-
-def _retry_after(exc: openai.APIStatusError) -> int | None:
-    value = exc.response.headers.get("retry-after")
-    try:
-        return max(1, int(float(value))) if value else None
-    except ValueError:
-        return None
 
 
 def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
@@ -48,9 +39,7 @@ class OpenAIChatProvider(Provider):
                  model_prefix: str = "", headers: dict[str, str] | None = None) -> None:
         self.name = name
         self.model_prefix = model_prefix
-        # Streams carry no read timeout of their own: the caller bounds silence (the runner's
-        # watchdog, one assignment per token) where the HTTP client would re-arm a timer per chunk.
-        self.stream_timeout = httpx2.Timeout(None, connect=connect_timeout, pool=connect_timeout)
+        # The SDK client: the settings, and any call but the reply's stream.
         self.client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, max_retries=max_retries,
             timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout),
@@ -59,6 +48,13 @@ class OpenAIChatProvider(Provider):
             # per streamed chunk (bench/relay.py).
             http_client=openai.DefaultAioHttpClient(),
         )
+        # The reply's stream: built once from the client. It carries no read timeout: the caller
+        # bounds silence (the runner's watchdog, one assignment per token) where the HTTP client
+        # would re-arm a timer per chunk.
+        self.prepared = PreparedStream(name, self.client, "chat/completions",
+                                       connect_timeout=connect_timeout,
+                                       policy=RetryPolicy(self.client.max_retries),
+                                       message=json_message)
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
@@ -71,28 +67,23 @@ class OpenAIChatProvider(Provider):
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         chunks = _Chunks(self.name)
+        response = await self.prepared.open(orjson.dumps(self._body(request)))
         try:
-            response = await self.client.post(
-                "/chat/completions", body=self._body(request), cast_to=httpx2.Response,
-                stream=True, options={"timeout": self.stream_timeout})
-            async with aclosing(response):
-                async for data in body(response):
-                    for item in chunks.feed(data):
-                        yield item
-                    if chunks.done:
-                        return
-                for text in chunks.rest():
-                    yield text
-        except ChatwireError:
-            raise
-        except openai.APIStatusError as exc:
-            raise error_for_status(self.name, exc.status_code, _message(exc),
-                                   _retry_after(exc)) from None
-        except (openai.APIConnectionError, httpx2.TransportError, aiohttp.ClientError) as exc:
+            async for data in response.content.iter_any():
+                for item in chunks.feed(data):
+                    yield item
+                if chunks.done:
+                    return
+            for text in chunks.rest():
+                yield text
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise unreachable(self.name, f"stopped answering: {type(exc).__name__}") from None
+        finally:
+            response.release()
         yield chunks.finish()
 
     async def aclose(self) -> None:
+        await self.prepared.aclose()
         await self.client.close()
 
 
@@ -145,8 +136,3 @@ def _usage(u: dict[str, Any]) -> Usage:
                  cached_tokens=int(prompt_details.get("cached_tokens") or 0),
                  reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0))
 
-
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error", body)
-    return str(error.get("message", "") if isinstance(error, dict) else error)[:200]

@@ -30,6 +30,7 @@ class Script:
     cache_write_tokens: int = 0  # of the prompt: written to the cache (Anthropic)
     reasoning_tokens: int = 0  # thinking, billed as output (OpenAI reasoning, Gemini thoughts)
     report_usage: bool = True
+    gzip: bool = False  # send the event stream gzip-encoded (Content-Encoding: gzip)
     # Placeholder -> the JSON text put in its place (OpenAI): what orjson will not write, such as
     # an escaped lone surrogate ("\\ud800") that a real vendor's JSON can still carry.
     raw: dict[str, bytes] = field(default_factory=dict)
@@ -176,6 +177,8 @@ class FakeVendor:
     async def _serve(self, request: web.Request, frames: Any, s: Script) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
+        if s.gzip:
+            response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
         sent = 0
         first = True
