@@ -200,7 +200,7 @@ async def step(kind: str, url: str, n: int, args, pids: list[int], load_cpus) ->
                            "spread": spread})
         procs.append(await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--load", spec, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE))
+            stdout=asyncio.subprocess.PIPE, limit=1 << 26))  # its samples: one long line
         if load_cpus:
             os.sched_setaffinity(procs[-1].pid, load_cpus)
     for proc in procs:
