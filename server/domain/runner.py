@@ -132,6 +132,8 @@ class Runner:
                                cache_write_tokens=usage.cache_write_tokens) if status in (
             COMPLETE, STOPPED) else 0
         now = utcnow()
+        offline_title = status == COMPLETE and bool(job.title_from) and self.titles.offline
+        named: dict[str, Any] | None = None
         async with self.db.quick.transaction() as tx:
             charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
             row = await message_rows.finish(
@@ -140,6 +142,9 @@ class Runner:
                 first_token_ms=first_token_ms)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
+                if offline_title:
+                    named = await self.titles.write_offline(tx, job.user_id, job.chat_id,
+                                                            job.title_from)
         if row is None:  # finalised elsewhere (recovery), or its chat was purged
             await self.ledger.announce(job.user_id, account)
             stored = await message_rows.get(self.db, job.user_id, job.message_id)
@@ -159,7 +164,10 @@ class Runner:
                                                                            "message.interrupted")
             await self._emit(job, kind, fields)
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
-        if status == COMPLETE and job.title_from:
+        if offline_title:
+            if named:
+                await self.titles.announce(job.user_id, named)
+        elif status == COMPLETE and job.title_from:
             try:
                 await self.titles.name(job.user_id, job.chat_id, job.title_from, job.text)
             except Exception:  # the reply is done and charged: a title is not worth failing it

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from storage import Database, utcnow
+from storage import Database, Executor, utcnow
 from storage import chats as chat_rows
 
 from .events import EventSink
@@ -83,15 +83,32 @@ class Titles:
         except Exception:
             log.exception("naming chat %s failed", chat_id)
 
+    @property
+    def offline(self) -> bool:
+        """Titles are made here and now (no TITLE_MODEL): a reply's end can write one itself."""
+        return self.titler is None
+
+    async def write_offline(self, tx: Executor, user_id: str, chat_id: str,
+                            first_message: str) -> dict[str, Any] | None:
+        """In the caller's transaction (a first reply's end, which already writes the chat: one
+        commit instead of two): the offline title of an untitled chat; the chat, if it was named
+        now, for `announce` once committed."""
+        title = offline_title(first_message)
+        if not title or not await chat_rows.set_title_if_untitled(tx, user_id, chat_id, title, utcnow()):
+            return None  # nothing to say, or titled meanwhile (by the user, or another turn)
+        return await chat_rows.get(tx, user_id, chat_id)
+
+    async def announce(self, user_id: str, chat: dict[str, Any]) -> None:
+        await self.events.publish(user_id, "chat.updated", {"chat_id": chat["id"], "chat": chat})
+
     async def _set(self, user_id: str, chat_id: str, title: str) -> None:
         if not title:
             return
-        # A new chat's first reply ends here: two short statements, on SQLite's inline connections.
-        if not await chat_rows.set_title_if_untitled(self.db.quick, user_id, chat_id, title, utcnow()):
+        if not await chat_rows.set_title_if_untitled(self.db, user_id, chat_id, title, utcnow()):
             return  # titled meanwhile (by the user, or by another reply's turn)
-        chat = await chat_rows.get(self.db.quick, user_id, chat_id)
+        chat = await chat_rows.get(self.db, user_id, chat_id)
         if chat is not None:
-            await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+            await self.announce(user_id, chat)
 
     async def drain(self) -> None:
         """Wait for the titles being asked for (tests)."""
