@@ -25,10 +25,12 @@ async def account(db: Executor, user_id: str) -> Row | None:
 
 
 async def reserve(db: Executor, user_id: str, message_id: str, amount: int, now: str) -> Row | None:
-    """Hold `amount` if the available balance covers it; None (and nothing written) if not."""
+    """Hold `amount` if the available balance covers it; None (and nothing written) if not.
+    The row comes back with the user's spend caps, for the check the hold must also pass."""
     row = await db.fetchone(
         """UPDATE users SET reserved = reserved + ?
-           WHERE id = ? AND balance - reserved >= ? RETURNING balance, reserved""",
+           WHERE id = ? AND balance - reserved >= ?
+           RETURNING balance, reserved, daily_cap, monthly_cap""",
         (amount, user_id, amount))
     if row is None:
         return None

@@ -49,7 +49,14 @@ async def check(tx: Executor, user_id: str, amount: int) -> None:
     """Refuse (`spend_cap_reached`) a reservation of `amount` that would pass a cap. Inside the
     reservation's transaction, with the user's row locked, so concurrent sends cannot both fit."""
     row = await rows.lock_caps(tx, user_id)
-    if row is None or (row["daily_cap"] is None and row["monthly_cap"] is None):
+    if row is not None:
+        await check_row(tx, user_id, amount, row)
+
+
+async def check_row(tx: Executor, user_id: str, amount: int, row: dict[str, Any]) -> None:
+    """`check`, with the caps and the reserved amount (before this one) already read, the row
+    locked (the hold's own update read them: one statement fewer for every send)."""
+    if row["daily_cap"] is None and row["monthly_cap"] is None:
         return
     for name, (start, reset) in windows().items():
         limit = row[f"{name}_cap"]

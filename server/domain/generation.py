@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from protocol import shapes
 from protocol.errors import (BadRequest, Conflict, InsufficientBalance, NotFound,
-                             ProviderUnavailable, Unavailable)
+                             ProviderUnavailable, SpendCapReached, Unavailable)
 from providers.base import Provider
 from providers.registry import Model
 from storage import Database, IntegrityError, new_id, utcnow
@@ -230,10 +230,19 @@ class Generations:
         """
         chat_id, user_msg_id, reply_id, now = turn.chat["id"], new_id(), new_id(), utcnow()
         async with self.db.quick.transaction() as tx:
-            await check_not_streaming(tx, chat_id)
             # The hold first (it names the reply, which is not a foreign key), so that both
-            # messages are written by one statement when the credits cover the reply.
-            account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+            # messages are written by one statement when the credits cover the reply. A reply
+            # still streaming in the chat refuses this one (`busy`): the unique index on a chat's
+            # streaming reply does, when the new reply is written (the caller maps the
+            # IntegrityError); when there is no new reply, or a cap refuses it, the check is made
+            # here, first, as it always was — one statement fewer for every send that starts.
+            try:
+                account = await self.ledger.reserve(tx, user_id, reply_id, turn.hold)
+            except SpendCapReached:
+                await check_not_streaming(tx, chat_id)
+                raise
+            if account is None:
+                await check_not_streaming(tx, chat_id)
             user_msg, reply = await message_rows.insert_turn(
                 tx, chat_id=chat_id, user_id=user_id, now=now,
                 user={"id": user_msg_id, "parent_id": turn.parent_id, "role": "user",

@@ -71,10 +71,16 @@ class Ledger:
     async def reserve(self, tx: Executor, user_id: str, message_id: str, amount: int) -> dict | None:
         """Inside the caller's transaction; None when the available balance does not cover it,
         `spend_cap_reached` (raised: the transaction rolls back) when it would pass a cap."""
-        await caps.check(tx, user_id, amount)
         row = await rows.reserve(tx, user_id, message_id, amount, utcnow())
-        metrics.LEDGER.labels("reserve" if row is not None else "reserve_refused").inc()
-        return account_view(row) if row is not None else None
+        if row is None:
+            await caps.check(tx, user_id, amount)  # a cap is the answer even when short, as ever
+            metrics.LEDGER.labels("reserve_refused").inc()
+            return None
+        # The update locked the row and read the caps: checked against the reserved amount before
+        # this hold (a refusal rolls the hold back with the transaction).
+        await caps.check_row(tx, user_id, amount, {**row, "reserved": int(row["reserved"]) - amount})
+        metrics.LEDGER.labels("reserve").inc()
+        return account_view(row)
 
     async def settle(self, tx: Executor, user_id: str, message_id: str, cost: int, *,
                      note: str = "", linked: bool = True,

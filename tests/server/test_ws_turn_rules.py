@@ -91,3 +91,36 @@ async def test_hello_says_how_large_a_frame_may_be(make_client, alice_on, connec
     small = await make_client(ws_max_frame_bytes=4096)
     sock = await connect(await alice_on(small), on=small)
     assert sock.hello["max_frame_bytes"] == 4096
+
+
+async def test_a_streaming_reply_refuses_the_next_send_first_even_when_credits_or_caps_would(
+        slow, connect):
+    """The send's transaction checks the chat's streaming reply only when no new reply is written
+    (the unique index refuses the other case): the answer is still `conflict`, nothing stored."""
+    from server.web.state import CONTEXT
+
+    user = await register(slow, "first@example.com")
+    sock = await connect(user, on=slow)
+    chat = await sock.ok("chat.create")
+    first = await sock.ok("message.send", chat_id=chat["id"], content=" ".join(["slow"] * 40))
+    reply_id = first["assistant_message"]["id"]
+    await deltas_of(sock, reply_id, 1)
+    db = slow.app[CONTEXT].services.db
+    count = "SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?"
+    before = await db.fetchval(count, (chat["id"],))
+
+    admin = await make_admin(slow)
+    resp = await slow.patch(f"/api/v1/admin/users/{user['user']['id']}", json={"daily_cap": 0},
+                            headers={"Authorization": f"Bearer {admin}"})
+    assert resp.status == 200
+    capped = await sock.error("message.send", chat_id=chat["id"], content="past the cap")
+    assert capped["code"] == "conflict" and "streaming" in capped["message"]
+    resp = await slow.patch(f"/api/v1/admin/users/{user['user']['id']}", json={"daily_cap": None},
+                            headers={"Authorization": f"Bearer {admin}"})
+    assert resp.status == 200
+
+    await db.execute("UPDATE users SET balance = reserved WHERE id = ?", (user["user"]["id"],))
+    short = await sock.error("message.send", chat_id=chat["id"], content="no credits left")
+    assert short["code"] == "conflict" and "streaming" in short["message"]
+    assert await db.fetchval(count, (chat["id"],)) == before  # neither message was kept
+    await sock.ok("message.stop", message_id=reply_id)
