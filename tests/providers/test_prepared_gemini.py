@@ -328,3 +328,15 @@ def test_the_retry_decisions_match_google_genai_s_own():
         sdk_wait = theirs["wait"](type("State", (), {"attempt_number": taken + 1})())
         random.seed(taken)
         assert policy.delay(taken, {"retry-after": "30"}) == pytest.approx(sdk_wait), taken
+
+
+async def test_the_proxy_environment_is_honoured_as_for_the_other_vendors(fake, build, monkeypatch):
+    """HTTP_PROXY, read once, as the OpenAI and Anthropic streams read it (google-genai's own
+    client, built on an explicit transport, does not)."""
+    monkeypatch.setenv("HTTP_PROXY", fake.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    provider = build(google_base_url="http://vendor.invalid")
+    text, _ = await collect(provider, ask())
+    assert text == "Hello, world!"
+    assert [r["headers"]["Host"] for r in fake.requests] == ["vendor.invalid"]
