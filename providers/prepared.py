@@ -16,6 +16,10 @@ else. What we take from the client, once:
 - the timeouts the providers set for streams: a connect limit, no read limit (the runner bounds
   a stream's silence).
 
+google-genai's client has neither `base_url` nor `auth_headers`: Gemini passes its versioned
+base URL and a reader of the client's resolved headers instead, and a `RetryPolicy` of its own
+(google-genai's tenacity policy: its statuses, connection errors only, additive jitter, 200 only).
+
 The session: our own `aiohttp.ClientSession`, one per provider, made in the running loop on the
 first request and closed by `aclose()`. The SDK's transport does hold one, but only behind private
 attributes (`client._client._transport.client`, created on the SDK's own first request), and it
@@ -121,6 +125,15 @@ class RetryPolicy:
         backoff = min(INITIAL_RETRY_DELAY * 2.0 ** min(retries_taken, 1000), MAX_RETRY_DELAY)
         return max(0.0, backoff * (1 - 0.25 * random.random()))
 
+    def accepts(self, status: int) -> bool:
+        """A status the SDK streams from."""
+        return 200 <= status < 300
+
+    def retries_error(self, exc: BaseException) -> bool:
+        """Whether a request that failed with no response at all is tried again: the SDKs
+        retry every connection error and timeout."""
+        return True
+
 
 def sdk_headers(client: Any) -> dict[str, str]:
     """The headers the SDK client sends on every request (its public `auth_headers`, then
@@ -152,14 +165,24 @@ class PreparedStream:
 
     def __init__(self, provider: str, client: Any, path: str, *, connect_timeout: float,
                  policy: RetryPolicy, extra_headers: Mapping[str, str] | None = None,
-                 message: Callable[[Any], str] = no_message) -> None:
+                 message: Callable[[Any], str] = no_message,
+                 headers: Callable[[Any], dict[str, str]] = sdk_headers,
+                 base_url: str | None = None, retry_count: str | None = RETRY_COUNT) -> None:
+        """`path` is joined to the client's `base_url`, or to `base_url` when the client has
+        none (google-genai); `headers(client)` are the client's own; `retry_count` names the
+        header that counts the retries taken (None: there is none)."""
         self.provider = provider
         self.client = client
-        base = client.base_url  # as the SDK's `_prepare_url` joins a relative path to it
-        self.url = str(base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode()))
+        if base_url is None:
+            base = client.base_url  # as the SDK's `_prepare_url` joins a relative path to it
+            self.url = str(base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode()))
+        else:
+            self.url = base_url + path.lstrip("/")
         self.policy = policy
         self.extra_headers = dict(extra_headers or {})
         self.message = message
+        self.client_headers = headers
+        self.retry_count = retry_count
         # connect: getting a connection (the SDK's `pool`); sock_connect: the TCP/TLS connect.
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout,
                                              sock_connect=connect_timeout, sock_read=None)
@@ -169,9 +192,10 @@ class PreparedStream:
         self.session: aiohttp.ClientSession | None = None
 
     def _start(self) -> aiohttp.ClientSession:
-        headers = sdk_headers(self.client)
+        headers = self.client_headers(self.client)
         headers.update(self.extra_headers)
-        headers[RETRY_COUNT] = "0"
+        if self.retry_count:
+            headers[self.retry_count] = "0"
         self.headers = headers
         # The proxy environment, read once: a session's own `trust_env` reads it (and ~/.netrc)
         # in a worker thread on every request, two thread hops that cost more CPU than the rest.
@@ -184,29 +208,32 @@ class PreparedStream:
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self.session
 
-    async def open(self, body: bytes) -> aiohttp.ClientResponse:
+    async def open(self, body: bytes, url: str | None = None) -> aiohttp.ClientResponse:
+        """`url`: another endpoint on the same server (Gemini's names the model)."""
         session = self.session if self.session is not None else self._start()
         headers = self.headers
         assert headers is not None
-        retries = self.policy.max_retries
+        policy = self.policy
+        retries = policy.max_retries
         for taken in range(retries + 1):
-            sent = headers if taken == 0 else {**headers, RETRY_COUNT: str(taken)}
+            sent = headers if taken == 0 or not self.retry_count else {
+                **headers, self.retry_count: str(taken)}
             try:
-                response = await session.post(self.url, data=body, headers=sent,
+                response = await session.post(url or self.url, data=body, headers=sent,
                                               allow_redirects=False, timeout=self.timeout,
                                               proxy=self.proxy, proxy_auth=self.proxy_auth)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                if taken < retries:
-                    await asyncio.sleep(self.policy.delay(taken))
+                if taken < retries and policy.retries_error(exc):
+                    await asyncio.sleep(policy.delay(taken))
                     continue
                 raise unreachable(self.provider, f"stopped answering: {type(exc).__name__}") from None
             status = response.status
-            if 200 <= status < 300:
+            if policy.accepts(status):
                 return response
             try:
-                if taken < retries and status >= 400 and self.policy.should_retry(
+                if taken < retries and status >= 400 and policy.should_retry(
                         status, response.headers):
-                    wait = self.policy.delay(taken, response.headers)
+                    wait = policy.delay(taken, response.headers)
                     response.close()
                     await asyncio.sleep(wait)
                     continue
