@@ -1,7 +1,8 @@
 """Capacity: the most concurrent streams a server relays while every one of them still feels live.
 
-For each target — the bare forwarder (bench/forwarder.py, the floor), Chatwire with `--workers 1`
-and Chatwire with `--workers 2` (both on Redis, so only the worker count differs) — ramp the
+For each target — the bare forwarder (bench/forwarder.py, the floor), Chatwire alone (one
+process, no Redis: the in-process broker), Chatwire with `--workers 1` and Chatwire with
+`--workers 2` (both on Redis, so only the worker count differs) — ramp the
 number of concurrent streams from --step by --step up to --max-streams. Each stream is a closed
 loop against one fake OpenAI-compatible provider (bench/fake_provider.py) at --rate tokens/s:
 send, read the whole reply, send again, for --seconds (the first sends are spread over one reply's
@@ -41,7 +42,7 @@ from bench.common import (cpu_seconds, free_port, percentile, register, spawn,  
                           stop, wait_http)
 from bench.relay import chatwire_env, pg_schema  # noqa: E402
 
-TARGETS = ("forwarder", "workers_1", "workers_2")
+TARGETS = ("forwarder", "alone", "workers_1", "workers_2")  # alone: one process, no Redis
 CPUS = sorted(os.sched_getaffinity(0))  # before any pinning narrows this process's own
 
 
@@ -166,14 +167,14 @@ async def start_target(name: str, args, provider_url: str, tmp: Path, cleanups: 
         proc = spawn(["bench/forwarder.py", str(port), provider_url])
         await wait_http(f"{url}/healthz", proc)
         return url, [proc.pid], proc
-    workers = int(name.rsplit("_", 1)[1])
+    workers = 1 if name == "alone" else int(name.rsplit("_", 1)[1])
     (tmp / name).mkdir(parents=True, exist_ok=True)
     database, args.engine = f"sqlite:///{tmp / name / 'bench.db'}", "sqlite"
     if not args.sqlite and (schema := pg_schema(args.pg)) is not None:
         database, args.engine = schema[0], "postgres"
         cleanups.append(schema[1])
-    env = {**chatwire_env(database, provider_url, tmp / name, port), "REDIS_URL": args.redis,
-           "DB_POOL_SIZE": "20"}
+    env = {**chatwire_env(database, provider_url, tmp / name, port), "DB_POOL_SIZE": "20",
+           **({} if name == "alone" else {"REDIS_URL": args.redis})}
     proc = spawn(["run.py", "serve", "--workers", str(workers)], env=env)
     await wait_http(f"{url}/healthz", proc)
     if workers == 1:
@@ -231,7 +232,7 @@ async def step(kind: str, url: str, n: int, args, pids: list[int], load_cpus) ->
 
 
 async def ramp(name: str, args, provider_url: str, tmp: Path) -> dict:
-    server_procs = 1 if name == "forwarder" else int(name.rsplit("_", 1)[1])
+    server_procs = 1 if name in ("forwarder", "alone") else int(name.rsplit("_", 1)[1])
     server_cpus, load_cpus, shared = placement(args.pin, server_procs)
     cleanups: list = []
     url, pids, proc = await start_target(name, args, provider_url, tmp, cleanups)
@@ -296,6 +297,8 @@ async def main(args) -> None:
     if "workers_1" in cap and "forwarder" in cap:
         out["workers_1_over_forwarder"] = ratio(cap["workers_1"], cap["forwarder"])
         out["workers_1_target_met"] = (out["workers_1_over_forwarder"] or 0) >= 0.7
+    if "alone" in cap and "forwarder" in cap:  # the broker's share: the same process, no Redis
+        out["alone_over_forwarder"] = ratio(cap["alone"], cap["forwarder"])
     if "workers_2" in cap and "workers_1" in cap:
         out["workers_2_over_workers_1"] = ratio(cap["workers_2"], cap["workers_1"])
         out["workers_2_target_met"] = (out["workers_2_over_workers_1"] or 0) >= 1.6
