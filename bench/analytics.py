@@ -110,6 +110,7 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
     if url.startswith("sqlite:///"):
         conn: Any = sqlite3.connect(url[len("sqlite:///"):])
         mark = lambda sql: sql  # noqa: E731
+        insert = lambda cur, sql, rows: cur.executemany(sql, rows)  # noqa: E731
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
     else:
@@ -117,7 +118,11 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
         base, _, schema = url.partition("?schema=")
         conn = psycopg2.connect(base)
         conn.cursor().execute(f"SET search_path TO {schema}")
+        from psycopg2.extras import execute_values
+        # One statement of many rows, not a round trip per row (psycopg2's executemany).
         mark = lambda sql: sql.replace("?", "%s")  # noqa: E731
+        insert = lambda cur, sql, rows: execute_values(  # noqa: E731
+            cur, sql[:sql.index("VALUES")] + "VALUES %s", rows, page_size=1000)
     cur = conn.cursor()
     if not indexes:
         cur.execute("DROP INDEX messages_usage_time")
@@ -127,7 +132,7 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
         cur.execute(mark(MODEL_ROW), (model, provider, model, now, now))
     for table, rows in seed_rows(users, replies):
         if rows:
-            cur.executemany(mark(INSERT[table]), rows)
+            insert(cur, mark(INSERT[table]), rows)
     conn.commit()
     cur.execute("ANALYZE")
     conn.commit()
@@ -174,19 +179,33 @@ async def main() -> None:
                         "default: a fresh SQLite file")
     parser.add_argument("--no-indexes", action="store_true",
                         help="without migration 0015's two indexes")
+    parser.add_argument("--sqlite-file", default="", help="keep the SQLite database at this "
+                        "path; if it is there already, time it as it is (migrated, no new seed)")
+    parser.add_argument("--pg-schema", default="", help="PostgreSQL: time this schema, seeded "
+                        "by an earlier --keep run, as it is (migrated, no new seed)")
+    parser.add_argument("--keep", action="store_true", help="PostgreSQL: keep the seeded schema "
+                        "(its name goes to stderr)")
     args = parser.parse_args()
-    drop = None
+    drop, seeded = None, 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        if args.database_url:
+        if args.database_url and args.pg_schema:
+            url = f"{args.database_url}?schema={args.pg_schema}"
+        elif args.database_url:
             made = pg_schema(args.database_url)
             if made is None:
                 return
             url, drop = made
+            if args.keep:
+                print(f"kept: --pg-schema {url.rpartition('=')[2]}", file=sys.stderr)
+                drop = None
         else:
-            url = f"sqlite:///{Path(tmp) / 'analytics.db'}"
+            path = Path(args.sqlite_file or Path(tmp) / "analytics.db")
+            fresh = not path.exists()
+            url = f"sqlite:///{path}"
         try:
             apply_migrations(url)
-            seeded = seed(url, args.users, args.replies, not args.no_indexes)
+            if (args.database_url and not args.pg_schema) or (not args.database_url and fresh):
+                seeded = seed(url, args.users, args.replies, not args.no_indexes)
             views = await time_views(url, args.calls)
         finally:
             if drop:
