@@ -127,31 +127,30 @@ async def active_users(db: Executor, parts: Parts, live: Span) -> int:
 
 
 async def top_spenders(db: Executor, parts: Parts, live: Span, limit: int) -> list[Row]:
-    """The users who spent most in the period (ties: by id), with their email."""
-    closed, params = _per_user(parts, "cost, charges", "charges > 0")
+    """The users who spent most in the period (ties: by id), with their email, charges and
+    replies, and on every row `active_users`, the period's users with a reply: one pass over
+    the per-user rows. Users with no charge sort last (the caller drops them)."""
+    closed, params = _per_user(parts, "replies, charges, cost", "1 = 1")
+    charged = "CASE WHEN g.charges > 0 THEN 0 ELSE 1 END"
     return await db.fetchall(
-        f"""SELECT g.user_id, COALESCE(u.email, '') AS email, g.cost, g.charges FROM (
-                SELECT user_id, SUM(cost) AS cost, SUM(charges) AS charges FROM (
+        f"""SELECT g.user_id, COALESCE(u.email, '') AS email, g.replies, g.charges, g.cost,
+                   g.active_users FROM (
+                SELECT user_id, SUM(replies) AS replies, SUM(charges) AS charges,
+                       SUM(cost) AS cost,
+                       SUM(CASE WHEN SUM(replies) > 0 THEN 1 ELSE 0 END) OVER () AS active_users
+                FROM (
                     {closed}
                     UNION ALL
-                    SELECT t.user_id, -SUM(t.amount), COUNT(*) FROM transactions t
-                    WHERE {SPEND} GROUP BY t.user_id) s GROUP BY user_id) g
+                    SELECT t.user_id, 0, COUNT(*), -SUM(t.amount) FROM transactions t
+                    WHERE {SPEND} GROUP BY t.user_id
+                    UNION ALL
+                    SELECT m.user_id, COUNT(*), 0, 0 FROM messages m
+                    WHERE {REPLIES} GROUP BY m.user_id) s
+                GROUP BY user_id
+                ORDER BY CASE WHEN SUM(charges) > 0 THEN 0 ELSE 1 END, SUM(cost) DESC, user_id
+                LIMIT ?) g
             LEFT JOIN users u ON u.id = g.user_id
-            ORDER BY g.cost DESC, g.user_id LIMIT ?""", (*params, *live, limit))
-
-
-async def replies_of(db: Executor, parts: Parts, live: Span, user_ids: list[str]) -> list[Row]:
-    if not user_ids:
-        return []
-    marks = ", ".join("?" for _ in user_ids)
-    closed, params = _per_user(parts, "replies", f"user_id IN ({marks})", tuple(user_ids))
-    return await db.fetchall(
-        f"""SELECT user_id, SUM(replies) AS replies FROM (
-                {closed}
-                UNION ALL
-                SELECT m.user_id, COUNT(*) FROM messages m
-                WHERE {REPLIES} AND m.user_id IN ({marks}) GROUP BY m.user_id) s
-            GROUP BY user_id""", (*params, *live, *user_ids))
+            ORDER BY {charged}, g.cost DESC, g.user_id""", (*params, *live, *live, limit))
 
 
 async def statuses_by_provider(db: Executor, closed: Span, live: Span) -> list[Row]:

@@ -86,15 +86,23 @@ class UsageReport:
             raise BadRequest(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
         first, last = period(since, until)
         closed, live, parts = await self._spans(first, last)
-        table = await getattr(self, f"_by_{group}")(closed, live, parts, first, last)
-        # The period's whole spend, from the ledger (a "user" table holds the top users only).
-        totals = {"cost": sum(int(r["cost"]) for r in await rows.spend_by_model(
-            self.db, closed, live)),
-                  "replies": sum(r["replies"] for r in table)}
+        active = None  # the user view counts the active users as it goes
+        if group == "user":
+            table, active = await self._by_user(live, parts)
+        else:
+            table = await getattr(self, f"_by_{group}")(closed, live, first, last)
+        totals = {"replies": sum(r["replies"] for r in table)}
         if group in ("model", "day"):
+            # Every model's or day's spend, from the ledger: the table's rows add up to it.
+            totals["cost"] = sum(r["cost"] for r in table)
             totals["prompt_tokens"] = sum(r["prompt_tokens"] for r in table)
             totals["completion_tokens"] = sum(r["completion_tokens"] for r in table)
-        totals["active_users"] = await rows.active_users(self.db, parts, live)
+        else:
+            # The period's whole spend, from the ledger (a "user" table holds the top users only).
+            totals["cost"] = sum(int(r["cost"]) for r in await rows.spend_by_model(
+                self.db, closed, live))
+        totals["active_users"] = active if active is not None else (
+            await rows.active_users(self.db, parts, live))
         return {"from": first.isoformat(), "to": last.isoformat(), "group_by": group,
                 "columns": list(COLUMNS[group]), "rows": table, "totals": totals}
 
@@ -128,7 +136,7 @@ class UsageReport:
                 rows.Parts(tuple(s.key for s in spans), tuple(d.isoformat() for d in days)))
 
     async def _by_model(self, closed: rows.Span, live: rows.Span,
-                        *_: Any) -> list[dict[str, Any]]:
+                        *_: date) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for r in await rows.replies_by_model(self.db, closed, live):
             found[r["model"]] = {"model": r["model"], "replies": int(r["replies"]),
@@ -140,7 +148,7 @@ class UsageReport:
             found[r["model"]]["cost"] = int(r["cost"])
         return sorted(found.values(), key=lambda r: (-r["cost"], r["model"]))
 
-    async def _by_day(self, closed: rows.Span, live: rows.Span, _: rows.Parts, first: date,
+    async def _by_day(self, closed: rows.Span, live: rows.Span, first: date,
                       last: date) -> list[dict[str, Any]]:
         days = {(first + timedelta(days=i)).isoformat(): {
             "day": (first + timedelta(days=i)).isoformat(), "replies": 0, "prompt_tokens": 0,
@@ -155,17 +163,16 @@ class UsageReport:
             days[r["day"]]["cost"] = int(r["cost"])
         return list(days.values())
 
-    async def _by_user(self, _: rows.Span, live: rows.Span, parts: rows.Parts,
-                       *__: date) -> list[dict[str, Any]]:
+    async def _by_user(self, live: rows.Span,
+                       parts: rows.Parts) -> tuple[list[dict[str, Any]], int]:
+        """The top spenders, and how many users had a reply in the period."""
         top = await rows.top_spenders(self.db, parts, live, TOP_USERS)
-        replies = {r["user_id"]: int(r["replies"]) for r in await rows.replies_of(
-            self.db, parts, live, [r["user_id"] for r in top])}
-        return [{"user_id": r["user_id"], "email": r["email"],
-                 "replies": replies.get(r["user_id"], 0), "charges": int(r["charges"]),
-                 "cost": int(r["cost"])} for r in top]
+        return [{"user_id": r["user_id"], "email": r["email"], "replies": int(r["replies"]),
+                 "charges": int(r["charges"]), "cost": int(r["cost"])}
+                for r in top if int(r["charges"])], int(top[0]["active_users"]) if top else 0
 
     async def _by_provider(self, closed: rows.Span, live: rows.Span,
-                           *_: Any) -> list[dict[str, Any]]:
+                           *_: date) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for r in await rows.statuses_by_provider(self.db, closed, live):
             entry = found.setdefault(r["provider"], {"provider": r["provider"], "replies": 0,
