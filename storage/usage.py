@@ -79,6 +79,16 @@ async def spend_by_model(db: Executor, closed: Span, live: Span) -> list[Row]:
                 WHERE {SPEND} GROUP BY {MODEL}) s GROUP BY model""", (*closed, *live))
 
 
+async def total_spend(db: Executor, closed: Span, live: Span) -> int:
+    """Charged less refunded in the period: `spend_by_model`'s rows added up."""
+    return int(await db.fetchval(
+        f"""SELECT SUM(cost) AS cost FROM (
+                SELECT SUM(cost) AS cost FROM usage_spend_days WHERE {CLOSED}
+                UNION ALL
+                SELECT -SUM(t.amount) FROM transactions t WHERE {SPEND}) s""",
+        (*closed, *live)) or 0)
+
+
 async def replies_by_model(db: Executor, closed: Span, live: Span) -> list[Row]:
     return await db.fetchall(
         f"""SELECT model, SUM(replies) AS replies, SUM(p) AS prompt_tokens,
@@ -128,16 +138,18 @@ async def active_users(db: Executor, parts: Parts, live: Span) -> int:
 
 async def top_spenders(db: Executor, parts: Parts, live: Span, limit: int) -> list[Row]:
     """The users who spent most in the period (ties: by id), with their email, charges and
-    replies, and on every row `active_users`, the period's users with a reply: one pass over
-    the per-user rows. Users with no charge sort last (the caller drops them)."""
+    replies, and on every row the period's `active_users` (users with a reply) and `spent` (by
+    everyone): one pass over the per-user rows. Users with no charge sort last (the caller drops
+    them)."""
     closed, params = _per_user(parts, "replies, charges, cost", "1 = 1")
     charged = "CASE WHEN g.charges > 0 THEN 0 ELSE 1 END"
     return await db.fetchall(
         f"""SELECT g.user_id, COALESCE(u.email, '') AS email, g.replies, g.charges, g.cost,
-                   g.active_users FROM (
+                   g.active_users, g.spent FROM (
                 SELECT user_id, SUM(replies) AS replies, SUM(charges) AS charges,
                        SUM(cost) AS cost,
-                       SUM(CASE WHEN SUM(replies) > 0 THEN 1 ELSE 0 END) OVER () AS active_users
+                       SUM(CASE WHEN SUM(replies) > 0 THEN 1 ELSE 0 END) OVER () AS active_users,
+                       SUM(SUM(cost)) OVER () AS spent
                 FROM (
                     {closed}
                     UNION ALL

@@ -86,22 +86,20 @@ class UsageReport:
             raise BadRequest(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
         first, last = period(since, until)
         closed, live, parts = await self._spans(first, last)
-        active = None  # the user view counts the active users as it goes
-        if group == "user":
-            table, active = await self._by_user(live, parts)
+        found: dict[str, int] = {}
+        if group == "user":  # the top users only; everyone's totals are found on the way
+            table, found = await self._by_user(live, parts)
         else:
             table = await getattr(self, f"_by_{group}")(closed, live, first, last)
-        totals = {"replies": sum(r["replies"] for r in table)}
+        if group in ("model", "day"):  # every model's or day's spend: they add up to the whole
+            found["cost"] = sum(r["cost"] for r in table)
+        totals = {"cost": found["cost"] if "cost" in found else (
+                      await rows.total_spend(self.db, closed, live)),
+                  "replies": sum(r["replies"] for r in table)}
         if group in ("model", "day"):
-            # Every model's or day's spend, from the ledger: the table's rows add up to it.
-            totals["cost"] = sum(r["cost"] for r in table)
             totals["prompt_tokens"] = sum(r["prompt_tokens"] for r in table)
             totals["completion_tokens"] = sum(r["completion_tokens"] for r in table)
-        else:
-            # The period's whole spend, from the ledger (a "user" table holds the top users only).
-            totals["cost"] = sum(int(r["cost"]) for r in await rows.spend_by_model(
-                self.db, closed, live))
-        totals["active_users"] = active if active is not None else (
+        totals["active_users"] = found["active_users"] if "active_users" in found else (
             await rows.active_users(self.db, parts, live))
         return {"from": first.isoformat(), "to": last.isoformat(), "group_by": group,
                 "columns": list(COLUMNS[group]), "rows": table, "totals": totals}
@@ -164,12 +162,14 @@ class UsageReport:
         return list(days.values())
 
     async def _by_user(self, live: rows.Span,
-                       parts: rows.Parts) -> tuple[list[dict[str, Any]], int]:
-        """The top spenders, and how many users had a reply in the period."""
+                       parts: rows.Parts) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The top spenders; the period's whole spend and its users with a reply."""
         top = await rows.top_spenders(self.db, parts, live, TOP_USERS)
         return [{"user_id": r["user_id"], "email": r["email"], "replies": int(r["replies"]),
                  "charges": int(r["charges"]), "cost": int(r["cost"])}
-                for r in top if int(r["charges"])], int(top[0]["active_users"]) if top else 0
+                for r in top if int(r["charges"])], {
+            "cost": int(top[0]["spent"]) if top else 0,
+            "active_users": int(top[0]["active_users"]) if top else 0}
 
     async def _by_provider(self, closed: rows.Span, live: rows.Span,
                            *_: date) -> list[dict[str, Any]]:

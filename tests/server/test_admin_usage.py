@@ -61,6 +61,7 @@ async def test_every_table_sums_to_the_ledger(vendored, vendor, connect):
     for group in ("model", "day", "user"):
         assert sum(r["cost"] for r in by[group]["rows"]) == ledger, group
         assert by[group]["totals"]["cost"] == ledger, group
+    assert by["provider"]["totals"]["cost"] == ledger
     users = {r["email"]: r for r in by["user"]["rows"]}
     assert users["alice@example.com"]["cost"] == await spent(a)
     assert users["bob@example.com"]["cost"] == await spent(b)
@@ -105,6 +106,7 @@ async def test_every_table_sums_to_the_ledger(vendored, vendor, connect):
         for group in ("model", "day", "user"):
             assert sum(r["cost"] for r in later[group]["rows"]) == ledger, group
             assert later[group]["totals"]["cost"] == ledger, group
+        assert later["provider"]["totals"]["cost"] == ledger
         days = {r["day"]: r for r in later["day"]["rows"]}
         assert days[(date.today() - timedelta(days=3)).isoformat()]["replies"] == 5
         assert days[today]["replies"] == 1 and days[today]["cost"] == again["cost"]
