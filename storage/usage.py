@@ -16,8 +16,9 @@ the days left over from `usage_user_days`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from .base import Executor, Row
+from .base import Executor, Row, iso
 
 SPEND = "t.kind IN ('usage', 'refund') AND t.created_at >= ? AND t.created_at < ?"
 REPLIES = "m.role = 'assistant' AND m.created_at >= ? AND m.created_at < ?"
@@ -69,14 +70,25 @@ def _day(db: Executor, column: str) -> str:
 
 async def spend_by_model(db: Executor, closed: Span, live: Span) -> list[Row]:
     """Charged less refunded per model of the reply charged; '' for charges that are no
-    message's (a chat's title, an API call)."""
+    message's (a chat's title, an API call).
+
+    The live charges find their reply among the replies begun from a day before (one hash
+    join on PostgreSQL, where a full day's charges looked up one by one took ~60 ms and this
+    ~30); a charge whose reply is older looks it up by id."""
+    since = iso(datetime.fromisoformat(live[0]) - timedelta(days=1))
     return await db.fetchall(
         f"""SELECT model, SUM(cost) AS cost FROM (
                 SELECT model, cost FROM usage_spend_days WHERE {CLOSED}
                 UNION ALL
-                SELECT {MODEL} AS model, -SUM(t.amount) AS cost
-                FROM transactions t LEFT JOIN messages m ON m.id = t.message_id
-                WHERE {SPEND} GROUP BY {MODEL}) s GROUP BY model""", (*closed, *live))
+                SELECT COALESCE(m.model, (SELECT o.model FROM messages o
+                                          WHERE o.id = t.message_id), '') AS model,
+                       -SUM(t.amount) AS cost
+                FROM transactions t LEFT JOIN (
+                    SELECT id, model FROM messages
+                    WHERE role = 'assistant' AND created_at >= ? AND created_at < ?) m
+                    ON m.id = t.message_id
+                WHERE {SPEND} GROUP BY 1) s GROUP BY model""",
+        (*closed, since, live[1], *live))
 
 
 async def total_spend(db: Executor, closed: Span, live: Span) -> int:

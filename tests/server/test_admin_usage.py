@@ -332,3 +332,20 @@ def test_closed_days_split_into_months_then_weeks_then_days():
             assert covered == [first + timedelta(days=i) for i in range(length)], (first, end)
             assert all(span_days(s.key) == (s.start, s.end) for s in spans)
             assert len(days) <= 24 and sum("W" in s.key for s in spans) <= 8
+
+
+async def test_a_charge_today_for_an_older_reply_counts_for_its_model(client, alice, connect):
+    """A reply begun days before it was charged (or refunded) is still found for today's
+    figures by model."""
+    admin = await make_admin(client)
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", model="echo")
+    done = await reply(sock, chat["id"])
+    db = client.app[CONTEXT].services.db
+    old = iso(datetime.now(timezone.utc) - timedelta(days=5))
+    await db.execute("UPDATE messages SET created_at = ? WHERE id = ?", (old, done["message_id"]))
+    today = date.today().isoformat()
+    models = {r["model"]: r for r in (await report(client, admin, group_by="model",
+                                                   **{"from": today, "to": today}))["rows"]}
+    assert done["cost"] > 0 and models["echo"]["cost"] == done["cost"]
+    assert models["echo"]["replies"] == 0  # the reply itself is five days old
