@@ -49,8 +49,7 @@ def _among(column: str, values: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     return f"{column} IN ({', '.join('?' for _ in values)})", values
 
 
-def _per_user(parts: Parts, columns: str, where: str,
-              params: tuple = ()) -> tuple[str, tuple]:
+def _per_user(parts: Parts, columns: str, where: str = "1 = 1") -> tuple[str, tuple]:
     """The closed days' per-user rows (`user_id, <columns>`, one per user and part) meeting
     `where`, as one UNION ALL, and its parameters."""
     spans, by_span = _among("span", parts.spans)
@@ -58,7 +57,7 @@ def _per_user(parts: Parts, columns: str, where: str,
     return (f"""SELECT user_id, {columns} FROM usage_user_spans WHERE {spans} AND {where}
                 UNION ALL
                 SELECT user_id, {columns} FROM usage_user_days WHERE {days} AND {where}""",
-            (*by_span, *params, *by_day, *params))
+            (*by_span, *by_day))
 
 
 def _day(db: Executor, column: str) -> str:
@@ -153,7 +152,7 @@ async def top_spenders(db: Executor, parts: Parts, live: Span, limit: int) -> li
     replies, and on every row the period's `active_users` (users with a reply) and `spent` (by
     everyone): one pass over the per-user rows. Users with no charge sort last (the caller drops
     them)."""
-    closed, params = _per_user(parts, "replies, charges, cost", "1 = 1")
+    closed, params = _per_user(parts, "replies, charges, cost")
     charged = "CASE WHEN g.charges > 0 THEN 0 ELSE 1 END"
     return await db.fetchall(
         f"""SELECT g.user_id, COALESCE(u.email, '') AS email, g.replies, g.charges, g.cost,
