@@ -10,7 +10,12 @@ indexes of migration 0015 first, to see what they buy. Prints one JSON line.
 
     .venv/bin/python bench/analytics.py --users 1000 --replies 100000          # SQLite
     .venv/bin/python bench/analytics.py --database-url postgresql://postgres@127.0.0.1/test
-    (issue 23's scale: --users 10000 --replies 1000000; a long seed, ~1-2 GB of database)
+    (issue 23's scale: --users 10000 --replies 1000000; a long seed, ~1.5 GB of database,
+    ~5 min on SQLite, ~15 min on PostgreSQL here)
+
+`--sqlite-file PATH` keeps the SQLite database (and times one already there without seeding it);
+`--keep` keeps the PostgreSQL schema and `--pg-schema NAME` times it again. A database timed again
+is migrated first and its rollups emptied, so the first report writes them as after a seed.
 """
 from __future__ import annotations
 
@@ -99,6 +104,8 @@ INSERT = {
     "transactions": "INSERT INTO transactions (id, user_id, kind, amount, balance_after, "
                     "message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 }
+ROLLUPS = ("usage_days_done", "usage_model_days", "usage_spend_days", "usage_user_days",
+           "usage_wait_days", "usage_spans_done", "usage_user_spans")
 MODEL_ROW = ("INSERT INTO models (id, provider, upstream, input_price, output_price, "
              "context_window, max_output_tokens, created_at, updated_at) "
              "VALUES (?, ?, ?, 1, 1, 100000, 4096, ?, ?) ON CONFLICT (id) DO NOTHING")
@@ -110,6 +117,7 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
     if url.startswith("sqlite:///"):
         conn: Any = sqlite3.connect(url[len("sqlite:///"):])
         mark = lambda sql: sql  # noqa: E731
+        insert = lambda cur, sql, rows: cur.executemany(sql, rows)  # noqa: E731
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
     else:
@@ -117,7 +125,11 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
         base, _, schema = url.partition("?schema=")
         conn = psycopg2.connect(base)
         conn.cursor().execute(f"SET search_path TO {schema}")
+        from psycopg2.extras import execute_values
+        # One statement of many rows, not a round trip per row (psycopg2's executemany).
         mark = lambda sql: sql.replace("?", "%s")  # noqa: E731
+        insert = lambda cur, sql, rows: execute_values(  # noqa: E731
+            cur, sql[:sql.index("VALUES")] + "VALUES %s", rows, page_size=1000)
     cur = conn.cursor()
     if not indexes:
         cur.execute("DROP INDEX messages_usage_time")
@@ -127,7 +139,7 @@ def seed(url: str, users: int, replies: int, indexes: bool) -> float:
         cur.execute(mark(MODEL_ROW), (model, provider, model, now, now))
     for table, rows in seed_rows(users, replies):
         if rows:
-            cur.executemany(mark(INSERT[table]), rows)
+            insert(cur, mark(INSERT[table]), rows)
     conn.commit()
     cur.execute("ANALYZE")
     conn.commit()
@@ -141,6 +153,10 @@ async def time_views(url: str, calls: int) -> dict[str, Any]:
     today = date.today()
     figures: dict[str, Any] = {}
     try:
+        # A database timed again starts from no rollup, as a fresh seed does (and on PostgreSQL
+        # without the dead rows a DELETE would leave for the reads to step over).
+        for table in ROLLUPS:
+            await db.execute(f"{'DELETE FROM' if db.dialect == 'sqlite' else 'TRUNCATE'} {table}")
         # The first report over the period writes the rollup of its closed days: once, timed.
         began = time.perf_counter()
         await report.report(since=(today - timedelta(days=DAYS)).isoformat(),
@@ -174,25 +190,41 @@ async def main() -> None:
                         "default: a fresh SQLite file")
     parser.add_argument("--no-indexes", action="store_true",
                         help="without migration 0015's two indexes")
+    parser.add_argument("--sqlite-file", default="", help="keep the SQLite database at this "
+                        "path; if it is there already, time it as it is (migrated, no new seed)")
+    parser.add_argument("--pg-schema", default="", help="PostgreSQL: time this schema, seeded "
+                        "by an earlier --keep run, as it is (migrated, no new seed)")
+    parser.add_argument("--keep", action="store_true", help="PostgreSQL: keep the seeded schema "
+                        "(its name goes to stderr)")
     args = parser.parse_args()
-    drop = None
+    drop, seeded, fresh = None, 0.0, True
     with tempfile.TemporaryDirectory() as tmp:
-        if args.database_url:
+        if args.database_url and args.pg_schema:
+            url = f"{args.database_url}?schema={args.pg_schema}"
+        elif args.database_url:
             made = pg_schema(args.database_url)
             if made is None:
                 return
             url, drop = made
+            if args.keep:
+                print(f"kept: --pg-schema {url.rpartition('=')[2]}", file=sys.stderr)
+                drop = None
         else:
-            url = f"sqlite:///{Path(tmp) / 'analytics.db'}"
+            path = Path(args.sqlite_file or Path(tmp) / "analytics.db")
+            fresh = not path.exists()
+            url = f"sqlite:///{path}"
         try:
             apply_migrations(url)
-            seeded = seed(url, args.users, args.replies, not args.no_indexes)
+            if (args.database_url and not args.pg_schema) or (not args.database_url and fresh):
+                seeded = seed(url, args.users, args.replies, not args.no_indexes)
             views = await time_views(url, args.calls)
         finally:
             if drop:
                 drop()
+    reused = bool(args.pg_schema) or (not args.database_url and not fresh)
     print(json.dumps({"engine": "postgresql" if args.database_url else "sqlite",
-                      "users": args.users, "replies": args.replies,
+                      "users": None if reused else args.users,
+                      "replies": None if reused else args.replies, "reused": reused,
                       "indexes": not args.no_indexes, "seed_s": round(seeded, 1),
                       "views": views}))
 

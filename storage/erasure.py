@@ -53,8 +53,10 @@ async def erase(db: Executor, user_id: str, *, tombstone_id: str, balance: int, 
     # Orders are the provider's side of those deposits: a refund after the account is gone still
     # finds its order, and takes the credits back from the tombstone.
     await db.execute("UPDATE orders SET user_id = ? WHERE user_id = ?", (tombstone_id, user_id))
-    # The usage rollup's closed days follow the ledger they were summed from.
+    # The usage rollups (closed days, months, weeks) follow the ledger they were summed from.
     await db.execute("UPDATE usage_user_days SET user_id = ? WHERE user_id = ?",
+                     (tombstone_id, user_id))
+    await db.execute("UPDATE usage_user_spans SET user_id = ? WHERE user_id = ?",
                      (tombstone_id, user_id))
     # The audit log keeps every record, naming the tombstone instead of the person (as actor and
     # as target): the only change the product ever makes to it.

@@ -22,7 +22,7 @@ APP_TABLES = ("credit_packs", "billing_events", "orders", "holds", "models", "tr
               "messages", "chat_tags", "chats", "folders", "shares", "mail_tokens", "api_keys",
               "user_profiles", "refresh_tokens", "users", "audit_log",
               "usage_days_done", "usage_model_days", "usage_spend_days", "usage_user_days",
-              "usage_wait_days")
+              "usage_wait_days", "usage_spans_done", "usage_user_spans")
 
 
 # -- databases ------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from storage import Database
 from storage import usage as rows
 from storage.base import iso
 
+from .usage_spans import split
+
 GROUPS = ("model", "day", "user", "provider")
 MAX_DAYS = 400
 DEFAULT_DAYS = 30
@@ -83,22 +85,31 @@ class UsageReport:
         if group not in GROUPS:
             raise BadRequest(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
         first, last = period(since, until)
-        spans = await self._spans(first, last)
-        table = await getattr(self, f"_by_{group}")(*spans, first, last)
-        # The period's whole spend, from the ledger (a "user" table holds the top users only).
-        totals = {"cost": sum(int(r["cost"]) for r in await rows.spend_by_model(self.db, *spans)),
+        closed, live, parts = await self._spans(first, last)
+        found: dict[str, int] = {}
+        if group == "user":  # the top users only; everyone's totals are found on the way
+            table, found = await self._by_user(live, parts)
+        else:
+            table = await getattr(self, f"_by_{group}")(closed, live, first, last)
+        if group in ("model", "day"):  # every model's or day's spend: they add up to the whole
+            found["cost"] = sum(r["cost"] for r in table)
+        totals = {"cost": found["cost"] if "cost" in found else (
+                      await rows.total_spend(self.db, closed, live)),
                   "replies": sum(r["replies"] for r in table)}
         if group in ("model", "day"):
             totals["prompt_tokens"] = sum(r["prompt_tokens"] for r in table)
             totals["completion_tokens"] = sum(r["completion_tokens"] for r in table)
-        totals["active_users"] = await rows.active_users(self.db, *spans)
+        totals["active_users"] = found["active_users"] if "active_users" in found else (
+            await rows.active_users(self.db, parts, live))
         return {"from": first.isoformat(), "to": last.isoformat(), "group_by": group,
                 "columns": list(COLUMNS[group]), "rows": table, "totals": totals}
 
-    async def _spans(self, first: date, last: date) -> tuple[rows.Span, rows.Span]:
-        """(closed days, live timestamps) of the period: each day before today is rolled up the
-        first time a report covers it, unless a reply begun that day is still streaming (then
-        it and the days after it are read live)."""
+    async def _spans(self, first: date,
+                     last: date) -> tuple[rows.Span, rows.Span, rows.Parts]:
+        """(closed days, live timestamps, the closed days' parts for the per-user reads) of the
+        period: each day before today is rolled up the first time a report covers it, unless a
+        reply begun that day is still streaming (then it and the days after it are read live);
+        then each whole month and week of the closed days, the first time a report covers it."""
         today = datetime.now(timezone.utc).date()
         done = set(await rows.closed_days(self.db, first.isoformat(), last.isoformat()))
         live = first
@@ -111,10 +122,19 @@ class UsageReport:
                 async with self.db.transaction() as tx:
                     await rows.close_day(tx, day, start, end)
             live += timedelta(days=1)
+        spans, days = split(first, live)
+        written = await rows.closed_spans(self.db, [s.key for s in spans])
+        for span in spans:
+            if span.key not in written:
+                async with self.db.transaction() as tx:
+                    await rows.close_span(tx, span.key, span.start.isoformat(),
+                                          span.end.isoformat())
         return ((first.isoformat(), live.isoformat()),
-                (_start(min(live, last + timedelta(days=1))), _start(last + timedelta(days=1))))
+                (_start(min(live, last + timedelta(days=1))), _start(last + timedelta(days=1))),
+                rows.Parts(tuple(s.key for s in spans), tuple(d.isoformat() for d in days)))
 
-    async def _by_model(self, closed: rows.Span, live: rows.Span, *_: date) -> list[dict[str, Any]]:
+    async def _by_model(self, closed: rows.Span, live: rows.Span,
+                        *_: date) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for r in await rows.replies_by_model(self.db, closed, live):
             found[r["model"]] = {"model": r["model"], "replies": int(r["replies"]),
@@ -141,13 +161,15 @@ class UsageReport:
             days[r["day"]]["cost"] = int(r["cost"])
         return list(days.values())
 
-    async def _by_user(self, closed: rows.Span, live: rows.Span, *_: date) -> list[dict[str, Any]]:
-        top = await rows.top_spenders(self.db, closed, live, TOP_USERS)
-        replies = {r["user_id"]: int(r["replies"]) for r in await rows.replies_of(
-            self.db, closed, live, [r["user_id"] for r in top])}
-        return [{"user_id": r["user_id"], "email": r["email"],
-                 "replies": replies.get(r["user_id"], 0), "charges": int(r["charges"]),
-                 "cost": int(r["cost"])} for r in top]
+    async def _by_user(self, live: rows.Span,
+                       parts: rows.Parts) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The top spenders; the period's whole spend and its users with a reply."""
+        top = await rows.top_spenders(self.db, parts, live, TOP_USERS)
+        return [{"user_id": r["user_id"], "email": r["email"], "replies": int(r["replies"]),
+                 "charges": int(r["charges"]), "cost": int(r["cost"])}
+                for r in top if int(r["charges"])], {
+            "cost": int(top[0]["spent"]) if top else 0,
+            "active_users": int(top[0]["active_users"]) if top else 0}
 
     async def _by_provider(self, closed: rows.Span, live: rows.Span,
                            *_: date) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Deleting one's own account over the socket (`account.delete`, issue 22): everything of the user's
 goes, the ledger stays under an anonymised user, every socket closes, the email is free again."""
+from datetime import date, timedelta
 from pathlib import Path
 
 from providers.factory import ProviderSettings
@@ -7,6 +8,7 @@ from server.web.state import CONTEXT
 from storage.erasure import TOMBSTONE_DOMAIN
 from tests.helpers import PASSWORD, deposit, make_admin, read_until_done, register, upload
 from tests.samples import png
+from tests.server.test_admin_usage import months_back, place, reply, report
 
 
 async def log_in(client, email="alice@example.com", password=PASSWORD):
@@ -167,3 +169,37 @@ async def test_an_operator_s_deposits_to_others_name_the_anonymised_user(client,
     tombstone = await services.db.fetchval("SELECT email FROM users WHERE id = ?", (made_by,))
     assert tombstone.endswith(f"@{TOMBSTONE_DOMAIN}")
     assert await services.ledger.check() == []
+
+
+async def test_an_erased_accounts_usage_rollups_move_to_its_tombstone(client, alice, bob, connect):
+    """The console's closed days (per day, and per month and week) keep the erased user's
+    figures under the tombstone, as the ledger does: the same period reports the same."""
+    admin = await make_admin(client)
+    db = client.app[CONTEXT].services.db
+    sock, bobs = await connect(alice), await connect(bob)
+    chat, bobs_chat = (await sock.ok("chat.create"))["id"], (await bobs.ok("chat.create"))["id"]
+    for n, day in enumerate((months_back(2), months_back(2) + timedelta(days=9),
+                             months_back(1) + timedelta(days=3), months_back(1) + timedelta(days=20),
+                             date.today() - timedelta(days=1))):
+        await place(db, (await reply(sock, chat, f"reply {n}"))["message_id"], day)
+        await place(db, (await reply(bobs, bobs_chat))["message_id"], day)
+    period = {"from": months_back(2).isoformat(),
+              "to": (date.today() - timedelta(days=1)).isoformat()}
+    before = await report(client, admin, group_by="user", **period)
+    user_id, email = alice["user"]["id"], alice["user"]["email"]
+    assert await db.fetchval("SELECT COUNT(*) FROM usage_user_spans WHERE user_id = ?",
+                             (user_id,)) >= 2  # a month and a week, at least
+    assert await sock.ok("account.delete", password=PASSWORD) == {"deleted": True}
+
+    assert await rows_naming(db, user_id, email) == []
+    tombstone = await db.fetchval("SELECT id FROM users WHERE email LIKE ?",
+                                  (f"%@{TOMBSTONE_DOMAIN}",))
+    after = await report(client, admin, group_by="user", **period)
+    assert after["totals"] == before["totals"]
+    mine = [r for r in before["rows"] if r["user_id"] == user_id]
+    theirs = [r for r in after["rows"] if r["user_id"] == tombstone]
+    assert [{**r, "user_id": tombstone, "email": theirs[0]["email"]} for r in mine] == theirs
+    assert [r for r in after["rows"] if r["user_id"] != tombstone] == [
+        r for r in before["rows"] if r["user_id"] != user_id]
+    assert await db.fetchval("SELECT COUNT(*) FROM usage_user_spans WHERE user_id = ?",
+                             (tombstone,)) >= 2

@@ -4,9 +4,10 @@ users' own `transactions.list` shows, to the micro-credit; tokens, statuses and 
 token per provider; the CSV; bad periods refused; a non-admin refused. Both engines."""
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from server.domain.usage import percentile
+from server.domain.usage_spans import split
 from server.web.state import CONTEXT
 from storage.base import iso
 from tests.helpers import make_admin, register, reply_events
@@ -60,6 +61,7 @@ async def test_every_table_sums_to_the_ledger(vendored, vendor, connect):
     for group in ("model", "day", "user"):
         assert sum(r["cost"] for r in by[group]["rows"]) == ledger, group
         assert by[group]["totals"]["cost"] == ledger, group
+    assert by["provider"]["totals"]["cost"] == ledger
     users = {r["email"]: r for r in by["user"]["rows"]}
     assert users["alice@example.com"]["cost"] == await spent(a)
     assert users["bob@example.com"]["cost"] == await spent(b)
@@ -104,6 +106,7 @@ async def test_every_table_sums_to_the_ledger(vendored, vendor, connect):
         for group in ("model", "day", "user"):
             assert sum(r["cost"] for r in later[group]["rows"]) == ledger, group
             assert later[group]["totals"]["cost"] == ledger, group
+        assert later["provider"]["totals"]["cost"] == ledger
         days = {r["day"]: r for r in later["day"]["rows"]}
         assert days[(date.today() - timedelta(days=3)).isoformat()]["replies"] == 5
         assert days[today]["replies"] == 1 and days[today]["cost"] == again["cost"]
@@ -200,3 +203,149 @@ def test_percentiles_are_nearest_rank():
     histogram = [(v, 1) for v in range(1, 101)]
     assert percentile(histogram, 0.5) == 50 and percentile(histogram, 0.95) == 95
     assert percentile([(5, 9), (900, 1)], 0.95) == 900 and percentile([(5, 9), (900, 1)], 0.5) == 5
+
+
+# -- months and weeks (migration 0017) ---------------------------------------------------------
+
+def _noon(day):
+    return iso(datetime.combine(day, time(12), timezone.utc))
+
+
+async def place(db, reply_id, day):
+    """A reply (its assistant row, the user's turn it answers, its ledger rows) as if made at
+    noon UTC on `day`."""
+    parent = await db.fetchval("SELECT parent_id FROM messages WHERE id = ?", (reply_id,))
+    for table, column, key in (("messages", "id", reply_id), ("messages", "id", parent),
+                               ("transactions", "message_id", reply_id)):
+        await db.execute(f"UPDATE {table} SET created_at = ? WHERE {column} = ?", (_noon(day), key))
+
+
+def months_back(n):
+    first = date.today().replace(day=1)
+    for _ in range(n):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first
+
+
+def span_days(key):
+    """The days of a `usage_user_spans` key: 'YYYY-MM' or 'YYYY-Www'."""
+    if "W" in key:
+        year, week = key.split("-W")
+        start = date.fromisocalendar(int(year), int(week), 1)
+        return start, start + timedelta(days=7)
+    start = date.fromisoformat(key + "-01")
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+async def test_months_and_weeks_sum_to_the_ledger(client, alice, bob, connect):
+    """Replies spread over four months; periods that start and end mid-month, a whole month, a
+    custom stretch of weeks and days, the last 90 days with today: every user's cost, charges
+    and replies, each day's active users and the period's are what the replies and the users'
+    ledgers say — on the first report (which writes the month and week rollups) and after."""
+    carol = await register(client, "carol@example.com")
+    admin = await make_admin(client)
+    socks = {u["user"]["email"]: await connect(u) for u in (alice, bob, carol)}
+    db = client.app[CONTEXT].services.db
+    chats = {email: (await sock.ok("chat.create", model="echo"))["id"]
+             for email, sock in socks.items()}
+    today = date.today()
+    placed = []  # (email, day)
+    ago = (1, 2, 6, 9, 15, 23, 31, 33, 38, 45, 52, 59, 61, 62, 68, 75, 88, 96, 103, 110, 118, 126)
+    for n, days in enumerate(ago):
+        email = ("alice@example.com", "bob@example.com", "alice@example.com",
+                 "carol@example.com")[n % 4]
+        done = await reply(socks[email], chats[email], f"reply {n}")
+        await place(db, done["message_id"], today - timedelta(days=days))
+        placed.append((email, today - timedelta(days=days)))
+    done = await reply(socks["bob@example.com"], chats["bob@example.com"], "today")
+    placed.append(("bob@example.com", today))
+    ledgers = {email: (await sock.ok("transactions.list", limit=100))["transactions"]
+               for email, sock in socks.items()}
+
+    def expected(first, last):
+        start, end = _noon(first)[:10], _noon(last + timedelta(days=1))[:10]
+        users = {}
+        for email, rows in ledgers.items():
+            mine = [t for t in rows if t["kind"] in ("usage", "refund")
+                    and start <= t["created_at"][:10] < end]
+            replies = sum(1 for e, d in placed if e == email and first <= d <= last)
+            if mine or replies:
+                users[email] = {"cost": -sum(t["amount"] for t in mine), "charges": len(mine),
+                                "replies": replies}
+        days = {}
+        for email, d in placed:
+            if first <= d <= last:
+                days.setdefault(d.isoformat(), set()).add(email)
+        return users, {d: len(e) for d, e in days.items()}, len(
+            {e for e, d in placed if first <= d <= last})
+
+    periods = [(months_back(3) + timedelta(days=13), months_back(1) + timedelta(days=15)),
+               (months_back(2), months_back(1) - timedelta(days=1)),
+               (months_back(1) + timedelta(days=2), months_back(1) + timedelta(days=20)),
+               (today - timedelta(days=89), today)]
+    for first, last in periods:
+        span = {"from": first.isoformat(), "to": last.isoformat()}
+        users, days, active = expected(first, last)
+        for _ in range(2):  # the first call writes the rollups, the second only reads them
+            by_user = await report(client, admin, group_by="user", **span)
+            got = {r["email"]: {k: r[k] for k in ("cost", "charges", "replies")}
+                   for r in by_user["rows"]}
+            assert got == users, (span, got, users)
+            assert by_user["totals"]["cost"] == sum(u["cost"] for u in users.values())
+            assert by_user["totals"]["active_users"] == active, span
+            by_day = await report(client, admin, group_by="day", **span)
+            assert {r["day"]: r["active_users"] for r in by_day["rows"]
+                    if r["active_users"]} == days, span
+            assert by_day["totals"]["active_users"] == active
+
+    # The rollups were used: whole months and weeks, each summing its days' rows per user.
+    spans = [r["span"] for r in await db.fetchall("SELECT span FROM usage_spans_done")]
+    assert months_back(2).strftime("%Y-%m") in spans and any("W" in s for s in spans)
+    for key in spans:
+        start, end = span_days(key)
+        assert end <= today
+        by_days = await db.fetchall(
+            """SELECT user_id, SUM(replies) AS r, SUM(charges) AS n, SUM(cost) AS c
+               FROM usage_user_days WHERE day >= ? AND day < ? GROUP BY user_id ORDER BY user_id""",
+            (start.isoformat(), end.isoformat()))
+        by_span = await db.fetchall(
+            """SELECT user_id, replies AS r, charges AS n, cost AS c FROM usage_user_spans
+               WHERE span = ? ORDER BY user_id""", (key,))
+        assert [dict(r) for r in by_span] == [{k: int(v) if k != "user_id" else v
+                                                for k, v in r.items()} for r in by_days], key
+
+
+def test_closed_days_split_into_months_then_weeks_then_days():
+    sept4, dec2 = date(2026, 9, 4), date(2026, 12, 2)  # a Friday; a Wednesday
+    spans, days = split(sept4, dec2)
+    assert [s.key for s in spans] == ["2026-W37", "2026-W38", "2026-W39", "2026-10", "2026-11"]
+    assert days == [date(2026, 9, d) for d in (4, 5, 6, 28, 29, 30)] + [date(2026, 12, 1)]
+    assert split(date(2026, 11, 1), date(2026, 12, 1))[1] == []  # exactly a month
+    assert [s.key for s in split(date(2026, 12, 28), date(2027, 1, 4))[0]] == ["2026-W53"]
+    assert split(dec2, dec2) == ([], [])
+    for first in (date(2025, 12, 17) + timedelta(days=n * 11) for n in range(40)):
+        for length in (0, 1, 6, 7, 13, 30, 31, 61, 90, 400):
+            end = first + timedelta(days=length)
+            spans, days = split(first, end)
+            covered = sorted(days + [s.start + timedelta(days=i) for s in spans
+                                     for i in range((s.end - s.start).days)])
+            assert covered == [first + timedelta(days=i) for i in range(length)], (first, end)
+            assert all(span_days(s.key) == (s.start, s.end) for s in spans)
+            assert len(days) <= 24 and sum("W" in s.key for s in spans) <= 8
+
+
+async def test_a_charge_today_for_an_older_reply_counts_for_its_model(client, alice, connect):
+    """A reply begun days before it was charged (or refunded) is still found for today's
+    figures by model."""
+    admin = await make_admin(client)
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", model="echo")
+    done = await reply(sock, chat["id"])
+    db = client.app[CONTEXT].services.db
+    old = iso(datetime.now(timezone.utc) - timedelta(days=5))
+    await db.execute("UPDATE messages SET created_at = ? WHERE id = ?", (old, done["message_id"]))
+    today = date.today().isoformat()
+    models = {r["model"]: r for r in (await report(client, admin, group_by="model",
+                                                   **{"from": today, "to": today}))["rows"]}
+    assert done["cost"] > 0 and models["echo"]["cost"] == done["cost"]
+    assert models["echo"]["replies"] == 0  # the reply itself is five days old
