@@ -286,7 +286,7 @@ async def main(args) -> None:
             if name not in TARGETS:
                 raise SystemExit(f"--targets: {name!r} is not one of {', '.join(TARGETS)}")
             # the provider is load too: on the load's cores, recomputed per target
-            _, load_cpus, _ = placement(args.pin, 1 if name == "forwarder" else int(name[-1]))
+            _, load_cpus, _ = placement(args.pin, 1 if name in ("forwarder", "alone") else int(name[-1]))
             if load_cpus:
                 os.sched_setaffinity(provider.pid, load_cpus)
                 os.sched_setaffinity(0, load_cpus)
