@@ -9,48 +9,21 @@ import anthropic
 import httpx2
 import openai
 import pytest
-from aiohttp import web
 from openai._models import FinalRequestOptions
 
 from protocol.errors import ChatwireError
-from providers.base import ChatMessage, GenerationRequest, StreamEnd
+from providers.base import ChatMessage, GenerationRequest
 from providers.factory import build_providers
 from providers.prepared import OPENAI_MAX_RETRY_AFTER, RetryPolicy
 from tests.fakes.vendors import FakeVendor
 from tests.helpers import vendor_providers
+from tests.providers.prepared_fakes import Front, collect, fails, moved_here, status
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "yandex": "yandexgpt-lite"}
 PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages", "yandex": "/v1/chat/completions"}
 # Hop-by-hop and per-connection: the two clients may write these differently for the same request;
 # and the SDK's marker for how its own response object parses the answer.
 NOT_COMPARED = {"host", "content-length", "connection", "x-stainless-raw-response"}
-
-
-class Front:
-    """Answers the next requests as scripted (`then`) before the vendor fake does; sees every
-    request, and the encoding of every answer the fake streamed."""
-
-    def __init__(self) -> None:
-        self.queue: list = []
-        self.paths: list[str] = []
-        self.encodings: list[str | None] = []
-
-    def then(self, *answers) -> None:
-        self.queue += answers
-
-    @web.middleware
-    async def middleware(self, request, handler):
-        self.paths.append(request.path)
-        if self.queue:
-            await request.read()
-            return self.queue.pop(0)()
-        response = await handler(request)
-        self.encodings.append(response.headers.get("Content-Encoding"))
-        return response
-
-
-async def moved_here(request):
-    return web.Response(text="moved here")
 
 
 @pytest.fixture
@@ -85,26 +58,6 @@ async def build(fake):
 def ask(model, text="Привет! What is 2+2?"):
     return GenerationRequest(model=model, system="Answer in Russian.", max_tokens=64,
                              temperature=0.5, stop=("\n\n",), messages=[ChatMessage("user", text)])
-
-
-async def collect(provider, request):
-    texts, ends = [], []
-    async for item in provider.stream(request):
-        if isinstance(item, StreamEnd):
-            ends.append(item)
-        elif isinstance(item, str):
-            texts.append(item)
-    return "".join(texts), ends
-
-
-async def fails(provider, request):
-    with pytest.raises(ChatwireError) as info:
-        await collect(provider, request)
-    return info.value
-
-
-def status(code, body=b"", content_type="application/json", **headers):
-    return lambda: web.Response(status=code, body=body, content_type=content_type, headers=headers)
 
 
 async def sdk_request(name, provider, request):

@@ -15,7 +15,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from providers.base import ChatMessage, GenerationRequest, ImageData, Usage
-from tests.providers.test_prepared import Front, collect, fails, moved_here, status
+from tests.providers.prepared_fakes import Front, collect, fails, moved_here, status
 
 MODEL = "gemini-2.5-flash"
 PATH = f"/v1/models/{MODEL}:streamGenerateContent"

@@ -8,7 +8,7 @@ from server.web.state import CONTEXT
 from storage.erasure import TOMBSTONE_DOMAIN
 from tests.helpers import PASSWORD, deposit, make_admin, read_until_done, register, upload
 from tests.samples import png
-from tests.server.test_admin_usage import months_back, place, reply, report
+from tests.usage_helpers import months_back, place, reply, report
 
 
 async def log_in(client, email="alice@example.com", password=PASSWORD):

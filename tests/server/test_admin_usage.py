@@ -4,31 +4,14 @@ users' own `transactions.list` shows, to the micro-credit; tokens, statuses and 
 token per provider; the CSV; bad periods refused; a non-admin refused. Both engines."""
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from server.domain.usage import percentile
 from server.domain.usage_spans import split
 from server.web.state import CONTEXT
 from storage.base import iso
-from tests.helpers import make_admin, register, reply_events
-
-USAGE = "/api/v1/admin/usage"
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def report(client, token, **query):
-    resp = await client.get(USAGE, params=query, headers=bearer(token))
-    body = await resp.json()
-    assert resp.status == 200, body
-    return body
-
-
-async def reply(sock, chat_id, content="hello"):
-    sent = await sock.ok("message.send", chat_id=chat_id, content=content)
-    return (await reply_events(sock, sent["assistant_message"]["id"]))[-1]
+from tests.helpers import make_admin, register
+from tests.usage_helpers import USAGE, bearer, months_back, noon, place, reply, report
 
 
 async def spent(sock):
@@ -207,25 +190,6 @@ def test_percentiles_are_nearest_rank():
 
 # -- months and weeks (migration 0017) ---------------------------------------------------------
 
-def _noon(day):
-    return iso(datetime.combine(day, time(12), timezone.utc))
-
-
-async def place(db, reply_id, day):
-    """A reply (its assistant row, the user's turn it answers, its ledger rows) as if made at
-    noon UTC on `day`."""
-    parent = await db.fetchval("SELECT parent_id FROM messages WHERE id = ?", (reply_id,))
-    for table, column, key in (("messages", "id", reply_id), ("messages", "id", parent),
-                               ("transactions", "message_id", reply_id)):
-        await db.execute(f"UPDATE {table} SET created_at = ? WHERE {column} = ?", (_noon(day), key))
-
-
-def months_back(n):
-    first = date.today().replace(day=1)
-    for _ in range(n):
-        first = (first - timedelta(days=1)).replace(day=1)
-    return first
-
 
 def span_days(key):
     """The days of a `usage_user_spans` key: 'YYYY-MM' or 'YYYY-Www'."""
@@ -263,7 +227,7 @@ async def test_months_and_weeks_sum_to_the_ledger(client, alice, bob, connect):
                for email, sock in socks.items()}
 
     def expected(first, last):
-        start, end = _noon(first)[:10], _noon(last + timedelta(days=1))[:10]
+        start, end = noon(first)[:10], noon(last + timedelta(days=1))[:10]
         users = {}
         for email, rows in ledgers.items():
             mine = [t for t in rows if t["kind"] in ("usage", "refund")
