@@ -148,7 +148,7 @@ async def main() -> None:
     pin(os.getpid(), True)
     servers = [provider, forwarder]
     tmp = Path(tempfile.mkdtemp(prefix="chatwire-sends-"))
-    engines = [("sqlite", lambda name: f"sqlite:///{tmp / name / 'bench.db'}", None)]
+    engines = [("sqlite", lambda name: f"sqlite:///{tmp / name / 'bench.db'}")]
     drops = []
 
     def pg_url(name: str) -> str:
@@ -158,7 +158,7 @@ async def main() -> None:
         drops.append(made[1])
         return made[0]
     if args.pg:
-        engines.append(("postgres", pg_url, None))
+        engines.append(("postgres", pg_url))
     variants = [("", ROOT, {})]
     if args.baseline is not None:
         variants.append(("_baseline", args.baseline.resolve(), {}))
@@ -169,7 +169,7 @@ async def main() -> None:
     try:
         await wait_http(f"{provider_url}/healthz", provider)
         await wait_http(f"{paths['forwarder']['url']}/healthz", forwarder)
-        for engine, url_for, _ in engines:
+        for engine, url_for in engines:
             for suffix, tree, extra in variants:
                 name = engine + suffix
                 (tmp / name).mkdir(parents=True, exist_ok=True)

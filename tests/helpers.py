@@ -198,6 +198,14 @@ async def inside_one_window(window_s: float = 60, margin_s: float = 8) -> None:
 
 # -- a server in its own process ------------------------------------------------------------------
 
+async def make_user(db: Any, email: str = "u@example.com") -> dict[str, Any]:
+    """A user row written straight through storage (the storage tests, below the domain)."""
+    from storage import new_id, users, utcnow
+
+    return await users.insert(db, id=new_id(), email=email, email_key=email, password_hash="x",
+                              display_name="u", role="user", now=utcnow())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -132,7 +132,7 @@ class Runner:
                                cache_write_tokens=usage.cache_write_tokens) if status in (
             COMPLETE, STOPPED) else 0
         now = utcnow()
-        offline_title = status == COMPLETE and bool(job.title_from) and self.titles.offline
+        title_here = status == COMPLETE and bool(job.title_from) and self.titles.offline
         named: dict[str, Any] | None = None
         async with self.db.quick.transaction() as tx:
             charged, account = await self.ledger.settle(tx, job.user_id, job.message_id, price)
@@ -142,7 +142,7 @@ class Runner:
                 first_token_ms=first_token_ms)
             if row is not None:
                 await chat_rows.touch(tx, job.chat_id, now)
-                if offline_title:
+                if title_here:
                     named = await self.titles.write_offline(tx, job.user_id, job.chat_id,
                                                             job.title_from)
         if row is None:  # finalised elsewhere (recovery), or its chat was purged
@@ -164,7 +164,7 @@ class Runner:
                                                                            "message.interrupted")
             await self._emit(job, kind, fields)
         await self.ledger.announce(job.user_id, account)  # after the reply's own final event
-        if offline_title:
+        if title_here:
             if named:
                 await self.titles.announce(job.user_id, named)
         elif status == COMPLETE and job.title_from:

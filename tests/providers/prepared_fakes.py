@@ -34,6 +34,20 @@ async def moved_here(request):
     return web.Response(text="moved here")
 
 
+async def fronted_vendor(aiohttp_server, front: Front):
+    """The vendor fake behind `front` (which answers first when scripted), with `/elsewhere` for
+    redirects to point at; its base URL in `.url`."""
+    from tests.fakes.vendors import FakeVendor
+
+    vendor = FakeVendor()
+    vendor.front = front
+    vendor.app.middlewares.append(front.middleware)
+    vendor.app.router.add_route("*", "/elsewhere", moved_here)
+    server = await aiohttp_server(vendor.app)
+    vendor.url = str(server.make_url("")).rstrip("/")
+    return vendor
+
+
 async def collect(provider, request):
     texts, ends = [], []
     async for item in provider.stream(request):

@@ -15,9 +15,8 @@ from protocol.errors import ChatwireError
 from providers.base import ChatMessage, GenerationRequest
 from providers.factory import build_providers
 from providers.prepared import OPENAI_MAX_RETRY_AFTER, RetryPolicy
-from tests.fakes.vendors import FakeVendor
 from tests.helpers import vendor_providers
-from tests.providers.prepared_fakes import Front, collect, fails, moved_here, status
+from tests.providers.prepared_fakes import Front, collect, fails, fronted_vendor, status
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest", "yandex": "yandexgpt-lite"}
 PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages", "yandex": "/v1/chat/completions"}
@@ -28,13 +27,7 @@ NOT_COMPARED = {"host", "content-length", "connection", "x-stainless-raw-respons
 
 @pytest.fixture
 async def fake(aiohttp_server):
-    vendor = FakeVendor()
-    vendor.front = Front()
-    vendor.app.middlewares.append(vendor.front.middleware)
-    vendor.app.router.add_route("*", "/elsewhere", moved_here)
-    server = await aiohttp_server(vendor.app)
-    vendor.url = str(server.make_url("")).rstrip("/")
-    return vendor
+    return await fronted_vendor(aiohttp_server, Front())
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from providers.base import ChatMessage, GenerationRequest, ImageData, Usage
-from tests.providers.prepared_fakes import Front, collect, fails, moved_here, status
+from tests.providers.prepared_fakes import Front, collect, fails, fronted_vendor, status
 
 MODEL = "gemini-2.5-flash"
 PATH = f"/v1/models/{MODEL}:streamGenerateContent"
@@ -37,15 +37,7 @@ class Targets(Front):
 
 @pytest.fixture
 async def fake(aiohttp_server):
-    from tests.fakes.vendors import FakeVendor
-
-    vendor = FakeVendor()
-    vendor.front = Targets()
-    vendor.app.middlewares.append(vendor.front.middleware)
-    vendor.app.router.add_route("*", "/elsewhere", moved_here)
-    server = await aiohttp_server(vendor.app)
-    vendor.url = str(server.make_url("")).rstrip("/")
-    return vendor
+    return await fronted_vendor(aiohttp_server, Targets())
 
 
 @pytest.fixture

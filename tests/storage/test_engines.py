@@ -5,19 +5,7 @@ import pytest
 
 from storage import IntegrityError, new_id, open_database, utcnow
 from storage.base import to_pyformat
-
-
-@pytest.fixture
-async def db(database_url):
-    database = await open_database(database_url, pool_size=4)
-    yield database
-    await database.close()
-
-
-async def make_user(db, email="u@example.com"):
-    from storage import users
-    return await users.insert(db, id=new_id(), email=email, email_key=email, password_hash="x",
-                              display_name="u", role="user", now=utcnow())
+from tests.helpers import make_user
 
 
 async def test_a_failed_transaction_leaves_no_trace(db):
@@ -78,7 +66,6 @@ def test_ids_sort_by_creation_time():
 async def test_a_lost_postgres_connection_is_unavailable_then_the_pool_recovers(tmp_path):
     """PostgreSQL restarting looks like this to the pool: every connection cut under it."""
     from protocol.errors import Unavailable
-    from storage import open_database
     from tests.services import postgres_admin
 
     admin, base = postgres_admin()

@@ -5,21 +5,9 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import Unavailable
-from storage import IntegrityError, new_id, open_database, utcnow
-from storage import users
+from storage import IntegrityError, open_database
 from storage.sqlite_inline import CHECKPOINT_EVERY
-
-
-@pytest.fixture
-async def db(database_url):
-    database = await open_database(database_url, pool_size=4)
-    yield database
-    await database.close()
-
-
-async def make_user(db, email="u@example.com"):
-    return await users.insert(db, id=new_id(), email=email, email_key=email, password_hash="x",
-                              display_name="u", role="user", now=utcnow())
+from tests.helpers import make_user
 
 
 async def count_users(db) -> int:
