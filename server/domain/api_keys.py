@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -75,11 +76,31 @@ def _expiry(value: str | None) -> str | None:
     return iso(when)
 
 
+class Recently:
+    """Keys this process recorded a use of in the last `seconds`: a request in between need not
+    ask the database to write `last_used_at` (which it would refuse, being recent anyway)."""
+
+    def __init__(self, seconds: float, most: int = 10_000) -> None:
+        self.seconds = seconds
+        self.most = most
+        self._at: dict[str, float] = {}
+
+    def due(self, key_id: str) -> bool:
+        now = time.monotonic()
+        if now - self._at.get(key_id, -self.seconds) < self.seconds:
+            return False
+        if len(self._at) >= self.most:  # forget the stale ones; at worst a key is written again
+            self._at = {k: t for k, t in self._at.items() if now - t < self.seconds}
+        self._at[key_id] = now
+        return True
+
+
 class ApiKeys:
     def __init__(self, db: Database, events: EventSink, models: dict[str, Model]) -> None:
         self.db = db
         self.events = events
         self.models = models
+        self._touched = Recently(TOUCH_EVERY_S)
 
     async def create(self, user_id: str, name: str, expires_at: str | None = None,
                      models: list[str] | None = None,
@@ -157,12 +178,14 @@ class ApiKeys:
         if not key.startswith(KEY_PREFIX) or len(key) > 200:
             raise Unauthorized("invalid API key")
         now = datetime.now(timezone.utc)
-        row = await key_rows.live_by_hash(self.db, key_hash(key), iso(now))
+        row = await key_rows.live_by_hash(self.db.quick, key_hash(key), iso(now))
         if row is None:
             raise Unauthorized("invalid API key: it is unknown, revoked or expired")
-        await self._enabled(row["user_id"])
-        await key_rows.touch(self.db, row["id"], iso(now),
-                             iso(now - timedelta(seconds=TOUCH_EVERY_S)))
+        if row["owner_disabled_at"]:
+            raise AccountDisabled("this account is disabled; its API keys do not work")
+        if self._touched.due(row["id"]):
+            await key_rows.touch(self.db.quick, row["id"], iso(now),
+                                 iso(now - timedelta(seconds=TOUCH_EVERY_S)))
         models = tuple(row["models"]) if row["models"] is not None else None
         cap = int(row["monthly_cap"]) if row["monthly_cap"] is not None else None
         return KeyIdentity(row["user_id"], row["id"], row["prefix"], models, cap)

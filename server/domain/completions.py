@@ -123,7 +123,7 @@ class Completions:
 
     async def _reserve(self, call: Call, worst: int) -> None:
         key = call.key
-        async with self.db.transaction() as tx:
+        async with self.db.quick.transaction() as tx:
             row = await key_rows.lock(tx, key.key_id)
             if row is None or row["revoked_at"] is not None:  # revoked since it was checked
                 raise Unauthorized("invalid API key: it is unknown, revoked or expired")
@@ -198,7 +198,7 @@ class Completions:
                 call.usage.prompt_tokens, call.usage.completion_tokens,
                 cached_tokens=call.usage.cached_tokens,
                 cache_write_tokens=call.usage.cache_write_tokens)
-            async with self.db.transaction() as tx:
+            async with self.db.quick.transaction() as tx:
                 call.cost, account = await self.ledger.settle(
                     tx, call.key.user_id, call.hold_key, price, linked=False,
                     note=f"API key {call.key.prefix} ({call.model.id})",
