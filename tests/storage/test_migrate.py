@@ -71,7 +71,7 @@ def test_0017_counts_each_day_closed_before_it(fresh_url):
                        ('2026-11-01', 'a', 3, 3, 30), ('2026-11-01', 'b', 1, 1, 5),
                        ('2026-11-01', 'c', 0, 1, 2), ('2026-11-03', 'a', 1, 1, 1)""")
     backend.connection.close()
-    assert apply_migrations(url) == ["0017_usage_user_spans"]
+    assert apply_migrations(url)[0] == "0017_usage_user_spans"
     backend = get_backend(yoyo_url(url))
     cur = backend.connection.cursor()
     cur.execute("SELECT day, active_users FROM usage_days_done ORDER BY day")

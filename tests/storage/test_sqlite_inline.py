@@ -48,16 +48,6 @@ async def test_concurrent_quick_transactions_are_one_at_a_time(db):
     assert final == 20 if db.dialect == "sqlite" else 1 <= final <= 20
 
 
-@pytest.fixture
-async def sqlite_db(tmp_path: Path, sqlite_template):
-    import shutil
-    path = tmp_path / "chatwire.db"
-    shutil.copy(sqlite_template, path)
-    database = await open_database(f"sqlite:///{path}", pool_size=2)
-    yield database, path
-    await database.close()
-
-
 async def ticking(until: asyncio.Event) -> int:
     ticks = 0
     while not until.is_set():
