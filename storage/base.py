@@ -8,13 +8,14 @@ cast implicitly to TIMESTAMPTZ on PostgreSQL.
 from __future__ import annotations
 
 import abc
+import asyncio
 import os
 import time
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Protocol, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Protocol, Sequence, TypeVar
 
 from protocol.text import clean
 
@@ -98,6 +99,11 @@ class Database(Executor):
         thread for each (`storage.sqlite_inline`); PostgreSQL is the same pool either way.
         Nothing that can take long (a search, an import, a report) goes through it."""
         return self
+
+    async def settled(self, reads: list[Awaitable[Any]]) -> list[Any]:
+        """Each read's result or exception, in order, the reads run together: their round trips
+        overlap. (The inline SQLite engine runs them one after another: nothing to overlap.)"""
+        return await asyncio.gather(*reads, return_exceptions=True)
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -151,6 +151,17 @@ class InlineSqlite(Database):
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._reads.fetchall(sql, params)
 
+    async def settled(self, reads: list[Awaitable[Any]]) -> list[Any]:
+        """One after another: each runs to its end here, so gathering them would only add a
+        task and a turn of the loop for each (the same answers, in order)."""
+        results: list[Any] = []
+        for read in reads:
+            try:
+                results.append(await read)
+            except Exception as exc:  # noqa: BLE001 - answered in order, as gather's would be
+                results.append(exc)
+        return results
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self.transaction() as tx:
             return await tx.execute(sql, params)

@@ -97,15 +97,14 @@ class Generations:
                              file_ids: list[str] | None = None, *,
                              listen: bool = True) -> Started:
         """`send`, answering also the reply's events for the caller to consume (`listen`)."""
-        # What a new turn reads, read together: their round trips overlap, so the provider is
-        # asked one wait sooner (the thread is filtered by owner, so nothing foreign is read
-        # even before the chat's check has answered).
-        # `quick`: SQLite runs them on the loop's thread, where each takes microseconds.
+        # What a new turn reads, together where round trips overlap (PostgreSQL), in turn where
+        # they take microseconds on the loop's thread (SQLite's `quick`). The thread is filtered
+        # by owner: nothing foreign is read even before the chat's check has answered.
         reads = [self._open_chat(user_id, chat_id),
                  message_rows.thread(self.db.quick, chat_id, user_id), self.personalize(user_id)]
         if client_msg_id:
             reads.append(message_rows.by_client_msg_id(self.db.quick, user_id, client_msg_id))
-        chat, rows, profile, *earlier = await asyncio.gather(*reads, return_exceptions=True)
+        chat, rows, profile, *earlier = await self.db.quick.settled(reads)
         if earlier and isinstance(earlier[0], dict):  # a retry: the first answer, whatever came since
             return Started(await self._duplicate(chat_id, earlier[0]))
         for result in (chat, rows, profile, *earlier):
@@ -386,3 +385,4 @@ class Generations:
                 raise Unavailable("the server generating this reply did not answer; if it is "
                                   "gone, the reply is marked interrupted shortly", message_id=message_id)
             await asyncio.sleep(0.05)
+

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import Unavailable
-from storage import IntegrityError, open_database
+from storage import IntegrityError
 from storage.sqlite_inline import CHECKPOINT_EVERY
 from tests.helpers import make_user
 
@@ -154,3 +154,14 @@ async def test_the_quick_writer_keeps_the_wal_bounded_under_a_steady_load(sqlite
     pages_per_commit = 2
     unbounded = CHECKPOINT_EVERY * 2 * len(users) * pages_per_commit * 4096
     assert wal.stat().st_size < unbounded / 4
+
+
+async def test_settled_answers_each_read_or_its_error_in_order(db):
+    user = await make_user(db)
+
+    async def refused():
+        raise Unavailable("no")
+    email = db.quick.fetchval("SELECT email FROM users WHERE id = ?", (user["id"],))
+    count = count_users(db.quick)
+    first, failed, last = await db.quick.settled([email, refused(), count])
+    assert first == user["email"] and isinstance(failed, Unavailable) and last == 1
