@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """One process (the default), or with --workers N a supervisor of N (server/supervisor.py)."""
-    from server import event_loop, supervisor
-    from server.web import create_app
+    from server import supervisor
 
     try:
         settings = supervisor.for_serve(settings, getattr(args, "workers", None))
@@ -38,13 +37,25 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         label_worker(worker)
         settings = supervisor.as_worker(settings, worker)
         ready = lambda: supervisor.report_ready(args.ready_fd, worker)  # noqa: E731
-        event_loop.run(_serve_until_signalled(create_app(settings), settings, ready),
-                       settings.event_loop)
-        return 0
+        return _until_signalled(settings, ready)
     if settings.workers > 1:
         return supervisor.Supervisor(settings, [sys.executable, str(Path(__file__).resolve()),
                                                 "serve"]).run()
-    event_loop.run(_serve_until_signalled(create_app(settings), settings), settings.event_loop)
+    return _until_signalled(settings)
+
+
+def _until_signalled(settings: Settings, ready: Callable[[], None] | None = None) -> int:
+    """Serve; a setting found wrong only when the services start (a TITLE_MODEL that names no
+    model, an S3 bucket that is not there) ends it with the same one line as any other."""
+    from server import event_loop
+    from server.web import create_app
+
+    try:
+        event_loop.run(_serve_until_signalled(create_app(settings), settings, ready),
+                       settings.event_loop)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(args, tmp_path, stdin=""):
+def run(args, tmp_path, stdin="", **extra_env):
     env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "ARGON2_MEMORY_COST": "1024",
-           "ARGON2_TIME_COST": "1"}
+           "ARGON2_TIME_COST": "1", **extra_env}
     env.pop("DATABASE_URL", None)
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=env,
                           input=stdin, capture_output=True, text=True, timeout=60)
@@ -42,6 +42,14 @@ def test_a_bad_configuration_exits_with_a_message(tmp_path):
     env_file.write_text("DATABASE_URL=postgresql://x@127.0.0.1:1/db\n")
     result = run(["migrate"], tmp_path)
     assert result.returncode == 2 and "SECRET_KEY is required" in result.stderr
+
+
+def test_a_setting_found_wrong_at_start_up_exits_with_one_line_not_a_traceback(tmp_path):
+    from tests.helpers import free_port
+    result = run(["serve"], tmp_path, TITLE_MODEL="no-such-model", PORT=str(free_port()))
+    assert result.returncode == 2, result.stderr
+    assert "configuration error: TITLE_MODEL=no-such-model is not a configured model" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_credits_add_is_idempotent_and_ledger_check_catches_tampering(tmp_path):
