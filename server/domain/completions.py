@@ -124,10 +124,14 @@ class Completions:
     async def _reserve(self, call: Call, worst: int) -> None:
         key = call.key
         async with self.db.quick.transaction() as tx:
-            row = await key_rows.lock(tx, key.key_id)
-            if row is None or row["revoked_at"] is not None:  # revoked since it was checked
-                raise Unauthorized("invalid API key: it is unknown, revoked or expired")
+            # A key with a cap is locked, so that two calls cannot both fit under it, and checked
+            # again. Without a cap nothing is counted against the key: the check this request
+            # passed a moment ago is what a revocation meets (a call already past it when the
+            # revocation commits runs, as one begun before it), and a round trip is saved.
             if key.monthly_cap is not None:
+                row = await key_rows.lock(tx, key.key_id)
+                if row is None or row["revoked_at"] is not None:  # revoked since it was checked
+                    raise Unauthorized("invalid API key: it is unknown, revoked or expired")
                 spent = await key_rows.spent_since(tx, key.key_id, month_start())
                 held = await key_rows.held(tx, f"{API_HOLD}{key.key_id}:")
                 if spent + held + worst > key.monthly_cap:
