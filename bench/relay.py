@@ -345,7 +345,7 @@ async def main() -> None:
     servers = [provider, forwarder]
     tmp = Path(tempfile.mkdtemp(prefix="chatwire-bench-"))
     engines: list[tuple[str, str, object]] = [("sqlite", f"sqlite:///{tmp / 'sqlite' / 'bench.db'}", None)]
-    pg = pg_schema(args.pg)
+    pg = pg_schema(args.pg) if args.pg else None  # --pg '': SQLite only
     if pg:
         engines.append(("postgres", pg[0], pg[1]))
     if args.baseline is not None:
