@@ -182,12 +182,17 @@ class InlineSqlite(Database):
             self._checkpointing = asyncio.ensure_future(self._checkpoint_between_writes())
 
     async def _checkpoint_between_writes(self) -> None:
-        """No commit lands while it runs, so the next writer finds the log whole and restarts it."""
-        async with self._lock:
-            try:
+        """Copy the log back beside the writes (the long part: thousands of pages), again for
+        what they added meanwhile (fewer), then a last time holding the writer's lock: no commit
+        lands during that short one, so the next writer finds the log whole and restarts it.
+        (One pass under the lock held every writer ~12 ms in a burst of sends.)"""
+        try:
+            for _ in range(2):
                 await self._checkpoint()
-            except Exception:  # the next one tries again; the WAL only grows meanwhile
-                log.exception("the WAL checkpoint failed")
+            async with self._lock:
+                await self._checkpoint()
+        except Exception:  # the next one tries again; the WAL only grows meanwhile
+            log.exception("the WAL checkpoint failed")
 
     async def close(self) -> None:
         if self._checkpointing is not None:
