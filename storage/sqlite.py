@@ -146,9 +146,12 @@ class SqliteDatabase(Database):
             self._inline = InlineSqlite(self.path, BUSY_TIMEOUT_MS, self._checkpoint)
         return self
 
-    async def _checkpoint(self) -> None:
-        """A passive WAL checkpoint on a pooled connection's thread (for the inline writer)."""
-        await self.fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+    async def _checkpoint(self, mode: str = "PASSIVE") -> None:
+        """A WAL checkpoint on a pooled connection's thread (for the inline writer): PASSIVE
+        copies what it can beside the writers; RESTART waits (busy timeout) for other processes'
+        writers, so that the next one starts the log over."""
+        assert mode in ("PASSIVE", "RESTART")
+        await self.fetchall(f"PRAGMA wal_checkpoint({mode})")
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -132,7 +132,7 @@ class InlineSqlite(Database):
     dialect = "sqlite"
 
     def __init__(self, path: str, busy_timeout_ms: int,
-                 checkpoint: Callable[[], Awaitable[Any]]) -> None:
+                 checkpoint: Callable[..., Awaitable[Any]]) -> None:
         self._reader = connect(path, busy_timeout_ms=busy_timeout_ms)
         self._reader.execute("PRAGMA query_only = ON")
         self._writer = connect(path, busy_timeout_ms=0)
@@ -183,14 +183,15 @@ class InlineSqlite(Database):
 
     async def _checkpoint_between_writes(self) -> None:
         """Copy the log back beside the writes (the long part: thousands of pages), again for
-        what they added meanwhile (fewer), then a last time holding the writer's lock: no commit
+        what they added meanwhile (fewer), then a last time holding the writer's lock, as a
+        RESTART (which also waits out other processes' writers, say the other workers): no commit
         lands during that short one, so the next writer finds the log whole and restarts it.
         (One pass under the lock held every writer ~12 ms in a burst of sends.)"""
         try:
             for _ in range(2):
                 await self._checkpoint()
             async with self._lock:
-                await self._checkpoint()
+                await self._checkpoint("RESTART")
         except Exception:  # the next one tries again; the WAL only grows meanwhile
             log.exception("the WAL checkpoint failed")
 

@@ -153,7 +153,7 @@ async def test_the_quick_writer_keeps_the_wal_bounded_under_a_steady_load(sqlite
     # two or more pages, 13 MB or more.
     pages_per_commit = 2
     unbounded = CHECKPOINT_EVERY * 2 * len(users) * pages_per_commit * 4096
-    assert wal.stat().st_size < unbounded / 4
+    assert wal.stat().st_size < unbounded / 2
 
 
 async def test_settled_answers_each_read_or_its_error_in_order(db):
@@ -165,3 +165,40 @@ async def test_settled_answers_each_read_or_its_error_in_order(db):
     count = count_users(db.quick)
     first, failed, last = await db.quick.settled([email, refused(), count])
     assert first == user["email"] and isinstance(failed, Unavailable) and last == 1
+
+
+async def test_the_wal_stays_bounded_while_another_process_writes_too(sqlite_db):
+    """Another worker on the same file commits all along: the last checkpoint pass waits its
+    writers out (RESTART), or the log would never be whole when a writer begins."""
+    import sqlite3
+    import threading
+    import time
+    db, path = sqlite_db
+    user = await make_user(db)
+    other_user = await make_user(db, "other@example.com")
+    wal = Path(f"{path}-wal")
+    done = threading.Event()
+
+    def other_worker() -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # as a worker's inline writer
+        i = 0
+        while not done.is_set():
+            conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (f"{i}" * 2000, other_user["id"]))
+            i += 1
+            time.sleep(0.0005)  # a worker between its commits (SQLite's locks are not fair)
+        conn.close()
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        for i in range(CHECKPOINT_EVERY * 8):
+            async with db.quick.transaction() as tx:
+                await tx.execute("UPDATE users SET display_name = ? WHERE id = ?", (f"{i}" * 2000, user["id"]))
+            await asyncio.sleep(0)
+    finally:
+        done.set()
+        thread.join()
+    # This writer's pages alone, never restarted, would be 13 MB (both: ~100 MB); restarted,
+    # the log holds a few checkpoints' worth of both writers' pages.
+    unbounded = CHECKPOINT_EVERY * 8 * 2 * 4096
+    assert wal.stat().st_size < unbounded
