@@ -58,35 +58,34 @@ def _is_sqlite(conn):
     return type(conn).__module__.startswith("sqlite3")
 
 
-def _drop_triggers(cur, fts: str) -> None:
-    for suffix in ("ai", "ad", "au"):
-        cur.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+def _retrigger(conn, finished_only: bool) -> None:
+    """Swap each index's triggers, first taking out of it (or putting back into it) the rows the
+    rule leaves out, so that index and triggers agree from the start."""
+    if not _is_sqlite(conn):
+        return
+    cur = conn.cursor()
+    for table, fts, column, rule in INDEXES:
+        for suffix in ("ai", "ad", "au"):
+            cur.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+        left_out = rule.format(r=table)
+        if finished_only:
+            cur.execute(f"""INSERT INTO {fts}({fts}, rowid, {column})
+                            SELECT 'delete', rowid, {column} FROM {table} WHERE NOT ({left_out})""")
+            triggers = _triggers(table, fts, column, rule)
+        else:
+            cur.execute(f"""INSERT INTO {fts}(rowid, {column})
+                            SELECT rowid, {column} FROM {table} WHERE NOT ({left_out})""")
+            triggers = _old_triggers(table, fts, column)
+        for sql in triggers:
+            cur.execute(sql)
 
 
 def apply(conn):
-    if not _is_sqlite(conn):
-        return
-    cur = conn.cursor()
-    for table, fts, column, rule in INDEXES:
-        _drop_triggers(cur, fts)
-        left_out = rule.format(r=table)
-        cur.execute(f"""INSERT INTO {fts}({fts}, rowid, {column})
-                        SELECT 'delete', rowid, {column} FROM {table} WHERE NOT ({left_out})""")
-        for sql in _triggers(table, fts, column, rule):
-            cur.execute(sql)
+    _retrigger(conn, finished_only=True)
 
 
 def rollback(conn):
-    if not _is_sqlite(conn):
-        return
-    cur = conn.cursor()
-    for table, fts, column, rule in INDEXES:
-        _drop_triggers(cur, fts)
-        left_out = rule.format(r=table)
-        cur.execute(f"""INSERT INTO {fts}(rowid, {column})
-                        SELECT rowid, {column} FROM {table} WHERE NOT ({left_out})""")
-        for sql in _old_triggers(table, fts, column):
-            cur.execute(sql)
+    _retrigger(conn, finished_only=False)
 
 
 steps = [step(apply, rollback)]
