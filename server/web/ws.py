@@ -59,7 +59,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await _refuse(ws, failure or Unauthorized("authentication required"))
         return ws
 
-    conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""))
+    conn = Connection(ws, identity, settings.ws_send_queue, request.headers.get("User-Agent", ""),
+                      transport=request.transport)
     if not ctx.admit(conn, settings.max_sockets_per_user):
         limit = settings.max_sockets_per_user
         await _refuse(ws, RateLimited(f"at most {limit} open sockets per user; close one first",
