@@ -16,7 +16,9 @@ indexed statements — SQLite can run right here, so the engine does:
   `CHECKPOINT_EVERY` commits a passive checkpoint runs on the thread pool instead, holding the
   writer's lock: SQLite starts the WAL over only when a writer begins on a fully checkpointed log,
   and under a steady load a checkpoint that runs beside the commits never catches up (the WAL
-  grew past 1 GB in a minute of `bench/sends.py`).
+  grew past 1 GB in a minute of `bench/sends.py`);
+- every `INDEX_EVERY` commits the search backlog (`storage/search_index.py`) is indexed as a
+  batch, in transactions of its own between the turns'.
 
 Anything that may be long — a search, an import, the analytics — keeps the aiosqlite pool.
 """
@@ -30,12 +32,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from protocol.errors import Unavailable
 
+from . import search_index
 from .base import Database, Executor, IntegrityError, Params, Row, bound, ended
 
 log = logging.getLogger("chatwire.storage")
 
 BEGIN = "BEGIN IMMEDIATE"
 CHECKPOINT_EVERY = 200  # commits (a few hundred WAL pages at most between checkpoints)
+INDEX_EVERY = 32  # commits between two batches of the search backlog (storage/search_index.py)
 
 
 def connect(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
@@ -143,6 +147,7 @@ class InlineSqlite(Database):
         self._checkpoint = checkpoint
         self._commits = 0
         self._checkpointing: asyncio.Task[Any] | None = None
+        self._indexing: asyncio.Task[Any] | None = None
 
     @property
     def quick(self) -> "InlineSqlite":
@@ -177,6 +182,8 @@ class InlineSqlite(Database):
 
     def _committed(self) -> None:
         self._commits += 1
+        if self._commits % INDEX_EVERY == 0 and (self._indexing is None or self._indexing.done()):
+            self._indexing = asyncio.ensure_future(self._index_between_writes())
         if self._commits % CHECKPOINT_EVERY == 0 and (
                 self._checkpointing is None or self._checkpointing.done()):
             self._checkpointing = asyncio.ensure_future(self._checkpoint_between_writes())
@@ -195,9 +202,17 @@ class InlineSqlite(Database):
         except Exception:  # the next one tries again; the WAL only grows meanwhile
             log.exception("the WAL checkpoint failed")
 
+    async def _index_between_writes(self) -> None:
+        """The search backlog, a batch at a time between the turns' own transactions."""
+        try:
+            await search_index.catch_up(self)
+        except Exception:  # the next one (or the next search) tries again
+            log.exception("indexing the search backlog failed")
+
     async def close(self) -> None:
-        if self._checkpointing is not None:
-            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        for task in (self._checkpointing, self._indexing):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
         async with self._lock:
             self._reader.close()
             self._writer.close()

@@ -12,7 +12,7 @@ from storage import Database, new_id, utcnow
 from storage import chats as chat_rows
 from storage import folders as folder_rows
 from storage import shares as share_rows
-from storage import search
+from storage import search, search_index
 
 from . import cursors, snippets
 from .events import EventSink
@@ -45,6 +45,8 @@ class Chats:
         """`folder_id`: left out, chats anywhere; null, those in no folder; an id, that folder's."""
         folder = (None if folder_id is _ANYWHERE
                   else chat_rows.TOP_LEVEL if folder_id is None else folder_id)
+        if search.words(q):
+            await search_index.catch_up(self.db)  # the index holds every finished message
         rows = await chat_rows.list_page(
             self.db, user_id, trashed=trashed, favorite=favorite, tag=tag, q=q,
             after=cursors.decode(cursor), limit=limit + 1, folder=folder,
