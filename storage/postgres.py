@@ -136,7 +136,10 @@ class PostgresDatabase(Database):
     async def _cursor(self) -> AsyncIterator[aiopg.Cursor]:
         assert self._pool is not None, "database is not open"
         try:
-            conn = await asyncio.wait_for(self._pool.acquire(), ACQUIRE_TIMEOUT_S)
+            if self._pool.freesize:  # the usual case: one free, taken without wait_for's task
+                conn = await self._pool.acquire()
+            else:
+                conn = await asyncio.wait_for(self._pool.acquire(), ACQUIRE_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise Unavailable("no database connection free; try again") from None
         except LOST as exc:
