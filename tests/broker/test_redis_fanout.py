@@ -25,6 +25,25 @@ async def test_an_event_made_on_instance_a_reaches_a_socket_on_instance_b(two_in
     assert event_b["chat_id"] == chat["id"] and event_b["seq"] == event_a["seq"]
 
 
+async def test_redis_forgetting_the_publish_script_loses_no_event_and_numbers_none_twice(
+        two_instances, connect, redis_url):
+    import redis.asyncio as aioredis
+    a, b = two_instances
+    user = await register(a, f"flushed-{uuid.uuid4().hex[:6]}@example.com")
+    on_a, on_b = await connect(user, on=a), await connect(user, on=b)
+    await on_a.ok("chat.create", title="before")
+    before = await on_b.event("chat.created")
+    client = aioredis.from_url(redis_url)
+    await client.script_flush()  # as a restarted Redis, or an operator's SCRIPT FLUSH, leaves it
+    await client.aclose()
+    made = [await on_a.ok("chat.create", title=f"after {i}") for i in range(3)]
+    heard_b = [await on_b.event("chat.created") for _ in made]  # through Redis, not A alone
+    heard_a = [await on_a.event("chat.created") for _ in range(4)][1:]
+    assert [e["chat_id"] for e in heard_b] == [c["id"] for c in made]
+    assert [e["seq"] for e in heard_b] == [e["seq"] for e in heard_a] == [
+        before["seq"] + 1, before["seq"] + 2, before["seq"] + 3]
+
+
 async def test_events_from_both_instances_arrive_in_seq_order_everywhere(two_instances, connect):
     a, b = two_instances
     user = await register(a, f"busy-{uuid.uuid4().hex[:6]}@example.com")
