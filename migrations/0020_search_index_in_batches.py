@@ -30,7 +30,7 @@ def _in(r: str) -> str:
 
 TRIGGERS = [
     f"""CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages WHEN {_in('new')} BEGIN
-        INSERT INTO search_pending (rowid) VALUES (new.rowid); END""",
+        INSERT OR IGNORE INTO search_pending (rowid) VALUES (new.rowid); END""",
     f"""CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages WHEN {_in('old')} BEGIN
         {TAKE_OUT} WHERE NOT {NOTED.format(r='old')};
         DELETE FROM search_pending WHERE rowid = old.rowid; END""",

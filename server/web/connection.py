@@ -75,7 +75,8 @@ async def _complete(step: Coroutine[Any, Any, None], waiting: Any) -> None:
 
 class Connection(Session):
     __slots__ = ("id", "ws", "identity", "user_id", "user_agent", "connected_since", "_limit",
-                 "_transport", "_batch", "_batch_bytes", "_pending", "_writer", "_close", "_grace", "__weakref__")
+                 "_transport", "_batch", "_batch_bytes", "_pending", "_writer", "_close", "_grace",
+                 "__weakref__")
 
     def __init__(self, ws: web.WebSocketResponse, identity: Identity, queue_size: int,
                  user_agent: str = "", transport: asyncio.WriteTransport | None = None) -> None:
