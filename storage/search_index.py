@@ -9,6 +9,8 @@ columns are kept by the database itself: nothing to do there.
 """
 from __future__ import annotations
 
+import asyncio
+
 from .base import Database
 
 BATCH = 500
@@ -19,9 +21,11 @@ INDEX = f"""INSERT INTO messages_fts(rowid, content)
 CLEAR = f"DELETE FROM search_pending WHERE rowid IN ({_NEXT})"
 
 
-async def catch_up(db: Database) -> int:
-    """Index every noted message; how many were. Writes through `db.quick` (the inline writer on
-    a file), a batch per transaction so no writer waits long behind one."""
+async def catch_up(db: Database, *, batches: int | None = None) -> int:
+    """Index the noted messages (all of them, or at most `batches` batches); how many were.
+    Writes through `db.quick` (the inline writer on a file), a batch (~2 ms) per transaction
+    and a turn of the loop between two, so neither writers nor the loop wait long behind a big
+    backlog (an import's thousands of messages)."""
     if db.dialect != "sqlite" or not await db.quick.fetchval(
             "SELECT EXISTS (SELECT 1 FROM search_pending) AS noted"):
         return 0  # the usual search: nothing noted since the last batch, no write to begin
@@ -31,8 +35,9 @@ async def catch_up(db: Database) -> int:
             await tx.execute(INDEX, (BATCH,))
             cleared = await tx.execute(CLEAR, (BATCH,))
         done += cleared
-        if cleared < BATCH:
+        if cleared < BATCH or (batches is not None and done >= batches * BATCH):
             return done
+        await asyncio.sleep(0)
 
 
 async def backlog(db: Database) -> int:

@@ -205,7 +205,7 @@ class InlineSqlite(Database):
     async def _index_between_writes(self) -> None:
         """The search backlog, a batch at a time between the turns' own transactions."""
         try:
-            await search_index.catch_up(self)
+            await search_index.catch_up(self, batches=1)  # the rest at the next, or at a search
         except Exception:  # the next one (or the next search) tries again
             log.exception("indexing the search backlog failed")
 

@@ -111,6 +111,21 @@ async def test_the_inline_writer_indexes_the_backlog_every_few_dozen_commits(sql
     assert len(await indexed(db)) >= INDEX_EVERY
 
 
+async def test_a_backlog_bigger_than_a_batch_is_indexed_a_batch_at_a_time(sqlite_db):
+    db, _ = sqlite_db
+    user, chat = await a_chat(db)
+    async with db.transaction() as tx:  # as an import writes a chat's history, on the pool
+        for i in range(search_index.BATCH + 100):
+            await messages.insert(tx, id=new_id(), chat_id=chat["id"], user_id=user["id"],
+                                  parent_id=None, role="user", content=f"старое old {i}",
+                                  model=None, status="complete", client_msg_id=None, now=utcnow())
+    assert await search_index.catch_up(db, batches=1) == search_index.BATCH  # the background's
+    await sound(db)
+    assert await search_index.catch_up(db) == 100  # a search's: all that is left
+    assert await search_index.backlog(db) == 0
+    await sound(db)
+
+
 def test_0020_keeps_what_is_noted_searchable_when_rolled_back(tmp_path):
     url = f"sqlite:///{tmp_path / 'b.db'}"
     backend = get_backend(yoyo_url(url))
