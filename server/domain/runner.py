@@ -80,6 +80,7 @@ class Runner:
         finally:
             deltas.cancel_timer()
             metrics.STREAMING.dec()
+        job.finishing_now()  # a stop from now on waits for the final write instead of cutting it
         await _announced(job, through_cancel=True)
         deltas.flush()
         return await self._finish(job, status, request, end.usage if end else heard.usage, error,

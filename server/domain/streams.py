@@ -32,12 +32,13 @@ class Job:
 
     Each field has one writer: `parts` the runner (the text as it arrives); `task` and
     `stop_requested` the job itself, when the registry runs it (`run_as`) or stops it
-    (`request_stop`); `announced` (an event, set once) the side that starts the turn, when the
+    (`request_stop`); `finishing` the job, when the runner says the stream is over
+    (`finishing_now`); `announced` (an event, set once) the side that starts the turn, when the
     turn's own events are out — the reply's events wait for it.
     """
 
     __slots__ = ("user_id", "chat_id", "message_id", "model", "title_from", "parts",
-                 "stop_requested", "task", "announced", "_listeners", "_ended")
+                 "stop_requested", "finishing", "task", "announced", "_listeners", "_ended")
 
     def __init__(self, user_id: str, chat_id: str, message_id: str, model: Model,
                  title_from: str | None = None) -> None:
@@ -48,6 +49,7 @@ class Job:
         self.title_from = title_from  # an untitled chat's first message: named after it, once done
         self.parts: list[str] = []
         self.stop_requested = False
+        self.finishing = False  # the stream is over: only the final write is left
         self.task: asyncio.Task[Any] | None = None
         self.announced = asyncio.Event()
         self._listeners: list[asyncio.Queue[ReplyEvent | None]] = []
@@ -61,10 +63,22 @@ class Job:
         self.task = task
 
     def request_stop(self) -> None:
-        """Cancel the reply's task, as a stop (it ends `stopped`, charged for what it generated)."""
-        if self.task is not None:
+        """Cancel the reply's task, as a stop (it ends `stopped`, charged for what it generated).
+        Once the stream is over there is nothing left to stop: the final write (the row's end,
+        the charge, the hold's release) must not be cut short, so the stop only waits for it."""
+        if self.task is not None and not self.finishing:
             self.stop_requested = True
             self.task.cancel()
+
+    def interrupt(self) -> None:
+        """Cancel the reply's task as the server stops (it ends `interrupted`), unless it is
+        already writing its end."""
+        if self.task is not None and not self.finishing:
+            self.task.cancel()
+
+    def finishing_now(self) -> None:
+        """The runner: the stream is over; what is left is the final write."""
+        self.finishing = True
 
     def listen(self) -> AsyncIterator[ReplyEvent]:
         """The reply's events from now on, ending after its final one (or when its task ends).
@@ -291,7 +305,7 @@ class Streams:
         if self._flusher is not None:
             self._flusher.cancel()
         tasks = {job.task for job in self._jobs.values() if job.task is not None}
-        for task in tasks:
-            task.cancel()
+        for job in list(self._jobs.values()):
+            job.interrupt()
         if tasks:
             await asyncio.wait(tasks)

@@ -130,3 +130,34 @@ async def test_listening_after_a_reply_ended_ends_at_once(core):
     job = Job(user["id"], chat["id"], "m", None)
     job.ended()
     assert await collect(job.listen()) == []
+
+
+
+async def test_a_stop_landing_while_the_reply_writes_its_end_waits_for_that_write(settings):
+    """The reply's stream is over and its final write (row, charge, hold) waits on the database;
+    a stop arriving then must not cut that write short (it left the row streaming and the
+    credits held until recovery)."""
+    core = await services.build(replace(settings, migrate_on_start=False, providers=replace(
+        settings.providers, echo_tokens_per_second=50)))
+    try:
+        user = await signed_up(core, "late-stop@example.com")
+        chat = await core.chats.create(user["id"])
+        started = await core.generations.send_streaming(user["id"], chat["id"], "быстро fast",
+                                                        listen=False)
+        reply_id = started.answer["assistant_message"]["id"]
+        db = core.db
+        async with db.quick.transaction() as tx:  # the reply's final write waits behind this
+            if db.dialect == "postgresql":
+                await tx.fetchall("SELECT id FROM users WHERE id = ? FOR UPDATE", (user["id"],))
+            await asyncio.sleep(0.5)  # two tokens at 50/s: the stream is over, its end waits
+            stopping = asyncio.ensure_future(core.generations.stop(user["id"], reply_id))
+            await asyncio.sleep(0.1)  # the stop has landed
+        async with asyncio.timeout(10):
+            stopped = await stopping
+        assert stopped["message"]["status"] == "complete"  # it had ended; nothing cut short
+        assert stopped["message"]["content"] == "быстро fast"
+        account = await core.ledger.balance(user["id"])
+        assert account["reserved"] == 0 and account["balance"] < user["balance"]
+        assert await core.ledger.check() == []
+    finally:
+        await core.close()
