@@ -122,24 +122,24 @@ class Connection(Session):
                 "connected_since": self.connected_since}
 
     def _enqueue(self, item: Any) -> None:
-        if self._close is not None and item is not _CLOSE:
-            return
-        if item is not _CLOSE:
-            metrics.EVENTS_SENT.inc()
-        if self._writer is None and item is not _CLOSE:
-            if self._batch is None:
-                self._batch = [item]
-                self._batch_bytes = len(item)
-                asyncio.get_running_loop().call_soon(self._flush)
-            else:
-                self._batch.append(item)
-                self._batch_bytes += len(item)
-                if self._batch_bytes > WRITE_BUFFER_BYTES:
-                    self._flush()  # a held backlog released at once: no bigger writes than this
-            return
         if item is _CLOSE:
             self._flush()  # what this turn wrote goes before the close
-        self._queue(item)
+            self._queue(item)
+            return
+        if self._close is not None:
+            return
+        metrics.EVENTS_SENT.inc()
+        if self._writer is not None:
+            self._queue(item)
+        elif self._batch is None:
+            self._batch = [item]
+            self._batch_bytes = len(item)
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._batch.append(item)
+            self._batch_bytes += len(item)
+            if self._batch_bytes > WRITE_BUFFER_BYTES:
+                self._flush()  # a held backlog released at once: no bigger writes than this
 
     def _queue(self, item: Any) -> bool:
         """Behind a writer that waits (started here if none is); False if the queue overflowed
