@@ -1,9 +1,12 @@
 """Events in Redis: several instances behind a load balancer, one event order per user.
 
-One Lua script per event: `INCR` the user's seq, `XADD` the event to the user's stream (the resume
-history: capped in count and in bytes, oldest first, expiring), `PUBLISH` it. Redis runs scripts one at a time, so every
-instance sees a user's events in the order they are numbered. Each instance subscribes to the
-channels of the users it has sockets for.
+One Lua script call per user per batch: it numbers the user's events of the batch (`INCRBY` the
+user's seq), `XADD`s each to the user's stream (the resume history: capped in count and in bytes,
+oldest first, expiring) and `PUBLISH`es them as one message — `e<seq> <event>` for one,
+`E<first seq> <event>\\n<event>…` for several (JSON never holds a raw newline). Parsing a message
+is most of what an event costs a subscriber in redis-py, so a send's four announcements are one
+message, not four. Redis runs scripts one at a time, so every instance sees a user's events in the
+order they are numbered. Each instance subscribes to the channels of the users it has sockets for.
 
 Every publish of this process goes through one FIFO drained by one task, which sends whatever has
 queued up as one pipeline: events keep their order, and a burst of deltas costs one round trip.
@@ -39,26 +42,43 @@ from .keys import stream_bytes as _stream_bytes
 
 log = logging.getLogger("chatwire.broker")
 
+# KEYS: the user's seq, channel, stream and stream bytes. ARGV: history (count), TTL (ms), the
+# seq floor, history (bytes), then the events' payloads, in order. Numbers them consecutively,
+# keeps each in the stream, and publishes them as one message; answers the first one's seq.
 _PUBLISH = """
-local seq = redis.call('INCR', KEYS[1])
-if seq <= tonumber(ARGV[4]) then
-  seq = tonumber(ARGV[4]) + 1
-  redis.call('SET', KEYS[1], seq)
+local n = #ARGV - 4
+local last = redis.call('INCRBY', KEYS[1], n)
+if last - n < tonumber(ARGV[3]) then
+  last = tonumber(ARGV[3]) + n
+  redis.call('SET', KEYS[1], last)
 end
-redis.call('XADD', KEYS[3], seq .. '-0', 'p', ARGV[1])
-local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[1]))
+local first = last - n + 1
+local added = 0
+for i = 1, n do
+  redis.call('XADD', KEYS[3], (first + i - 1) .. '-0', 'p', ARGV[4 + i])
+  added = added + string.len(ARGV[4 + i])
+end
+local bytes = redis.call('INCRBY', KEYS[4], added)
 local count = redis.call('XLEN', KEYS[3])
-while count > tonumber(ARGV[2]) or (bytes > tonumber(ARGV[5]) and count > 1) do
+while count > tonumber(ARGV[1]) or (bytes > tonumber(ARGV[4]) and count > 1) do
   local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
   redis.call('XDEL', KEYS[3], oldest[1])
   bytes = redis.call('DECRBY', KEYS[4], string.len(oldest[2][2]))
   count = count - 1
 end
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-redis.call('PEXPIRE', KEYS[4], ARGV[3])
-redis.call('PUBLISH', KEYS[2], 'e' .. seq .. ' ' .. ARGV[1])
-return seq
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
+if n == 1 then
+  redis.call('PUBLISH', KEYS[2], 'e' .. first .. ' ' .. ARGV[5])
+else
+  local payloads = {}
+  for i = 1, n do payloads[i] = ARGV[4 + i] end
+  redis.call('PUBLISH', KEYS[2], 'E' .. first .. ' ' .. table.concat(payloads, '\\n'))
+end
+return first
 """
+# A user's events in one script call at most (a burst of deltas while Redis was slow is split).
+PER_CALL = 100
 RETRY_S = 1.0
 
 Outgoing = tuple[str, str, dict[str, Any], bytes, "asyncio.Future[int] | None"]
@@ -163,25 +183,36 @@ class RedisEvents(EventLog):
                 if done is not None and not done.done():
                     done.set_result(seq)
 
-    async def _publish_all(self, batch: list[Outgoing]) -> list[Any]:
-        """One pipeline of the script's calls; each answer a seq or the error Redis gave."""
+    def _calls(self, batch: list[Outgoing]) -> list[tuple[str, list[int]]]:
+        """The batch as script calls: one per user (at most PER_CALL events), in the batch's order
+        within each user — the only order there is (every user has a seq of their own)."""
+        by_user: dict[str, list[int]] = {}
+        for i, (user_id, *_rest) in enumerate(batch):
+            by_user.setdefault(user_id, []).append(i)
+        return [(user_id, indices[at:at + PER_CALL]) for user_id, indices in by_user.items()
+                for at in range(0, len(indices), PER_CALL)]
+
+    async def _publish_all(self, batch: list[Outgoing],
+                           calls: list[tuple[str, list[int]]]) -> list[Any]:
+        """One pipeline of the script's calls; each answer a first seq or the error Redis gave."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for user_id, _, _, payload, _ in batch:
+            for user_id, indices in calls:
                 pipe.evalsha(self._script.sha, 4, _seq_key(user_id), _channel(user_id),
-                             _stream(user_id), _stream_bytes(user_id), payload, self.history,
+                             _stream(user_id), _stream_bytes(user_id), self.history,
                              self.history_ttl_ms, self._last_seq.get(user_id, 0),
-                             self.history_bytes)
+                             self.history_bytes, *(batch[i][3] for i in indices))
             return await pipe.execute(raise_on_error=False)
 
     async def _send(self, batch: list[Outgoing]) -> list[int] | None:
+        calls = self._calls(batch)
         try:
-            results = await self._publish_all(batch)
-            missed = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            results = await self._publish_all(batch, calls)
+            missed = [c for c, r in enumerate(results) if isinstance(r, NoScriptError)]
             if missed:  # Redis restarted or flushed its scripts: those calls did nothing
                 await self._redis.script_load(_PUBLISH)
-                again = await self._publish_all([batch[i] for i in missed])
-                for i, result in zip(missed, again, strict=True):
-                    results[i] = result
+                again = await self._publish_all(batch, [calls[c] for c in missed])
+                for c, result in zip(missed, again, strict=True):
+                    results[c] = result
             failed = next((r for r in results if isinstance(r, Exception)), None)
             if failed is not None:
                 raise failed
@@ -196,7 +227,11 @@ class RedisEvents(EventLog):
         if self._retry_at:
             log.warning("redis broker: Redis is back; publishing through it again")
         self._retry_at = 0.0
-        return [int(seq) for seq in results]
+        seqs = [0] * len(batch)
+        for (_, indices), first in zip(calls, results, strict=True):
+            for offset, i in enumerate(indices):
+                seqs[i] = int(first) + offset
+        return seqs
 
     def _number_locally(self, batch: list[Outgoing]) -> list[int]:
         seqs = []
@@ -292,6 +327,14 @@ class RedisEvents(EventLog):
             self._last_seq[user_id] = max(seq, self._last_seq.get(user_id, 0))
             kind, fields = orjson.loads(body)
             self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
+        elif data[:1] == b"E":  # several events, numbered on from the first; JSON has no raw \n
+            head, body = data[1:].split(b" ", 1)
+            first = int(head)
+            payloads = body.split(b"\n")
+            self._last_seq[user_id] = max(first + len(payloads) - 1, self._last_seq.get(user_id, 0))
+            for seq, payload in enumerate(payloads, first):
+                kind, fields = orjson.loads(payload)
+                self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
         elif data[:1] == b"x":
             kind, fields = orjson.loads(data[1:])
             self._deliver_local(user_id, NO_SEQ, self._notice(kind, fields))

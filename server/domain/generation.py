@@ -258,8 +258,8 @@ class Generations:
         if reply is None:
             turn.tree.add(user_msg["id"], user_msg["parent_id"])
             shaped = shapes.message(user_msg, turn.tree.siblings(user_msg["id"]))
-            await self.events.publish(user_id, "message.created",
-                                      {"chat_id": chat_id, "message_id": shaped["id"], "message": shaped})
+            self.events.publish_nowait(user_id, "message.created", {
+                "chat_id": chat_id, "message_id": shaped["id"], "message": shaped})
             chat = {**turn.chat, "updated_at": now, "current_message_id": user_msg["id"]}
             await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
             available = (await self.ledger.balance(user_id))["available"]
@@ -355,10 +355,12 @@ class Generations:
             shaped_user = shapes.message(user_msg, tree.siblings(user_msg["id"]))
             shaped_reply = shapes.message(reply, tree.siblings(reply["id"]))
             chat = {**turn.chat, "updated_at": reply["created_at"], "current_message_id": reply["id"]}
+            # One batch, awaited once (the last): with Redis one script call and one message for
+            # the four, where awaiting each cost a round trip before the reply's first token.
             for message in (shaped_user, shaped_reply):
-                await self.events.publish(user_id, "message.created", {
+                self.events.publish_nowait(user_id, "message.created", {
                     "chat_id": chat_id, "message_id": message["id"], "message": message})
-            await self.events.publish(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
+            self.events.publish_nowait(user_id, "chat.updated", {"chat_id": chat_id, "chat": chat})
             await self.ledger.announce(user_id, account)
         finally:
             job.announced.set()

@@ -158,13 +158,15 @@ class Runner:
         fields: dict[str, Any] = {"chat_id": job.chat_id, "message_id": job.message_id,
                                   "message": message}
         if status == ERROR and error is not None:
-            await self._emit(job, "message.error", {**fields, "error": error.as_dict()})
+            self._emit_nowait(job, "message.error", {**fields, "error": error.as_dict()})
         else:
             fields.update(usage=usage.breakdown(), cost=charged, balance=account["balance"])
             kind = {COMPLETE: "message.done", STOPPED: "message.stopped"}.get(status,
                                                                            "message.interrupted")
-            await self._emit(job, kind, fields)
-        await self.ledger.announce(job.user_id, account)  # after the reply's own final event
+            self._emit_nowait(job, kind, fields)
+        # After the reply's own final event, and awaited: both leave in one batch (with Redis,
+        # one script call and one message for the pair instead of a round trip each).
+        await self.ledger.announce(job.user_id, account)
         if title_here:
             if named:
                 await self.titles.announce(job.user_id, named)
@@ -179,10 +181,6 @@ class Runner:
     def _emit_nowait(self, job: Job, kind: str, fields: dict[str, Any]) -> None:
         """A reply's event: to the user's sockets (through the broker) and the job's listeners."""
         self.events.publish_nowait(job.user_id, kind, fields)
-        job.heard(kind, fields)
-
-    async def _emit(self, job: Job, kind: str, fields: dict[str, Any]) -> None:
-        await self.events.publish(job.user_id, kind, fields)
         job.heard(kind, fields)
 
 

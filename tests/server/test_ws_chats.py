@@ -24,6 +24,17 @@ async def test_create_then_get_list_and_a_second_tab_sees_the_event(client, alic
     assert [c["id"] for c in listed["chats"]] == [chat["id"]] and listed["next_cursor"] is None
 
 
+@pytest.mark.parametrize("tags", [[], ["заметки", "b", "a"]])
+async def test_what_create_answers_is_what_get_reads_back(client, alice, connect, tags):
+    """chat.create answers from its insert, not a read: the same row, the tags in their order."""
+    sock = await connect(alice)
+    chat = await sock.ok("chat.create", title="Проверка", tags=tags, model="echo",
+                         system_prompt="Brief")
+    got = await sock.ok("chat.get", chat_id=chat["id"])
+    assert got == {**chat, "messages": [], "messages_next_cursor": None}
+    assert chat["tags"] == tags and chat["personalize"] is True and chat["folder_id"] is None
+
+
 async def test_seq_increases_per_user_across_changes(client, alice, connect):
     watcher, actor = await connect(alice), await connect(alice)
     chat = await actor.ok("chat.create", title="one")
