@@ -36,10 +36,12 @@ def make_broker(redis_url: str | None, instance_id: str, *, on_stop: Callable[[s
         redis_url, max_connections=max_connections, timeout=10, socket_connect_timeout=5,
         socket_timeout=5, health_check_interval=10)
     client = aioredis.Redis(connection_pool=pool)
-    return Broker(events=RedisEvents(client, history=history, history_bytes=history_bytes,
-                                     history_ttl_s=history_ttl_s),
+    events = RedisEvents(client, history=history, history_bytes=history_bytes,
+                         history_ttl_s=history_ttl_s)
+    return Broker(events=events,
                   presence=RedisDevices(client, presence_ttl_s), counters=RedisCounters(client),
-                  stops=RedisStops(client, instance_id, on_stop), slots=RedisSlots(client),
+                  stops=RedisStops(client, instance_id, on_stop),
+                  slots=RedisSlots(client, send_later=events.send_later),
                   catalogue=RedisCatalogue(client, on_catalogue_change), redis=client)
 
 

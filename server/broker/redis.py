@@ -94,6 +94,7 @@ class RedisEvents(EventLog):
         self._tasks: list[asyncio.Task[None]] = []
         self._script: Any = None
         self._outbox: list[Outgoing] = []
+        self._later: list[tuple[Any, ...]] = []  # commands no one awaits: with the next pipeline
         self._wake = asyncio.Event()
         self._channels = asyncio.Event()  # set when there is a channel to read or to subscribe
         self._deferred: set[str] = set()  # channels whose SUBSCRIBE failed (Redis away): retried
@@ -161,6 +162,13 @@ class RedisEvents(EventLog):
         self._outbox.append((user_id, kind, fields, dumps([kind, fields]), None))
         self._wake.set()
 
+    def send_later(self, *command: Any) -> None:
+        """A command whose answer nobody reads, sent in the writer's next pipeline (a reply's slot
+        given back leaves with the reply's last events instead of a round trip of its own). Lost
+        if Redis is away then: the caller's state must not depend on it (a slot's lease lapses)."""
+        self._later.append(command)
+        self._wake.set()
+
     async def notify(self, user_id: str, kind: str, fields: dict[str, Any]) -> None:
         payload = dumps([kind, fields])
         try:
@@ -173,9 +181,10 @@ class RedisEvents(EventLog):
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
-            if not batch:
+            later, self._later = self._later, []
+            if not batch and not later:
                 continue
-            seqs = await self._send(batch) if time.monotonic() >= self._retry_at else None
+            seqs = await self._send(batch, later) if time.monotonic() >= self._retry_at else None
             if seqs is None:
                 seqs = self._number_locally(batch)
             for (user_id, _, _, _, done), seq in zip(batch, seqs, strict=True):
@@ -192,21 +201,24 @@ class RedisEvents(EventLog):
         return [(user_id, indices[at:at + PER_CALL]) for user_id, indices in by_user.items()
                 for at in range(0, len(indices), PER_CALL)]
 
-    async def _publish_all(self, batch: list[Outgoing],
-                           calls: list[tuple[str, list[int]]]) -> list[Any]:
-        """One pipeline of the script's calls; each answer a first seq or the error Redis gave."""
+    async def _publish_all(self, batch: list[Outgoing], calls: list[tuple[str, list[int]]],
+                           later: list[tuple[Any, ...]] = ()) -> list[Any]:
+        """One pipeline of the script's calls (then `later`'s commands, whose answers are
+        dropped); each answer a first seq or the error Redis gave."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for user_id, indices in calls:
                 pipe.evalsha(self._script.sha, 4, _seq_key(user_id), _channel(user_id),
                              _stream(user_id), _stream_bytes(user_id), self.history,
                              self.history_ttl_ms, self._last_seq.get(user_id, 0),
                              self.history_bytes, *(batch[i][3] for i in indices))
-            return await pipe.execute(raise_on_error=False)
+            for command in later:
+                pipe.execute_command(*command)
+            return (await pipe.execute(raise_on_error=False))[:len(calls)]
 
-    async def _send(self, batch: list[Outgoing]) -> list[int] | None:
+    async def _send(self, batch: list[Outgoing], later: list[tuple[Any, ...]] = ()) -> list[int] | None:
         calls = self._calls(batch)
         try:
-            results = await self._publish_all(batch, calls)
+            results = await self._publish_all(batch, calls, later)
             missed = [c for c, r in enumerate(results) if isinstance(r, NoScriptError)]
             if missed:  # Redis restarted or flushed its scripts: those calls did nothing
                 await self._redis.script_load(_PUBLISH)

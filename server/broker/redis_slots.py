@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 from . import keys
 from .base import every, stop_tasks
@@ -58,8 +58,12 @@ class RedisSlot:
 
 
 class RedisSlots:
-    def __init__(self, redis: Any, lease_s: float = 30.0) -> None:
+    def __init__(self, redis: Any, lease_s: float = 30.0,
+                 send_later: Callable[..., None] | None = None) -> None:
+        """`send_later(*command)`, when given, sends a slot's release with other traffic (the
+        events writer's next pipeline: `RedisEvents.send_later`) instead of a round trip."""
         self._redis = redis
+        self._send_later = send_later
         self.lease_ms = int(lease_s * 1000)
         self._held: dict[str, RedisSlot] = {}  # slot id -> slot: what this instance renews
         self._take: Any = None
@@ -75,7 +79,7 @@ class RedisSlots:
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
         for slot in list(self._held.values()):  # replies end as the instance stops
-            await slot.give_back()
+            await self.give_back(slot, now=True)  # the events writer may be stopped already
 
     async def take(self, user_id: str, limit: int) -> RedisSlot | HeldHere | None:
         slot = RedisSlot(self, user_id, secrets.token_hex(8))
@@ -90,8 +94,11 @@ class RedisSlots:
         self._held[slot.id] = slot
         return slot
 
-    async def give_back(self, slot: RedisSlot) -> None:
+    async def give_back(self, slot: RedisSlot, *, now: bool = False) -> None:
         if self._held.pop(slot.id, None) is None:
+            return
+        if self._send_later is not None and not now:
+            self._send_later("ZREM", keys.reply_slots(slot.user_id), slot.id)
             return
         try:
             await self._redis.zrem(keys.reply_slots(slot.user_id), slot.id)

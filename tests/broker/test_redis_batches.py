@@ -148,3 +148,25 @@ async def test_more_events_than_one_call_takes_are_numbered_on_without_a_gap(red
         assert [seq for seq, _ in await events.replay(other, 0)] == [1, 2, 3, 4, 5]  # 0, 50 … 200
     finally:
         await events.stop()
+
+
+async def test_a_slot_given_back_through_the_events_writer_is_free_again(redis):
+    from server.broker.redis_slots import RedisSlots
+
+    events = RedisEvents(redis)
+    await events.start()
+    slots = RedisSlots(redis, send_later=events.send_later)
+    await slots.start()
+    user = uuid.uuid4().hex
+    try:
+        slot = await slots.take(user, 1)
+        assert slot is not None and await slots.take(user, 1) is None  # the limit holds
+        await slot.give_back()  # queued for the writer's next pipeline, with this user's event
+        await events.publish(user, "message.done", {})
+        assert await redis.zcard(keys.reply_slots(user)) == 0
+        again = await slots.take(user, 1)
+        assert again is not None
+        await slots.stop()  # what is still held at shutdown is given back at once
+        assert await redis.zcard(keys.reply_slots(user)) == 0
+    finally:
+        await events.stop()
