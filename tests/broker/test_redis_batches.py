@@ -29,14 +29,16 @@ async def pair(make_client, redis_url):
 
 async def listen(redis, user_id):
     """What Redis itself carries on the user's channel, message by message."""
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    pubsub = redis.pubsub()
     await pubsub.subscribe(keys.channel(user_id))
+    while (await pubsub.get_message(timeout=1.0) or {}).get("type") != "subscribe":
+        pass  # Redis has the subscription: nothing published from now on is missed
     heard: list[bytes] = []
 
     async def read():
         while True:
             message = await pubsub.get_message(timeout=1.0)
-            if message is not None:
+            if message is not None and message["type"] == "message":
                 heard.append(message["data"])
     task = asyncio.ensure_future(read())
     return heard, task, pubsub
