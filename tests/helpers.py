@@ -143,6 +143,16 @@ def collect(frames: list[dict[str, Any]], message_id: str) -> tuple[list[int], s
     return seqs, text, final
 
 
+async def drain(sock: WSClient, settle: float = 0.4) -> None:
+    """Read whatever is still on its way to `sock` (the balance after a reply's end, say), until
+    nothing has come for `settle` seconds."""
+    while True:
+        try:
+            await sock._next_frame(timeout=settle)
+        except asyncio.TimeoutError:
+            return
+
+
 async def read_until_done(sock: WSClient, message_id: str, timeout: float = 10) -> None:
     while True:
         frame = await sock._next_frame(timeout)

@@ -8,7 +8,7 @@ import pytest
 
 from server.broker import keys
 from server.broker.redis import PER_CALL, RedisEvents
-from tests.helpers import open_socket, read_until_done, register
+from tests.helpers import drain, open_socket, read_until_done, register
 
 
 @pytest.fixture
@@ -42,15 +42,6 @@ async def listen(redis, user_id):
                 heard.append(message["data"])
     task = asyncio.ensure_future(read())
     return heard, task, pubsub
-
-
-async def drain(sock, settle=0.3):
-    """Read what is still on its way (the balance after a reply's end)."""
-    while True:
-        try:
-            await sock._next_frame(timeout=settle)
-        except asyncio.TimeoutError:
-            return
 
 
 def kinds(message: bytes) -> list[str]:

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from providers.factory import ProviderSettings
-from tests.helpers import (collect, deltas_of, make_admin, open_socket, read_until_done, register,
-                           until)
+from tests.helpers import (collect, deltas_of, drain, make_admin, open_socket, read_until_done,
+                           register, until)
 
 
 @pytest.fixture
@@ -21,14 +21,6 @@ async def pair(make_client, redis_url):
 
 async def new_user(instance):
     return await register(instance, f"u-{uuid.uuid4().hex[:8]}@example.com")
-
-
-async def drain(sock, settle=0.4):
-    while True:
-        try:
-            await sock._next_frame(timeout=settle)
-        except asyncio.TimeoutError:
-            return
 
 
 async def test_both_instances_see_identical_event_sequences(pair):
