@@ -333,16 +333,10 @@ class RedisEvents(EventLog):
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
         user_id = channel.decode().rsplit(":", 1)[1]
-        if data[:1] == b"e":
-            head, body = data[1:].split(b" ", 1)
-            seq = int(head)
-            self._last_seq[user_id] = max(seq, self._last_seq.get(user_id, 0))
-            kind, fields = orjson.loads(body)
-            self._deliver_local(user_id, seq, self._frame(seq, kind, fields))
-        elif data[:1] == b"E":  # several events, numbered on from the first; JSON has no raw \n
+        if data[:1] in (b"e", b"E"):  # one event, or several numbered on from the first
             head, body = data[1:].split(b" ", 1)
             first = int(head)
-            payloads = body.split(b"\n")
+            payloads = body.split(b"\n") if data[:1] == b"E" else [body]  # JSON has no raw \n
             self._last_seq[user_id] = max(first + len(payloads) - 1, self._last_seq.get(user_id, 0))
             for seq, payload in enumerate(payloads, first):
                 kind, fields = orjson.loads(payload)
