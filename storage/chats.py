@@ -5,6 +5,8 @@ from typing import Any
 
 import orjson
 
+from protocol.text import clean
+
 from . import search
 from .base import Executor, Row
 
@@ -35,8 +37,8 @@ def _shape(row: Row) -> Row:
 async def insert(db: Executor, *, id: str, user_id: str, title: str, favorite: bool,
                  model: str | None, system_prompt: str | None, tags: list[str], now: str) -> Row:
     """A new chat, answered as `get` would answer it: the row from the insert's own RETURNING
-    and the tags as given (a new id has none to replace, and reading it back cost two statements
-    of every chat a burst of users creates)."""
+    and the tags as stored (`bound` cleans every text it writes). A new id has no tags to
+    replace, and reading it back cost two statements of every chat a burst of users creates."""
     row = await db.fetchone(
         f"""INSERT INTO chats (id, user_id, title, favorite, model, system_prompt, created_at,
                               updated_at)
@@ -45,7 +47,7 @@ async def insert(db: Executor, *, id: str, user_id: str, title: str, favorite: b
     )
     assert row is not None
     await _insert_tags(db, id, user_id, tags)
-    return _shape({**row, "tags_json": orjson.dumps(tags).decode()})
+    return {**_shape({**row, "tags_json": None}), "tags": [clean(tag) for tag in tags]}
 
 
 async def insert_imported(db: Executor, *, id: str, user_id: str, chat: dict[str, Any]) -> None:
