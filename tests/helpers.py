@@ -256,6 +256,22 @@ async def call(ws: aiohttp.ClientWebSocketResponse, request_type: str, rid: str,
             return frame["data"]
 
 
+async def until_closed(ws: aiohttp.ClientWebSocketResponse,
+                       timeout: float = 15) -> tuple[list[dict[str, Any]], int | None]:
+    """Every frame until the server closes the socket, and the code its close frame carried (None
+    if the connection dropped without one): what a browser's CloseEvent.code shows.
+
+    Not `ws.close_code`: aiohttp's server closes TCP right after its close frame when a reader is
+    waiting on the socket, and the aiohttp client, if it only gets to that frame once the
+    connection is gone, fails to write its reply and reports 1006 over the code it was sent."""
+    frames = []
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            return frames, msg.data if msg.type == aiohttp.WSMsgType.CLOSE else None
+        frames.append(decode(msg.data))
+
+
 # -- the web client in a browser ------------------------------------------------------------------
 
 SHOTS = Path(tempfile.gettempdir()) / "chatwire-screenshots"

@@ -5,7 +5,8 @@ import signal
 import aiohttp
 
 from protocol import decode
-from tests.helpers import PASSWORD, call, free_port, start_server, until, wait_ready
+from tests.helpers import (PASSWORD, call, free_port, start_server, until, until_closed,
+                           wait_ready)
 
 
 async def sign_up(session, base):
@@ -20,16 +21,6 @@ async def first_delta(ws, message_id):
         frame = decode((await ws.receive(timeout=10)).data)
         if frame.get("type") == "message.delta" and frame["message_id"] == message_id:
             return
-
-
-async def until_closed(ws):
-    """Every frame until the server closes the socket; and the close code."""
-    frames = []
-    while True:
-        msg = await ws.receive(timeout=15)
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            return frames, ws.close_code
-        frames.append(decode(msg.data))
 
 
 async def test_sigterm_lets_a_running_reply_finish_then_closes_with_1001(database_url, tmp_path):

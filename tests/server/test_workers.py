@@ -16,7 +16,7 @@ import pytest
 from protocol import decode
 from server.config import ConfigError, load_settings, parse_workers
 from server.supervisor import for_serve
-from tests.helpers import PASSWORD, call, free_port, start_server, until
+from tests.helpers import PASSWORD, call, free_port, start_server, until, until_closed
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -187,9 +187,7 @@ async def test_two_workers_serve_one_port_share_events_and_drain_on_sigterm(
 
             proc.send_signal(signal.SIGTERM)
             for ws in (on_w1, on_w2):
-                while (await ws.receive(timeout=20)).type == aiohttp.WSMsgType.TEXT:
-                    pass
-                assert ws.close_code == 1001
+                assert (await until_closed(ws, timeout=20))[1] == 1001
         assert await asyncio.to_thread(proc.wait, 30) == 0
         assert all(gone(pid) for pid in pids)
     finally:
