@@ -265,7 +265,12 @@ class App {
   }
 
   // The draft's first message: the chat is created with it (with the model and profile choice).
+  // Not while the address waits for its link: the send would be refused and leave an empty chat
+  // (the server still refuses every send; `account.updated` tells this tab once it is proven).
   async saveDraft(settings) {
+    if (this.config?.emailVerification && this.store.state.user?.email_verified === false) {
+      throw Object.assign(new Error(t("emailUnverified")), { code: "email_unverified" });
+    }
     const chat = await this.call("chat.create", settings);
     this.store.set({ chatId: chat.id, drafting: false });
     this.sidebar.upsert(chat);

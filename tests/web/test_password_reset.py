@@ -140,6 +140,9 @@ async def test_verify_your_email_banner_until_the_link_is_opened(browser, serve_
     await page.get_by_test_id("composer").press("Enter")
     await page.get_by_text("Confirm your email first: open the link we mailed you.").first.wait_for()
     await shot(page, "verify-banner-en")
+    # Refused before anything is stored: no empty chat in the list, the text still there to send.
+    assert await page.locator("[data-testid=chat-list] li.chat").count() == 0
+    assert await page.get_by_test_id("composer").input_value() == "hello"
     await page.get_by_test_id("verify-resend").click()
     await page.get_by_text("A new link is on its way.").wait_for()
     second = await mailbox.next_mail("anna@example.com", after=mailbox.mails.index(first) + 1)
@@ -150,5 +153,6 @@ async def test_verify_your_email_banner_until_the_link_is_opened(browser, serve_
     assert await banner.is_hidden()
     await send(page, "hello again")
     await last_reply(page)
+    assert await page.locator("[data-testid=chat-list] li.chat").count() == 1
     await shot(page, "verify-done-en")
     assert page.errors == []
