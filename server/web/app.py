@@ -23,11 +23,11 @@ from .identity import COOKIE_NAME
 from .middlewares import (
     WS_PATH,
     WS_ROUTE,
+    answer_headers,
     cors_middleware,
     error_middleware,
     passing_sockets,
     request_ids,
-    security_headers,
     sessions,
 )
 from .ws import websocket
@@ -124,14 +124,14 @@ def create_app(settings: Settings) -> web.Application:
         secure=settings.cookie_secure, max_age=settings.refresh_token_ttl_s,
     )
     app = web.Application(
-        middlewares=[passing_sockets(m) for m in (request_ids, security_headers, cors_middleware,
-                                                 error_middleware)]
+        middlewares=[passing_sockets(m) for m in (request_ids, cors_middleware, error_middleware)]
         + [sessions(cookies)],
         client_max_size=(settings.max_upload_mb + 1) * 1024 * 1024)
     app[SETTINGS] = settings
     app[COOKIE_NAME] = SESSION_COOKIE
     app.cleanup_ctx.append(_lifespan)
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(answer_headers)
     auth_routes.add_routes(app)
     mail_routes.add_routes(app)
     admin_routes.add_routes(app)

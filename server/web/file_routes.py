@@ -16,7 +16,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from protocol.errors import BadRequest, TooLarge, Unavailable
 from server.domain.blobs import BlobMissing
-from server.logs import REQUEST_ID_HEADER
 
 from .auth_routes import json_dumps
 from .state import CONTEXT
@@ -146,8 +145,6 @@ async def _stream(request: web.Request, files: Any, info: dict[str, Any],
         partial = last is not None
         response = _served_as(web.StreamResponse(status=206 if partial else 200), info)
         response.headers.update({"ETag": etag, "Accept-Ranges": "bytes"})
-        if "request_id" in request:  # prepared here, before the middleware could name it
-            response.headers[REQUEST_ID_HEADER] = request["request_id"]
         if partial:
             response.headers["Content-Range"] = f"bytes {first}-{first + blob.length - 1}/{blob.total}"
         response.content_length = blob.length

@@ -31,14 +31,22 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     """Every log line of a request carries its id, and the answer names it for a bug report."""
     request["request_id"] = request_id = request_id_for(request)
     REQUEST_ID.set(request_id)
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers[REQUEST_ID_HEADER] = request_id
-        raise
-    if not response.prepared:
-        response.headers[REQUEST_ID_HEADER] = request_id
-    return response
+    return await handler(request)
+
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                    "X-Frame-Options": "DENY"}
+
+
+async def answer_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """What every answer carries, set as its headers leave (`on_response_prepare`): its request
+    id, for a bug report, and the security headers. A hook, not a middleware's last step: a
+    streamed answer (the account export, /v1's events, a download) is prepared inside its
+    handler, before a middleware sees it, and a raised HTTPException never returns through one."""
+    if "request_id" in request:
+        response.headers[REQUEST_ID_HEADER] = request["request_id"]
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 @web.middleware
@@ -137,11 +145,3 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return response
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    if not response.prepared:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
