@@ -28,7 +28,7 @@ def error_response(error: e.ChatwireError) -> web.Response:
 
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every log line of a request carries its id, and the answer names it for a bug report."""
+    """Every log line of a request carries its id (`answer_headers` names it in the answer)."""
     request["request_id"] = request_id = request_id_for(request)
     REQUEST_ID.set(request_id)
     return await handler(request)
