@@ -26,7 +26,7 @@ async def test_every_answer_names_its_request_and_carries_the_security_headers(c
     resp = await client.get("/no-such-page", headers=ASKED)  # aiohttp's own 404
     assert resp.status == 404
     carries(resp)
-    resp = await client.get("/api/v1/auth/me", headers={**auth(alice)})  # none asked: one made
+    resp = await client.get("/api/v1/auth/me", headers=auth(alice))  # none asked: one made
     made = resp.headers["X-Request-Id"]
     assert made and made != ASKED["X-Request-Id"]
 
